@@ -1,0 +1,1 @@
+//! dynasim: the turmoil driver, CLI and public test API.
