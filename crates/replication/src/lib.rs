@@ -1,0 +1,500 @@
+//! dynasim-replication: the sans-IO replicator of one table replica in one region.
+//!
+//! It implements DynamoDB global tables' MREC replication (reference GT-09..GT-20):
+//! every local write is stamped ([`Stamp`]: hybrid-logical time from the region's own
+//! clock, origin region, sequence), appended to this region's change log, and shipped to
+//! every other replica region as acknowledged batches. A receiver applies a remote write
+//! only if its stamp is greater than the stored one (GT-12), keeps stamped tombstones for
+//! deletes until every region has seen them, and records in a vector clock which origin
+//! writes it has applied. Acknowledgements carry that vector clock, so after a drop, a
+//! partition or a region restart the sender resumes from exactly what the receiver has.
+//!
+//! Architecture invariants:
+//! - No I/O, clock or randomness: time and messages come in as arguments, messages and
+//!   apply effects go out as values. The turmoil driver and the HTTP server both host it.
+//! - Keys `K` and item images `P` are opaque: the replicator never looks inside an item.
+//! - Everything iterated is a `BTreeMap` or a `VecDeque` in sequence order, so the output
+//!   is a pure function of the inputs.
+
+use crdts::{CmRDT, CvRDT, Dot, VClock};
+use dynasim_core::{HybridClock, RegionId, Stamp};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+mod bugs;
+pub use bugs::KnownBug;
+
+/// What a replica has seen: the highest contiguous sequence applied per origin region.
+pub type SeenClock = VClock<RegionId>;
+
+/// Replicator settings. Defaults follow the scenario example and reference LT-07.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReplicatorConfig {
+    /// Entries in this region's change log not yet acknowledged by the slowest peer.
+    /// A full log is back-pressure: [`Replicator::has_room`] turns false.
+    pub queue_items_max: usize,
+    /// Entries per replication message.
+    pub batch_items_max: usize,
+    /// Entries sent but not yet acknowledged, per peer (go-back-N window).
+    pub window_items_max: usize,
+    /// Resend from the last acknowledged sequence after this long without ack progress.
+    pub resend_after_us: u64,
+    /// How often a receiver reports its vector clock even with nothing new (drives
+    /// catch-up after a heal or restart).
+    pub ack_interval_us: u64,
+    /// Whether applying a remote write advances the local hybrid clock. DynamoDB stamps
+    /// with the accepting region's clock (GT-12, SD-02), so by default it does not, and a
+    /// region whose clock is behind can lose a causally later write (a skew inversion).
+    pub observe_remote_stamps: bool,
+    /// Test-only: deliberately broken behaviour, to prove the checkers bite.
+    pub bug: Option<KnownBug>,
+}
+
+impl Default for ReplicatorConfig {
+    fn default() -> Self {
+        ReplicatorConfig {
+            queue_items_max: 200_000,
+            batch_items_max: 100,
+            window_items_max: 2_000,
+            resend_after_us: 500_000,
+            ack_interval_us: 200_000,
+            observe_remote_stamps: false,
+            bug: None,
+        }
+    }
+}
+
+/// One replicated change: the whole new image of an item (or its deletion).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry<K, P> {
+    /// Origin sequence: contiguous from 1 in the origin's change log.
+    pub seq: u64,
+    pub key: K,
+    /// `None` is a delete (a tombstone at the receiver).
+    pub image: Option<P>,
+    pub stamp: Stamp,
+    /// What writes to this item the origin had seen, including this one.
+    pub context: SeenClock,
+    /// True simulated time of the origin's write, for replication-lag metrics.
+    pub written_at_us: u64,
+}
+
+/// A replication message between two replicas of one table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Message<K, P> {
+    /// Consecutive entries of `origin`'s change log.
+    Batch { origin: RegionId, entries: Vec<Entry<K, P>> },
+    /// The receiver's vector clock (cumulative ack) and its own log head, which the
+    /// origin uses to resume and to collect tombstones.
+    Ack { from: RegionId, seen: SeenClock, head_seq: u64 },
+}
+
+/// The stored version of one item at this replica.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Version {
+    pub stamp: Stamp,
+    pub deleted: bool,
+    /// Every write to this item this replica has seen (applied or discarded).
+    pub context: SeenClock,
+}
+
+/// What happened to a local write once stamped.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LocalWrite {
+    pub stamp: Stamp,
+    /// The writes to this item this region had seen before this one (causal context).
+    pub context_before: SeenClock,
+    /// `Some(winner)` when the stored version already carries a larger stamp: the
+    /// write is acknowledged but loses at once (LWW by timestamp; a skew inversion when
+    /// the winner is causally earlier). The host must keep the stored image.
+    pub superseded_by: Option<Stamp>,
+}
+
+/// Outcome of applying one remote entry. The host applies `Applied` images to its table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Apply<K, P> {
+    Applied {
+        key: K,
+        image: Option<P>,
+        stamp: Stamp,
+        /// The stamp this write replaced, if the item had one.
+        replaced: Option<Stamp>,
+        /// The replaced write was concurrent with this one (not in its causal context):
+        /// an LWW overwrite, recorded as an event.
+        concurrent: bool,
+        written_at_us: u64,
+    },
+    /// The stored version had a larger stamp; the incoming write lost (LWW).
+    Discarded { key: K, stamp: Stamp, winner: Stamp, written_at_us: u64 },
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct PeerStream {
+    /// Highest sequence the peer has acknowledged.
+    acked_seq: u64,
+    /// Highest sequence sent (may run ahead of `acked_seq` by the window).
+    sent_seq: u64,
+    /// When `acked_seq` last advanced or a (re)send started.
+    progress_at_us: u64,
+    /// The peer's own log head, from its last ack.
+    peer_head_seq: u64,
+    peer_seen: SeenClock,
+}
+
+/// The replicator of one table replica in one region.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Replicator<K: Ord, P> {
+    local: RegionId,
+    config: ReplicatorConfig,
+    clock: HybridClock,
+    versions: BTreeMap<K, Version>,
+    /// Own change log: entries `log_base_seq + 1 ..= head_seq`.
+    log: VecDeque<Entry<K, P>>,
+    log_base_seq: u64,
+    head_seq: u64,
+    peers: BTreeMap<RegionId, PeerStream>,
+    /// Highest contiguous origin sequence applied here, per origin.
+    seen: SeenClock,
+    last_ack_at_us: u64,
+    /// Tombstones awaiting collection, with per-region watermarks once known.
+    tombstones: BTreeMap<K, TombstoneWait>,
+    counters: Counters,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct TombstoneWait {
+    origin: Option<RegionId>,
+    origin_seq: u64,
+    /// Per peer: that peer's log head when it first acknowledged seeing the delete.
+    watermarks: BTreeMap<RegionId, u64>,
+}
+
+/// Running totals, for metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    pub local_writes: u64,
+    pub remote_applied: u64,
+    pub remote_discarded: u64,
+    pub duplicates_ignored: u64,
+    pub gaps_dropped: u64,
+    pub entries_sent: u64,
+    pub entries_resent: u64,
+    pub tombstones_collected: u64,
+    pub lww_overwrites: u64,
+}
+
+impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
+    pub fn new(local: RegionId, peers: &[RegionId], config: ReplicatorConfig) -> Self {
+        assert!(config.batch_items_max > 0, "batch_items_max must be positive");
+        assert!(config.window_items_max >= config.batch_items_max, "window below one batch");
+        assert!(!peers.contains(&local), "a replica is not its own peer");
+        Replicator {
+            local,
+            config,
+            clock: HybridClock::default(),
+            versions: BTreeMap::new(),
+            log: VecDeque::new(),
+            log_base_seq: 0,
+            head_seq: 0,
+            peers: peers.iter().map(|p| (*p, PeerStream::default())).collect(),
+            seen: VClock::new(),
+            last_ack_at_us: 0,
+            tombstones: BTreeMap::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    pub fn local(&self) -> RegionId {
+        self.local
+    }
+
+    pub fn config(&self) -> &ReplicatorConfig {
+        &self.config
+    }
+
+    /// False when the slowest peer is `queue_items_max` entries behind: the host must
+    /// refuse new local writes (back-pressure) instead of growing the log.
+    pub fn has_room(&self) -> bool {
+        self.log.len() < self.config.queue_items_max
+    }
+
+    /// Entries not yet acknowledged by `peer`.
+    pub fn backlog(&self, peer: RegionId) -> u64 {
+        self.peers.get(&peer).map_or(0, |p| self.head_seq - p.acked_seq)
+    }
+
+    pub fn seen(&self) -> &SeenClock {
+        &self.seen
+    }
+
+    pub fn version(&self, key: &K) -> Option<&Version> {
+        self.versions.get(key)
+    }
+
+    pub fn versions(&self) -> impl Iterator<Item = (&K, &Version)> {
+        self.versions.iter()
+    }
+
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    pub fn head_seq(&self) -> u64 {
+        self.head_seq
+    }
+
+    /// Stamp and log a local write whose new image (`None` = delete) the host's engine
+    /// produced. `wall_us` is the region's wall clock; `now_us` true simulated time.
+    pub fn record_local(&mut self, key: K, image: Option<P>, wall_us: u64, now_us: u64) -> LocalWrite {
+        assert!(self.has_room(), "record_local called without room: the host must check has_room");
+        let log_seq = self.head_seq + 1;
+        let mut stamp = self.clock.stamp(self.local, wall_us);
+        debug_assert_eq!(stamp.seq, log_seq, "log sequence follows the clock");
+        if self.config.bug == Some(KnownBug::ReuseStamp) {
+            // Broken on purpose: millisecond stamps without region or sequence, so two
+            // regions writing in the same millisecond produce the same stamp.
+            stamp = Stamp { hlc_us: wall_us / 1_000 * 1_000, region: RegionId(0), seq: 0 };
+        }
+        let stored = self.versions.get(&key);
+        let context_before = stored.map(|v| v.context.clone()).unwrap_or_default();
+        let superseded_by = stored.filter(|v| v.stamp > stamp).map(|v| v.stamp);
+        let mut context = context_before.clone();
+        context.apply(Dot::new(self.local, log_seq));
+        self.seen.apply(Dot::new(self.local, log_seq));
+        let deleted = image.is_none();
+        match superseded_by {
+            Some(_) => {
+                if let Some(v) = self.versions.get_mut(&key) {
+                    v.context = context.clone();
+                }
+            }
+            None => {
+                self.versions.insert(key.clone(), Version { stamp, deleted, context: context.clone() });
+                self.track_tombstone(&key, deleted, None, log_seq);
+            }
+        }
+        self.head_seq = log_seq;
+        self.log.push_back(Entry { seq: log_seq, key, image, stamp, context, written_at_us: now_us });
+        self.counters.local_writes += 1;
+        LocalWrite { stamp, context_before, superseded_by }
+    }
+
+    /// Messages to send now: new or resent batches to each peer, and a periodic ack.
+    pub fn poll(&mut self, now_us: u64) -> Vec<(RegionId, Message<K, P>)> {
+        let mut out = Vec::new();
+        let peer_ids: Vec<RegionId> = self.peers.keys().copied().collect();
+        for peer in peer_ids {
+            self.poll_peer(peer, now_us, &mut out);
+        }
+        if now_us >= self.last_ack_at_us + self.config.ack_interval_us {
+            self.last_ack_at_us = now_us;
+            for peer in self.peers.keys() {
+                out.push((*peer, self.ack_message()));
+            }
+        }
+        out
+    }
+
+    fn poll_peer(&mut self, peer: RegionId, now_us: u64, out: &mut Vec<(RegionId, Message<K, P>)>) {
+        let config = &self.config;
+        let stream = self.peers.get_mut(&peer).expect("peer stream exists for every peer");
+        let stalled = stream.sent_seq > stream.acked_seq && now_us >= stream.progress_at_us + config.resend_after_us;
+        if stalled && config.bug == Some(KnownBug::IgnoreVectorClock) {
+            // Broken on purpose: assume whatever was sent arrived, never resend.
+            stream.acked_seq = stream.sent_seq;
+            stream.progress_at_us = now_us;
+        } else if stalled {
+            // Go back N: resend from the last acknowledged sequence.
+            let resend = stream.sent_seq - stream.acked_seq;
+            self.counters.entries_resent += resend;
+            stream.sent_seq = stream.acked_seq;
+            stream.progress_at_us = now_us;
+        }
+        while stream.sent_seq < self.head_seq && stream.sent_seq - stream.acked_seq < config.window_items_max as u64 {
+            if stream.sent_seq == stream.acked_seq {
+                stream.progress_at_us = now_us;
+            }
+            let first = stream.sent_seq + 1;
+            let room = config.window_items_max as u64 - (stream.sent_seq - stream.acked_seq);
+            let last = (first + config.batch_items_max as u64 - 1).min(self.head_seq).min(stream.sent_seq + room);
+            debug_assert!(first > self.log_base_seq, "entries after the last ack are still in the log");
+            let start = (first - self.log_base_seq - 1) as usize;
+            let end = (last - self.log_base_seq) as usize;
+            let entries: Vec<Entry<K, P>> = self.log.range(start..end).cloned().collect();
+            debug_assert_eq!(entries.first().map(|e| e.seq), Some(first));
+            self.counters.entries_sent += entries.len() as u64;
+            stream.sent_seq = last;
+            out.push((peer, Message::Batch { origin: self.local, entries }));
+        }
+    }
+
+    fn ack_message(&self) -> Message<K, P> {
+        Message::Ack { from: self.local, seen: self.seen.clone(), head_seq: self.head_seq }
+    }
+
+    /// Handle a message from a peer: apply a batch (returning what to apply to the table
+    /// and an ack to send back) or process an ack.
+    pub fn on_message(&mut self, msg: Message<K, P>, now_us: u64) -> (Vec<Apply<K, P>>, Option<Message<K, P>>) {
+        match msg {
+            Message::Batch { origin, entries } => {
+                let applied = self.on_batch(origin, entries);
+                self.last_ack_at_us = now_us;
+                (applied, Some(self.ack_message()))
+            }
+            Message::Ack { from, seen, head_seq } => {
+                self.on_ack(from, seen, head_seq, now_us);
+                (Vec::new(), None)
+            }
+        }
+    }
+
+    fn on_batch(&mut self, origin: RegionId, entries: Vec<Entry<K, P>>) -> Vec<Apply<K, P>> {
+        assert_ne!(origin, self.local, "a region never receives its own log");
+        let mut applied = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let have = self.seen.get(&origin);
+            if entry.seq <= have {
+                self.counters.duplicates_ignored += 1;
+                continue;
+            }
+            let ignore_clock = self.config.bug == Some(KnownBug::IgnoreVectorClock);
+            if entry.seq != have + 1 && !ignore_clock {
+                // A gap: an earlier batch was lost. Drop the rest; the origin resends.
+                self.counters.gaps_dropped += 1;
+                break;
+            }
+            self.seen.apply(Dot::new(origin, entry.seq));
+            if self.config.bug.is_some_and(|b| b.drops_entry(entry.seq)) {
+                continue; // Broken on purpose: acknowledged but never applied.
+            }
+            applied.push(self.apply_remote(entry));
+        }
+        applied
+    }
+
+    /// The LWW rule (GT-12): apply only if the incoming stamp is greater than the stored one.
+    fn apply_remote(&mut self, entry: Entry<K, P>) -> Apply<K, P> {
+        if self.config.observe_remote_stamps {
+            self.clock.observe(entry.stamp);
+        }
+        let compare = self.config.bug != Some(KnownBug::ApplyWithoutStampCompare);
+        let stored = self.versions.get_mut(&entry.key);
+        if let Some(v) = &stored {
+            let stamps_unique = self.config.bug.is_some() || v.stamp != entry.stamp;
+            assert!(stamps_unique, "stamp reused by two writes: {}", entry.stamp);
+        }
+        match stored {
+            Some(v) if compare && v.stamp >= entry.stamp => {
+                v.context.merge(entry.context);
+                self.counters.remote_discarded += 1;
+                Apply::Discarded { key: entry.key, stamp: entry.stamp, winner: v.stamp, written_at_us: entry.written_at_us }
+            }
+            _ => {
+                let previous = self.versions.get(&entry.key).cloned();
+                let concurrent = previous
+                    .as_ref()
+                    .is_some_and(|p| entry.context.get(&p.stamp.region) < p.stamp.seq);
+                let mut context = previous.as_ref().map(|p| p.context.clone()).unwrap_or_default();
+                context.merge(entry.context);
+                let deleted = entry.image.is_none();
+                self.versions.insert(entry.key.clone(), Version { stamp: entry.stamp, deleted, context });
+                self.track_tombstone(&entry.key, deleted, Some(entry.stamp.region), entry.stamp.seq);
+                self.counters.remote_applied += 1;
+                if concurrent {
+                    self.counters.lww_overwrites += 1;
+                }
+                Apply::Applied {
+                    key: entry.key,
+                    image: entry.image,
+                    stamp: entry.stamp,
+                    replaced: previous.map(|p| p.stamp),
+                    concurrent,
+                    written_at_us: entry.written_at_us,
+                }
+            }
+        }
+    }
+
+    fn track_tombstone(&mut self, key: &K, deleted: bool, origin: Option<RegionId>, origin_seq: u64) {
+        if !deleted {
+            self.tombstones.remove(key);
+            return;
+        }
+        if self.config.bug == Some(KnownBug::ForgetTombstones) {
+            // Broken on purpose: the delete leaves no stamp behind.
+            self.versions.remove(key);
+            return;
+        }
+        let origin = Some(origin.unwrap_or(self.local));
+        self.tombstones.insert(key.clone(), TombstoneWait { origin, origin_seq, watermarks: BTreeMap::new() });
+    }
+
+    fn on_ack(&mut self, from: RegionId, seen: SeenClock, head_seq: u64, now_us: u64) {
+        let Some(stream) = self.peers.get_mut(&from) else {
+            return; // Not a peer of this table (yet): ignore.
+        };
+        let acked = seen.get(&self.local).min(self.head_seq);
+        if acked > stream.acked_seq {
+            stream.acked_seq = acked;
+            stream.progress_at_us = now_us;
+        }
+        if stream.sent_seq < stream.acked_seq {
+            stream.sent_seq = stream.acked_seq;
+        }
+        stream.peer_head_seq = head_seq;
+        stream.peer_seen = seen;
+        self.truncate_log();
+        self.collect_tombstones(from);
+    }
+
+    fn truncate_log(&mut self) {
+        let min_acked = self.peers.values().map(|p| p.acked_seq).min().unwrap_or(self.head_seq);
+        while self.log_base_seq < min_acked {
+            let entry = self.log.pop_front().expect("log holds every unacknowledged entry");
+            debug_assert_eq!(entry.seq, self.log_base_seq + 1);
+            self.log_base_seq += 1;
+        }
+    }
+
+    /// A tombstone may go once every region has seen the delete and this replica has
+    /// applied everything each region wrote before it saw the delete (so no older write
+    /// still in flight can resurrect the item).
+    fn collect_tombstones(&mut self, from: RegionId) {
+        let stream = &self.peers[&from];
+        let mut ready = Vec::new();
+        for (key, wait) in self.tombstones.iter_mut() {
+            let origin = wait.origin.expect("tombstone has an origin");
+            let peer_saw = if origin == from { true } else { stream.peer_seen.get(&origin) >= wait.origin_seq };
+            if peer_saw && !wait.watermarks.contains_key(&from) {
+                wait.watermarks.insert(from, stream.peer_head_seq);
+            }
+            let all_watermarks = wait.watermarks.len() == self.peers.len();
+            if all_watermarks && wait.watermarks.iter().all(|(r, w)| self.seen.get(r) >= *w) {
+                ready.push(key.clone());
+            }
+        }
+        for key in ready {
+            self.tombstones.remove(&key);
+            let version = self.versions.remove(&key);
+            debug_assert!(version.is_some_and(|v| v.deleted), "only deleted items are collected");
+            self.counters.tombstones_collected += 1;
+        }
+    }
+
+    /// Tombstones still held.
+    pub fn tombstone_count(&self) -> usize {
+        self.tombstones.len()
+    }
+
+    /// Forget in-flight sends (a region restart): resume from what peers acknowledged.
+    pub fn restart(&mut self, now_us: u64) {
+        for stream in self.peers.values_mut() {
+            stream.sent_seq = stream.acked_seq;
+            stream.progress_at_us = now_us;
+        }
+        self.last_ack_at_us = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,236 @@
+//! Replicator unit tests: LWW rule (GT-12), idempotent apply, resend after loss,
+//! tombstones, back-pressure, and a randomized lossy-network convergence check.
+
+use super::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+type R = Replicator<u32, String>;
+const US: RegionId = RegionId(0);
+const EU: RegionId = RegionId(1);
+const AP: RegionId = RegionId(2);
+
+fn three() -> Vec<R> {
+    let all = [US, EU, AP];
+    all.iter()
+        .map(|r| {
+            let peers: Vec<RegionId> = all.iter().copied().filter(|p| p != r).collect();
+            R::new(*r, &peers, ReplicatorConfig::default())
+        })
+        .collect()
+}
+
+/// Deliver every pending message instantly until quiet; returns applies per region.
+fn drain(rs: &mut [R], now: u64) -> Vec<Vec<Apply<u32, String>>> {
+    let mut applied = vec![Vec::new(); rs.len()];
+    for _round in 0..100 {
+        let mut inflight = Vec::new();
+        for r in rs.iter_mut() {
+            inflight.extend(r.poll(now));
+        }
+        let mut any_batch = false;
+        while let Some((to, msg)) = inflight.pop() {
+            any_batch |= matches!(msg, Message::Batch { .. });
+            let (apps, ack) = rs[to.0 as usize].on_message(msg, now);
+            applied[to.0 as usize].extend(apps);
+            if let Some(ack) = ack {
+                // An ack is useful to every peer (cumulative vector clock).
+                for r in rs.iter_mut() {
+                    if r.local() != to {
+                        r.on_message(ack.clone(), now);
+                    }
+                }
+            }
+        }
+        if !any_batch {
+            break;
+        }
+    }
+    applied
+}
+
+#[test]
+fn gt12_concurrent_writes_resolve_to_larger_stamp_everywhere() {
+    let mut rs = three();
+    let a = rs[0].record_local(7, Some("us".into()), 1_000, 1_000);
+    let b = rs[1].record_local(7, Some("eu".into()), 1_005, 1_000);
+    assert!(b.stamp > a.stamp);
+    drain(&mut rs, 2_000);
+    for r in &rs {
+        assert_eq!(r.version(&7).unwrap().stamp, b.stamp, "{}", r.local());
+    }
+    assert_eq!(rs[0].counters().lww_overwrites, 1, "us saw its value overwritten by a concurrent write");
+}
+
+#[test]
+fn gt12_equal_times_break_ties_by_region() {
+    let mut rs = three();
+    let a = rs[0].record_local(1, Some("us".into()), 500, 0);
+    let c = rs[2].record_local(1, Some("ap".into()), 500, 0);
+    assert!(c.stamp > a.stamp);
+    drain(&mut rs, 1);
+    assert!(rs.iter().all(|r| r.version(&1).unwrap().stamp == c.stamp));
+}
+
+#[test]
+fn sd02_clock_behind_makes_causally_later_write_lose_at_once() {
+    let mut rs = three();
+    let first = rs[0].record_local(3, Some("v1".into()), 10_000_000, 10_000_000);
+    drain(&mut rs, 10_100_000);
+    // EU's clock is 500 ms behind: its causally later write carries a smaller stamp.
+    let later = rs[1].record_local(3, Some("v2".into()), 9_600_000, 10_100_000);
+    assert_eq!(later.superseded_by, Some(first.stamp));
+    assert!(later.context_before.get(&US) >= first.stamp.seq, "EU had seen the first write");
+    drain(&mut rs, 10_200_000);
+    assert!(rs.iter().all(|r| r.version(&3).unwrap().stamp == first.stamp));
+}
+
+#[test]
+fn duplicate_batches_are_applied_once() {
+    let mut us = R::new(US, &[EU], ReplicatorConfig::default());
+    let mut eu = R::new(EU, &[US], ReplicatorConfig::default());
+    us.record_local(1, Some("x".into()), 10, 10);
+    let msgs = us.poll(10);
+    let batch = msgs.into_iter().find(|(_, m)| matches!(m, Message::Batch { .. })).unwrap().1;
+    let (first, _) = eu.on_message(batch.clone(), 11);
+    let (second, _) = eu.on_message(batch, 12);
+    assert_eq!(first.len(), 1);
+    assert!(second.is_empty());
+    assert_eq!(eu.counters().duplicates_ignored, 1);
+}
+
+#[test]
+fn lost_batch_is_resent_from_last_ack() {
+    let config = ReplicatorConfig { resend_after_us: 1_000, batch_items_max: 1, ..Default::default() };
+    let mut us = R::new(US, &[EU], config.clone());
+    let mut eu = R::new(EU, &[US], config);
+    us.record_local(1, Some("a".into()), 10, 10);
+    us.record_local(2, Some("b".into()), 11, 11);
+    let sent = us.poll(20);
+    let batches: Vec<_> = sent.into_iter().filter(|(_, m)| matches!(m, Message::Batch { .. })).collect();
+    assert_eq!(batches.len(), 2);
+    // The first batch is lost; the second arrives and is dropped as a gap.
+    let (apps, ack) = eu.on_message(batches[1].1.clone(), 30);
+    assert!(apps.is_empty());
+    assert_eq!(eu.counters().gaps_dropped, 1);
+    us.on_message(ack.unwrap(), 31);
+    // After the resend timeout both are sent again, in order.
+    let resent: Vec<_> = us.poll(2_000).into_iter().filter(|(_, m)| matches!(m, Message::Batch { .. })).collect();
+    assert_eq!(resent.len(), 2);
+    for (_, m) in resent {
+        let (_, ack) = eu.on_message(m, 2_010);
+        us.on_message(ack.unwrap(), 2_020);
+    }
+    assert!(eu.version(&1).is_some() && eu.version(&2).is_some());
+    assert_eq!(us.backlog(EU), 0);
+    assert_eq!(us.counters().entries_resent, 2);
+}
+
+#[test]
+fn tombstone_blocks_older_write_then_is_collected() {
+    let mut rs = three();
+    rs[0].record_local(5, Some("v".into()), 100, 100);
+    drain(&mut rs, 200);
+    let del = rs[1].record_local(5, None, 300, 300);
+    // An older write from AP (clock behind) still in flight must not resurrect.
+    let old = rs[2].record_local(5, Some("zombie".into()), 250, 300);
+    assert!(old.stamp < del.stamp);
+    drain(&mut rs, 400);
+    for r in &rs {
+        let v = r.version(&5);
+        assert!(v.is_none_or(|v| v.deleted), "{} resurrected", r.local());
+    }
+    // Periodic acks let every replica learn that all have seen the delete.
+    for t in 1..5 {
+        drain(&mut rs, 400 + t * 300_000);
+    }
+    assert!(rs.iter().all(|r| r.tombstone_count() == 0), "tombstones collected");
+}
+
+#[test]
+fn forget_tombstones_bug_resurrects() {
+    let config = ReplicatorConfig { bug: Some(KnownBug::ForgetTombstones), ..Default::default() };
+    let mut us = R::new(US, &[EU], config.clone());
+    let mut eu = R::new(EU, &[US], config);
+    let _old = eu.record_local(9, Some("old".into()), 100, 100);
+    us.record_local(9, None, 200, 200);
+    let batch = eu.poll(300).into_iter().find(|(_, m)| matches!(m, Message::Batch { .. })).unwrap().1;
+    let (apps, _) = us.on_message(batch, 300);
+    assert!(matches!(apps[0], Apply::Applied { .. }), "the older write comes back");
+}
+
+#[test]
+fn full_log_is_back_pressure() {
+    let config = ReplicatorConfig { queue_items_max: 3, batch_items_max: 1, window_items_max: 1, ..Default::default() };
+    let mut us = R::new(US, &[EU], config);
+    for k in 0..3 {
+        assert!(us.has_room());
+        us.record_local(k, Some("x".into()), k as u64, 0);
+    }
+    assert!(!us.has_room());
+    assert_eq!(us.backlog(EU), 3);
+}
+
+/// Random delays, drops and duplicates; after the network heals, every replica agrees
+/// and the winner of each key is the write with the largest stamp.
+#[test]
+fn lossy_network_converges_to_max_stamp() {
+    for seed in 0..20u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut rs = three();
+        let mut best: BTreeMap<u32, Stamp> = BTreeMap::new();
+        let mut pending: Vec<(u64, RegionId, Message<u32, String>)> = Vec::new();
+        let mut now = 0u64;
+        for step in 0..3_000u64 {
+            now += 1_000;
+            if step < 2_000 && rng.random_bool(0.3) {
+                let r = rng.random_range(0..3usize);
+                let key = rng.random_range(0..20u32);
+                let image = if rng.random_bool(0.2) { None } else { Some(format!("{seed}-{step}")) };
+                let skew = rng.random_range(0..50_000u64);
+                if rs[r].has_room() {
+                    let w = rs[r].record_local(key, image, now + skew, now);
+                    let e = best.entry(key).or_insert(w.stamp);
+                    *e = (*e).max(w.stamp);
+                }
+            }
+            for r in rs.iter_mut() {
+                for (to, m) in r.poll(now) {
+                    let lossy = step < 2_000;
+                    if lossy && rng.random_bool(0.2) {
+                        continue;
+                    }
+                    let delay = rng.random_range(1_000..40_000u64);
+                    pending.push((now + delay, to, m.clone()));
+                    if lossy && rng.random_bool(0.05) {
+                        pending.push((now + delay * 2, to, m));
+                    }
+                }
+            }
+            pending.sort_by_key(|(at, ..)| *at);
+            let due = pending.iter().take_while(|(at, ..)| *at <= now).count();
+            let batch: Vec<_> = pending.drain(..due).collect();
+            for (_, to, m) in batch {
+                let from = match &m {
+                    Message::Batch { origin, .. } => *origin,
+                    Message::Ack { from, .. } => *from,
+                };
+                let (_, ack) = rs[to.0 as usize].on_message(m, now);
+                if let Some(ack) = ack {
+                    pending.push((now + 5_000, from, ack));
+                }
+            }
+        }
+        for (key, stamp) in &best {
+            for r in &rs {
+                let v = r.version(key);
+                let got = v.map(|v| v.stamp);
+                assert!(got.is_none_or(|g| g == *stamp), "seed {seed} key {key} at {}: {got:?} != {stamp}", r.local());
+                if got.is_none() {
+                    // Only a collected tombstone may be missing.
+                    assert!(rs.iter().all(|o| o.version(key).is_none_or(|v| v.deleted)));
+                }
+            }
+        }
+    }
+}
