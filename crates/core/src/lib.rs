@@ -10,7 +10,9 @@ use std::fmt;
 pub mod limits;
 
 /// Microseconds since the start of the simulated run (the scenario's `epoch`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct SimTime(pub u64);
 
@@ -106,7 +108,11 @@ impl HybridClock {
         debug_assert!(hlc_us > self.last_us, "HLC must strictly increase");
         self.last_us = hlc_us;
         self.seq += 1;
-        Stamp { hlc_us, region, seq: self.seq }
+        Stamp {
+            hlc_us,
+            region,
+            seq: self.seq,
+        }
     }
 
     /// Merge a remote stamp so later local stamps are causally after it.
@@ -137,15 +143,27 @@ mod tests {
     #[test]
     fn observed_remote_stamp_orders_later_local_writes_after_it() {
         let mut clock = HybridClock::default();
-        clock.observe(Stamp { hlc_us: 9_000, region: RegionId(1), seq: 4 });
+        clock.observe(Stamp {
+            hlc_us: 9_000,
+            region: RegionId(1),
+            seq: 4,
+        });
         let local = clock.stamp(RegionId(0), 100);
         assert!(local.hlc_us > 9_000);
     }
 
     #[test]
     fn ties_on_time_break_by_region() {
-        let a = Stamp { hlc_us: 5, region: RegionId(0), seq: 9 };
-        let b = Stamp { hlc_us: 5, region: RegionId(1), seq: 1 };
+        let a = Stamp {
+            hlc_us: 5,
+            region: RegionId(0),
+            seq: 9,
+        };
+        let b = Stamp {
+            hlc_us: 5,
+            region: RegionId(1),
+            seq: 1,
+        };
         assert!(a < b);
     }
 }

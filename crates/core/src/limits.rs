@@ -18,3 +18,22 @@ pub const WORKLOAD_RATE_MAX: f64 = 1_000_000.0;
 pub const SIM_DURATION_US_MAX: u64 = 7 * 24 * 3600 * 1_000_000;
 /// Faults in one scenario timeline.
 pub const FAULTS_MAX: usize = 10_000;
+/// Tables in one scenario.
+pub const TABLES_MAX: usize = 64;
+/// Workload phases in one scenario.
+pub const PHASES_MAX: usize = 1_000;
+/// Assertions in one scenario.
+pub const ASSERTS_MAX: usize = 1_000;
+/// Seeds a scenario may pin.
+pub const SCENARIO_SEEDS_MAX: usize = 1_000;
+/// Provisioned read or write units per table replica (DynamoDB's default table quota,
+/// reference GT-08).
+pub const CAPACITY_UNITS_MAX: u64 = 40_000;
+/// Client attempts per operation, the first included.
+pub const CLIENT_ATTEMPTS_MAX: u64 = 100;
+/// Largest clock step a fault may apply, either way (one day).
+pub const CLOCK_OFFSET_US_MAX: u64 = 24 * 3600 * 1_000_000;
+/// Largest clock drift, parts per million, either way.
+pub const CLOCK_DRIFT_PPM_MAX: f64 = 100_000.0;
+/// Largest arrival-rate multiplier of a traffic spike.
+pub const TRAFFIC_MULTIPLIER_MAX: f64 = 1_000.0;

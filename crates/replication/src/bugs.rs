@@ -24,6 +24,6 @@ pub enum KnownBug {
 
 impl KnownBug {
     pub(crate) fn drops_entry(self, seq: u64) -> bool {
-        matches!(self, KnownBug::DropOneIn(n) if n > 0 && seq % n == 0)
+        matches!(self, KnownBug::DropOneIn(n) if n > 0 && seq.is_multiple_of(n))
     }
 }

@@ -83,11 +83,21 @@ pub struct Entry<K, P> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Message<K, P> {
     /// Consecutive entries of `origin`'s change log.
-    Batch { origin: RegionId, entries: Vec<Entry<K, P>> },
+    Batch {
+        origin: RegionId,
+        entries: Vec<Entry<K, P>>,
+    },
     /// The receiver's vector clock (cumulative ack) and its own log head, which the
     /// origin uses to resume and to collect tombstones.
-    Ack { from: RegionId, seen: SeenClock, head_seq: u64 },
+    Ack {
+        from: RegionId,
+        seen: SeenClock,
+        head_seq: u64,
+    },
 }
+
+/// What handling one message produced: writes to apply to the table, and an ack to send.
+pub type Handled<K, P> = (Vec<Apply<K, P>>, Option<Message<K, P>>);
 
 /// The stored version of one item at this replica.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -125,7 +135,12 @@ pub enum Apply<K, P> {
         written_at_us: u64,
     },
     /// The stored version had a larger stamp; the incoming write lost (LWW).
-    Discarded { key: K, stamp: Stamp, winner: Stamp, written_at_us: u64 },
+    Discarded {
+        key: K,
+        stamp: Stamp,
+        winner: Stamp,
+        written_at_us: u64,
+    },
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -185,8 +200,14 @@ pub struct Counters {
 
 impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
     pub fn new(local: RegionId, peers: &[RegionId], config: ReplicatorConfig) -> Self {
-        assert!(config.batch_items_max > 0, "batch_items_max must be positive");
-        assert!(config.window_items_max >= config.batch_items_max, "window below one batch");
+        assert!(
+            config.batch_items_max > 0,
+            "batch_items_max must be positive"
+        );
+        assert!(
+            config.window_items_max >= config.batch_items_max,
+            "window below one batch"
+        );
         assert!(!peers.contains(&local), "a replica is not its own peer");
         Replicator {
             local,
@@ -220,7 +241,9 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
 
     /// Entries not yet acknowledged by `peer`.
     pub fn backlog(&self, peer: RegionId) -> u64 {
-        self.peers.get(&peer).map_or(0, |p| self.head_seq - p.acked_seq)
+        self.peers
+            .get(&peer)
+            .map_or(0, |p| self.head_seq - p.acked_seq)
     }
 
     pub fn seen(&self) -> &SeenClock {
@@ -245,15 +268,28 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
 
     /// Stamp and log a local write whose new image (`None` = delete) the host's engine
     /// produced. `wall_us` is the region's wall clock; `now_us` true simulated time.
-    pub fn record_local(&mut self, key: K, image: Option<P>, wall_us: u64, now_us: u64) -> LocalWrite {
-        assert!(self.has_room(), "record_local called without room: the host must check has_room");
+    pub fn record_local(
+        &mut self,
+        key: K,
+        image: Option<P>,
+        wall_us: u64,
+        now_us: u64,
+    ) -> LocalWrite {
+        assert!(
+            self.has_room(),
+            "record_local called without room: the host must check has_room"
+        );
         let log_seq = self.head_seq + 1;
         let mut stamp = self.clock.stamp(self.local, wall_us);
         debug_assert_eq!(stamp.seq, log_seq, "log sequence follows the clock");
         if self.config.bug == Some(KnownBug::ReuseStamp) {
             // Broken on purpose: millisecond stamps without region or sequence, so two
             // regions writing in the same millisecond produce the same stamp.
-            stamp = Stamp { hlc_us: wall_us / 1_000 * 1_000, region: RegionId(0), seq: 0 };
+            stamp = Stamp {
+                hlc_us: wall_us / 1_000 * 1_000,
+                region: RegionId(0),
+                seq: 0,
+            };
         }
         let stored = self.versions.get(&key);
         let context_before = stored.map(|v| v.context.clone()).unwrap_or_default();
@@ -269,14 +305,32 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
                 }
             }
             None => {
-                self.versions.insert(key.clone(), Version { stamp, deleted, context: context.clone() });
+                self.versions.insert(
+                    key.clone(),
+                    Version {
+                        stamp,
+                        deleted,
+                        context: context.clone(),
+                    },
+                );
                 self.track_tombstone(&key, deleted, None, log_seq);
             }
         }
         self.head_seq = log_seq;
-        self.log.push_back(Entry { seq: log_seq, key, image, stamp, context, written_at_us: now_us });
+        self.log.push_back(Entry {
+            seq: log_seq,
+            key,
+            image,
+            stamp,
+            context,
+            written_at_us: now_us,
+        });
         self.counters.local_writes += 1;
-        LocalWrite { stamp, context_before, superseded_by }
+        LocalWrite {
+            stamp,
+            context_before,
+            superseded_by,
+        }
     }
 
     /// Messages to send now: new or resent batches to each peer, and a periodic ack.
@@ -297,8 +351,12 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
 
     fn poll_peer(&mut self, peer: RegionId, now_us: u64, out: &mut Vec<(RegionId, Message<K, P>)>) {
         let config = &self.config;
-        let stream = self.peers.get_mut(&peer).expect("peer stream exists for every peer");
-        let stalled = stream.sent_seq > stream.acked_seq && now_us >= stream.progress_at_us + config.resend_after_us;
+        let stream = self
+            .peers
+            .get_mut(&peer)
+            .expect("peer stream exists for every peer");
+        let stalled = stream.sent_seq > stream.acked_seq
+            && now_us >= stream.progress_at_us + config.resend_after_us;
         if stalled && config.bug == Some(KnownBug::IgnoreVectorClock) {
             // Broken on purpose: assume whatever was sent arrived, never resend.
             stream.acked_seq = stream.sent_seq;
@@ -310,38 +368,59 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
             stream.sent_seq = stream.acked_seq;
             stream.progress_at_us = now_us;
         }
-        while stream.sent_seq < self.head_seq && stream.sent_seq - stream.acked_seq < config.window_items_max as u64 {
+        while stream.sent_seq < self.head_seq
+            && stream.sent_seq - stream.acked_seq < config.window_items_max as u64
+        {
             if stream.sent_seq == stream.acked_seq {
                 stream.progress_at_us = now_us;
             }
             let first = stream.sent_seq + 1;
             let room = config.window_items_max as u64 - (stream.sent_seq - stream.acked_seq);
-            let last = (first + config.batch_items_max as u64 - 1).min(self.head_seq).min(stream.sent_seq + room);
-            debug_assert!(first > self.log_base_seq, "entries after the last ack are still in the log");
+            let last = (first + config.batch_items_max as u64 - 1)
+                .min(self.head_seq)
+                .min(stream.sent_seq + room);
+            debug_assert!(
+                first > self.log_base_seq,
+                "entries after the last ack are still in the log"
+            );
             let start = (first - self.log_base_seq - 1) as usize;
             let end = (last - self.log_base_seq) as usize;
             let entries: Vec<Entry<K, P>> = self.log.range(start..end).cloned().collect();
             debug_assert_eq!(entries.first().map(|e| e.seq), Some(first));
             self.counters.entries_sent += entries.len() as u64;
             stream.sent_seq = last;
-            out.push((peer, Message::Batch { origin: self.local, entries }));
+            out.push((
+                peer,
+                Message::Batch {
+                    origin: self.local,
+                    entries,
+                },
+            ));
         }
     }
 
     fn ack_message(&self) -> Message<K, P> {
-        Message::Ack { from: self.local, seen: self.seen.clone(), head_seq: self.head_seq }
+        Message::Ack {
+            from: self.local,
+            seen: self.seen.clone(),
+            head_seq: self.head_seq,
+        }
     }
 
     /// Handle a message from a peer: apply a batch (returning what to apply to the table
     /// and an ack to send back) or process an ack.
-    pub fn on_message(&mut self, msg: Message<K, P>, now_us: u64) -> (Vec<Apply<K, P>>, Option<Message<K, P>>) {
+    pub fn on_message(&mut self, msg: Message<K, P>, now_us: u64) -> Handled<K, P> {
         match msg {
             Message::Batch { origin, entries } => {
                 let applied = self.on_batch(origin, entries);
                 self.last_ack_at_us = now_us;
                 (applied, Some(self.ack_message()))
             }
-            Message::Ack { from, seen, head_seq } => {
+            Message::Ack {
+                from,
+                seen,
+                head_seq,
+            } => {
                 self.on_ack(from, seen, head_seq, now_us);
                 (Vec::new(), None)
             }
@@ -387,18 +466,38 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
             Some(v) if compare && v.stamp >= entry.stamp => {
                 v.context.merge(entry.context);
                 self.counters.remote_discarded += 1;
-                Apply::Discarded { key: entry.key, stamp: entry.stamp, winner: v.stamp, written_at_us: entry.written_at_us }
+                Apply::Discarded {
+                    key: entry.key,
+                    stamp: entry.stamp,
+                    winner: v.stamp,
+                    written_at_us: entry.written_at_us,
+                }
             }
             _ => {
                 let previous = self.versions.get(&entry.key).cloned();
                 let concurrent = previous
                     .as_ref()
                     .is_some_and(|p| entry.context.get(&p.stamp.region) < p.stamp.seq);
-                let mut context = previous.as_ref().map(|p| p.context.clone()).unwrap_or_default();
+                let mut context = previous
+                    .as_ref()
+                    .map(|p| p.context.clone())
+                    .unwrap_or_default();
                 context.merge(entry.context);
                 let deleted = entry.image.is_none();
-                self.versions.insert(entry.key.clone(), Version { stamp: entry.stamp, deleted, context });
-                self.track_tombstone(&entry.key, deleted, Some(entry.stamp.region), entry.stamp.seq);
+                self.versions.insert(
+                    entry.key.clone(),
+                    Version {
+                        stamp: entry.stamp,
+                        deleted,
+                        context,
+                    },
+                );
+                self.track_tombstone(
+                    &entry.key,
+                    deleted,
+                    Some(entry.stamp.region),
+                    entry.stamp.seq,
+                );
                 self.counters.remote_applied += 1;
                 if concurrent {
                     self.counters.lww_overwrites += 1;
@@ -415,7 +514,13 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
         }
     }
 
-    fn track_tombstone(&mut self, key: &K, deleted: bool, origin: Option<RegionId>, origin_seq: u64) {
+    fn track_tombstone(
+        &mut self,
+        key: &K,
+        deleted: bool,
+        origin: Option<RegionId>,
+        origin_seq: u64,
+    ) {
         if !deleted {
             self.tombstones.remove(key);
             return;
@@ -426,7 +531,14 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
             return;
         }
         let origin = Some(origin.unwrap_or(self.local));
-        self.tombstones.insert(key.clone(), TombstoneWait { origin, origin_seq, watermarks: BTreeMap::new() });
+        self.tombstones.insert(
+            key.clone(),
+            TombstoneWait {
+                origin,
+                origin_seq,
+                watermarks: BTreeMap::new(),
+            },
+        );
     }
 
     fn on_ack(&mut self, from: RegionId, seen: SeenClock, head_seq: u64, now_us: u64) {
@@ -448,9 +560,17 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
     }
 
     fn truncate_log(&mut self) {
-        let min_acked = self.peers.values().map(|p| p.acked_seq).min().unwrap_or(self.head_seq);
+        let min_acked = self
+            .peers
+            .values()
+            .map(|p| p.acked_seq)
+            .min()
+            .unwrap_or(self.head_seq);
         while self.log_base_seq < min_acked {
-            let entry = self.log.pop_front().expect("log holds every unacknowledged entry");
+            let entry = self
+                .log
+                .pop_front()
+                .expect("log holds every unacknowledged entry");
             debug_assert_eq!(entry.seq, self.log_base_seq + 1);
             self.log_base_seq += 1;
         }
@@ -464,7 +584,11 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
         let mut ready = Vec::new();
         for (key, wait) in self.tombstones.iter_mut() {
             let origin = wait.origin.expect("tombstone has an origin");
-            let peer_saw = if origin == from { true } else { stream.peer_seen.get(&origin) >= wait.origin_seq };
+            let peer_saw = if origin == from {
+                true
+            } else {
+                stream.peer_seen.get(&origin) >= wait.origin_seq
+            };
             if peer_saw && !wait.watermarks.contains_key(&from) {
                 wait.watermarks.insert(from, stream.peer_head_seq);
             }
@@ -476,7 +600,10 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
         for key in ready {
             self.tombstones.remove(&key);
             let version = self.versions.remove(&key);
-            debug_assert!(version.is_some_and(|v| v.deleted), "only deleted items are collected");
+            debug_assert!(
+                version.is_some_and(|v| v.deleted),
+                "only deleted items are collected"
+            );
             self.counters.tombstones_collected += 1;
         }
     }

@@ -59,7 +59,11 @@ fn gt12_concurrent_writes_resolve_to_larger_stamp_everywhere() {
     for r in &rs {
         assert_eq!(r.version(&7).unwrap().stamp, b.stamp, "{}", r.local());
     }
-    assert_eq!(rs[0].counters().lww_overwrites, 1, "us saw its value overwritten by a concurrent write");
+    assert_eq!(
+        rs[0].counters().lww_overwrites,
+        1,
+        "us saw its value overwritten by a concurrent write"
+    );
 }
 
 #[test]
@@ -80,9 +84,15 @@ fn sd02_clock_behind_makes_causally_later_write_lose_at_once() {
     // EU's clock is 500 ms behind: its causally later write carries a smaller stamp.
     let later = rs[1].record_local(3, Some("v2".into()), 9_600_000, 10_100_000);
     assert_eq!(later.superseded_by, Some(first.stamp));
-    assert!(later.context_before.get(&US) >= first.stamp.seq, "EU had seen the first write");
+    assert!(
+        later.context_before.get(&US) >= first.stamp.seq,
+        "EU had seen the first write"
+    );
     drain(&mut rs, 10_200_000);
-    assert!(rs.iter().all(|r| r.version(&3).unwrap().stamp == first.stamp));
+    assert!(
+        rs.iter()
+            .all(|r| r.version(&3).unwrap().stamp == first.stamp)
+    );
 }
 
 #[test]
@@ -91,7 +101,11 @@ fn duplicate_batches_are_applied_once() {
     let mut eu = R::new(EU, &[US], ReplicatorConfig::default());
     us.record_local(1, Some("x".into()), 10, 10);
     let msgs = us.poll(10);
-    let batch = msgs.into_iter().find(|(_, m)| matches!(m, Message::Batch { .. })).unwrap().1;
+    let batch = msgs
+        .into_iter()
+        .find(|(_, m)| matches!(m, Message::Batch { .. }))
+        .unwrap()
+        .1;
     let (first, _) = eu.on_message(batch.clone(), 11);
     let (second, _) = eu.on_message(batch, 12);
     assert_eq!(first.len(), 1);
@@ -101,13 +115,20 @@ fn duplicate_batches_are_applied_once() {
 
 #[test]
 fn lost_batch_is_resent_from_last_ack() {
-    let config = ReplicatorConfig { resend_after_us: 1_000, batch_items_max: 1, ..Default::default() };
+    let config = ReplicatorConfig {
+        resend_after_us: 1_000,
+        batch_items_max: 1,
+        ..Default::default()
+    };
     let mut us = R::new(US, &[EU], config.clone());
     let mut eu = R::new(EU, &[US], config);
     us.record_local(1, Some("a".into()), 10, 10);
     us.record_local(2, Some("b".into()), 11, 11);
     let sent = us.poll(20);
-    let batches: Vec<_> = sent.into_iter().filter(|(_, m)| matches!(m, Message::Batch { .. })).collect();
+    let batches: Vec<_> = sent
+        .into_iter()
+        .filter(|(_, m)| matches!(m, Message::Batch { .. }))
+        .collect();
     assert_eq!(batches.len(), 2);
     // The first batch is lost; the second arrives and is dropped as a gap.
     let (apps, ack) = eu.on_message(batches[1].1.clone(), 30);
@@ -115,7 +136,11 @@ fn lost_batch_is_resent_from_last_ack() {
     assert_eq!(eu.counters().gaps_dropped, 1);
     us.on_message(ack.unwrap(), 31);
     // After the resend timeout both are sent again, in order.
-    let resent: Vec<_> = us.poll(2_000).into_iter().filter(|(_, m)| matches!(m, Message::Batch { .. })).collect();
+    let resent: Vec<_> = us
+        .poll(2_000)
+        .into_iter()
+        .filter(|(_, m)| matches!(m, Message::Batch { .. }))
+        .collect();
     assert_eq!(resent.len(), 2);
     for (_, m) in resent {
         let (_, ack) = eu.on_message(m, 2_010);
@@ -144,24 +169,43 @@ fn tombstone_blocks_older_write_then_is_collected() {
     for t in 1..5 {
         drain(&mut rs, 400 + t * 300_000);
     }
-    assert!(rs.iter().all(|r| r.tombstone_count() == 0), "tombstones collected");
+    assert!(
+        rs.iter().all(|r| r.tombstone_count() == 0),
+        "tombstones collected"
+    );
 }
 
 #[test]
 fn forget_tombstones_bug_resurrects() {
-    let config = ReplicatorConfig { bug: Some(KnownBug::ForgetTombstones), ..Default::default() };
+    let config = ReplicatorConfig {
+        bug: Some(KnownBug::ForgetTombstones),
+        ..Default::default()
+    };
     let mut us = R::new(US, &[EU], config.clone());
     let mut eu = R::new(EU, &[US], config);
     let _old = eu.record_local(9, Some("old".into()), 100, 100);
     us.record_local(9, None, 200, 200);
-    let batch = eu.poll(300).into_iter().find(|(_, m)| matches!(m, Message::Batch { .. })).unwrap().1;
+    let batch = eu
+        .poll(300)
+        .into_iter()
+        .find(|(_, m)| matches!(m, Message::Batch { .. }))
+        .unwrap()
+        .1;
     let (apps, _) = us.on_message(batch, 300);
-    assert!(matches!(apps[0], Apply::Applied { .. }), "the older write comes back");
+    assert!(
+        matches!(apps[0], Apply::Applied { .. }),
+        "the older write comes back"
+    );
 }
 
 #[test]
 fn full_log_is_back_pressure() {
-    let config = ReplicatorConfig { queue_items_max: 3, batch_items_max: 1, window_items_max: 1, ..Default::default() };
+    let config = ReplicatorConfig {
+        queue_items_max: 3,
+        batch_items_max: 1,
+        window_items_max: 1,
+        ..Default::default()
+    };
     let mut us = R::new(US, &[EU], config);
     for k in 0..3 {
         assert!(us.has_room());
@@ -186,7 +230,11 @@ fn lossy_network_converges_to_max_stamp() {
             if step < 2_000 && rng.random_bool(0.3) {
                 let r = rng.random_range(0..3usize);
                 let key = rng.random_range(0..20u32);
-                let image = if rng.random_bool(0.2) { None } else { Some(format!("{seed}-{step}")) };
+                let image = if rng.random_bool(0.2) {
+                    None
+                } else {
+                    Some(format!("{seed}-{step}"))
+                };
                 let skew = rng.random_range(0..50_000u64);
                 if rs[r].has_room() {
                     let w = rs[r].record_local(key, image, now + skew, now);
@@ -225,7 +273,11 @@ fn lossy_network_converges_to_max_stamp() {
             for r in &rs {
                 let v = r.version(key);
                 let got = v.map(|v| v.stamp);
-                assert!(got.is_none_or(|g| g == *stamp), "seed {seed} key {key} at {}: {got:?} != {stamp}", r.local());
+                assert!(
+                    got.is_none_or(|g| g == *stamp),
+                    "seed {seed} key {key} at {}: {got:?} != {stamp}",
+                    r.local()
+                );
                 if got.is_none() {
                     // Only a collected tombstone may be missing.
                     assert!(rs.iter().all(|o| o.version(key).is_none_or(|v| v.deleted)));
