@@ -1,0 +1,440 @@
+//! The typed scenario: what the user asked for, with every reference resolved to an index
+//! and every quantity in a fixed unit (`_us` microseconds of simulated time, `_bytes`).
+//! Nothing here is derived from the run; defaults are stated where each field is.
+
+use dynasim_core::RegionId;
+
+/// A validated scenario. Build it from a file with [`Scenario::from_file`] or
+/// [`Scenario::from_str`], or fill the public fields in Rust.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// Always 1 for files this build reads.
+    pub schema: u32,
+    pub meta: Meta,
+    pub sim: Sim,
+    /// In declaration order; `regions[i].id == RegionId(i)`.
+    pub regions: Vec<Region>,
+    pub network: Network,
+    pub replication: Replication,
+    pub tables: Vec<Table>,
+    /// Back to back in file order; `phases[i].start_us` is the sum of earlier durations.
+    pub phases: Vec<Phase>,
+    /// In file order.
+    pub faults: Vec<Fault>,
+    pub asserts: Vec<Assertion>,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Meta {
+    pub name: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    /// Seeds that tests pin; the CLI defaults to the first. May be empty.
+    pub seeds: Vec<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sim {
+    pub duration_us: u64,
+    /// Whole milliseconds (turmoil ticks); default 1 ms.
+    pub tick_us: u64,
+    /// The epoch as written (RFC 3339), and as microseconds since 1970-01-01T00:00:00Z.
+    pub epoch: String,
+    pub epoch_unix_us: i64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Region {
+    pub id: RegionId,
+    pub name: String,
+    /// Exactly three AZ names, unique across the whole scenario.
+    pub azs: [String; 3],
+}
+
+/// An availability zone: a region and the index of the AZ in its `azs` list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AzRef {
+    pub region: RegionId,
+    pub az: u8,
+}
+
+/// Delay model of one hop: one-way delay plus uniform jitter of at most `jitter_us`
+/// (never above the delay itself), and a loss probability in [0, 1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinkSpec {
+    pub one_way_us: u64,
+    pub jitter_us: u64,
+    pub loss: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Network {
+    /// Default 200 us, jitter 50 us.
+    pub same_az: LinkSpec,
+    /// Default 1 ms, jitter 300 us.
+    pub cross_az: LinkSpec,
+    /// Declared inter-region links, one entry per direction (a symmetric `links` entry
+    /// gives two). Pairs not listed use [`crate::default_inter_region_link`].
+    pub links: Vec<DirectedLink>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DirectedLink {
+    pub from: RegionId,
+    pub to: RegionId,
+    pub spec: LinkSpec,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Replication {
+    /// Per (source, destination) pair. Default 100_000.
+    pub queue_items_max: usize,
+    /// Default 100.
+    pub batch_items_max: usize,
+    /// How long a replicator waits to fill a batch. Default 10 ms.
+    pub batch_interval_us: u64,
+    /// Default 50 ms doubling to 2 s.
+    pub retry_backoff: Backoff,
+    /// How long tombstones are kept after every replica has seen them. Default 24 h.
+    pub tombstone_gc_us: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    pub initial_us: u64,
+    pub max_us: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyType {
+    S,
+    N,
+    B,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyAttribute {
+    pub name: String,
+    pub ty: KeyType,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Consistency {
+    /// Multi-Region eventual consistency, last writer wins.
+    Mrec,
+    /// Multi-Region strong consistency: three replicas, or two plus a witness.
+    Mrsc,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CapacityMode {
+    OnDemand,
+    Provisioned,
+}
+
+/// Capacity per replica. Units are set (and required) only in provisioned mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capacity {
+    pub mode: CapacityMode,
+    pub read_units: Option<u64>,
+    pub write_units: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamView {
+    KeysOnly,
+    NewImage,
+    OldImage,
+    NewAndOldImages,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Gsi {
+    pub name: String,
+    pub partition_key: KeyAttribute,
+    pub sort_key: Option<KeyAttribute>,
+}
+
+/// A DAX-like cache in front of each replica. Defaults: 5 min TTLs, 256 MiB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dax {
+    pub item_ttl_us: u64,
+    pub query_ttl_us: u64,
+    pub size_bytes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    pub name: String,
+    pub partition_key: KeyAttribute,
+    pub sort_key: Option<KeyAttribute>,
+    /// Regions holding a replica, in the order written, no duplicates.
+    pub replicas: Vec<RegionId>,
+    /// MRSC only: the witness region (not a replica).
+    pub witness: Option<RegionId>,
+    pub consistency: Consistency,
+    pub capacity: Capacity,
+    pub gsis: Vec<Gsi>,
+    /// Attribute holding the expiry time, if TTL is enabled.
+    pub ttl_attribute: Option<String>,
+    pub stream: Option<StreamView>,
+    pub dax: Option<Dax>,
+}
+
+/// Index into [`Scenario::tables`].
+pub type TableIndex = usize;
+/// Index into [`Scenario::phases`].
+pub type PhaseIndex = usize;
+/// Index into [`Scenario::faults`].
+pub type FaultIndex = usize;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Rate {
+    /// Operations per second, open model.
+    Constant(f64),
+    /// Linear ramp over the phase, ops/s.
+    Ramp { from: f64, to: f64 },
+}
+
+/// Relative operation weights (sum > 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Mix {
+    pub get: u32,
+    pub put: u32,
+    pub update: u32,
+    pub delete: u32,
+    pub query: u32,
+    pub conditional_put: u32,
+    pub transaction: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum KeyDist {
+    Uniform,
+    Zipf {
+        exponent: f64,
+    },
+    /// `hot_fraction` of operations go to the first `hot_keys` keys.
+    HotKey {
+        hot_keys: u64,
+        hot_fraction: f64,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Keys {
+    pub table: TableIndex,
+    pub count: u64,
+    pub dist: KeyDist,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemSize {
+    Fixed { bytes: u64 },
+    Uniform { min_bytes: u64, max_bytes: u64 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadConsistency {
+    Eventual,
+    Strong,
+}
+
+/// Client retries of throttled or failed requests: exponential backoff with full jitter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Including the first attempt.
+    pub attempts_max: u32,
+    pub base_us: u64,
+    pub max_us: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Phase {
+    pub name: String,
+    pub start_us: u64,
+    pub duration_us: u64,
+    pub rate: Rate,
+    /// Region weights, sorted by region, each > 0 (zero weights are dropped).
+    pub clients: Vec<(RegionId, f64)>,
+    pub mix: Mix,
+    pub keys: Keys,
+    /// Default: fixed 1 KiB.
+    pub item_size: ItemSize,
+    /// Default: eventual.
+    pub reads: ReadConsistency,
+    pub retry: Option<RetryPolicy>,
+    /// Where clients of a region go when their region is unavailable.
+    pub failover: Vec<(RegionId, RegionId)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PartitionMode {
+    /// Messages in flight are lost.
+    Drop,
+    /// Messages are held and delivered after the heal.
+    Hold,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FaultKind {
+    /// Regions in different sides cannot reach each other (regions in no side are
+    /// unaffected).
+    Partition {
+        sides: Vec<Vec<RegionId>>,
+        mode: PartitionMode,
+    },
+    /// Traffic from `from` to `to` is cut; the reverse direction still flows.
+    OneWayPartition {
+        from: Vec<RegionId>,
+        to: Vec<RegionId>,
+        mode: PartitionMode,
+    },
+    /// Ends the fault `target` at this fault's `start_us`.
+    Heal {
+        target: FaultIndex,
+    },
+    /// Both directions between two regions get extra delay and loss.
+    LinkDegrade {
+        between: [RegionId; 2],
+        extra_latency_us: u64,
+        loss: f64,
+    },
+    AzOutage {
+        az: AzRef,
+    },
+    RegionOutage {
+        region: RegionId,
+        clients_failover_to: Option<RegionId>,
+    },
+    /// The region's wall clock steps by `offset_us` and drifts `drift_ppm` us per
+    /// simulated second while the fault lasts.
+    ClockSkew {
+        region: RegionId,
+        offset_us: i64,
+        drift_ppm: f64,
+    },
+    /// A permanent, instantaneous step of the region's wall clock.
+    ClockJump {
+        region: RegionId,
+        offset_us: i64,
+    },
+    /// Arrival rate of `region` (all regions if `None`) multiplied, reached after `ramp_us`.
+    TrafficSpike {
+        region: Option<RegionId>,
+        multiplier: f64,
+        ramp_us: u64,
+    },
+    /// Provisioned units or billing mode of a table (in one region, or all if `None`).
+    /// File kinds `throttle` and `capacity_change` both map here.
+    CapacityChange {
+        table: TableIndex,
+        region: Option<RegionId>,
+        mode: Option<CapacityMode>,
+        read_units: Option<u64>,
+        write_units: Option<u64>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fault {
+    pub id: Option<String>,
+    pub start_us: u64,
+    /// When the fault ends: `at + duration`, or the `at` of the heal naming it; `None`
+    /// lasts to the end of the run. Heals and clock jumps are instantaneous
+    /// (`Some(start_us)`).
+    pub end_us: Option<u64>,
+    /// The heal fault that ends this one, if any.
+    pub healed_by: Option<FaultIndex>,
+    pub kind: FaultKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Get,
+    Put,
+    Update,
+    Delete,
+    Query,
+    ConditionalPut,
+    Transaction,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegionScope {
+    /// Checked for each region separately.
+    Each,
+    /// All regions pooled.
+    All,
+    One(RegionId),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LostWritesAllowance {
+    /// No acknowledged write may vanish.
+    None,
+    /// An acknowledged write may vanish only if a later-stamped write to the item won.
+    LwwSuperseded,
+}
+
+/// When an assertion looks at the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Window {
+    /// Only during this phase (else the whole run).
+    pub during: Option<PhaseIndex>,
+    /// Skip time in which any fault is active.
+    pub exclude_faults: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Assertion {
+    /// Every write acknowledged before `after` ends (else before the run's last fault
+    /// ends, or the end of the run) is applied in every replica within `within_us`.
+    Converged {
+        after: Option<FaultIndex>,
+        within_us: u64,
+    },
+    NoLostAckedWrites {
+        allow: LostWritesAllowance,
+    },
+    Latency {
+        op: Op,
+        region: RegionScope,
+        quantile: f64,
+        max_us: u64,
+        window: Window,
+    },
+    /// Reads that miss a write acknowledged more than `staleness_us` earlier.
+    StaleReadRatio {
+        max: f64,
+        staleness_us: u64,
+        region: RegionScope,
+        window: Window,
+    },
+    ReplicationLag {
+        quantile: f64,
+        max_us: u64,
+        from: Option<RegionId>,
+        to: Option<RegionId>,
+        window: Window,
+    },
+    ThrottleRatio {
+        max: f64,
+        region: RegionScope,
+        window: Window,
+    },
+    Availability {
+        min: f64,
+        region: RegionScope,
+        window: Window,
+    },
+    /// At most `max` skew inversions, none larger than `bound_us` if given.
+    SkewInversions {
+        max: u64,
+        bound_us: Option<u64>,
+    },
+    /// At most `max` acknowledged writes lost to concurrent writes in other regions.
+    LwwLosses {
+        max: u64,
+    },
+}
