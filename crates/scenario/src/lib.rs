@@ -14,6 +14,7 @@
 //! Architecture invariants: layer 1, depends only on dynasim-core; no I/O besides reading
 //! the one file in [`Scenario::from_file`]; knows nothing of turmoil or of the engine.
 
+mod check;
 mod error;
 mod latency;
 mod model;
@@ -47,7 +48,14 @@ impl Scenario {
     pub fn from_str(text: &str, display_name: &str) -> Result<Scenario, ScenarioError> {
         let issues = match toml::from_str::<raw::File>(text) {
             Ok(file) => match resolve::resolve(file) {
-                Ok(scenario) => return Ok(scenario),
+                Ok(scenario) => {
+                    debug_assert_eq!(
+                        scenario.check(),
+                        Ok(()),
+                        "the loader produced an inconsistent scenario"
+                    );
+                    return Ok(scenario);
+                }
                 Err(issues) => issues,
             },
             Err(e) => {

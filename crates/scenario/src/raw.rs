@@ -49,7 +49,8 @@ pub struct Meta {
 pub struct Sim {
     pub duration: S<String>,
     pub tick: Option<S<String>>,
-    pub epoch: S<String>,
+    /// A string or a TOML date-time.
+    pub epoch: S<toml::Value>,
 }
 
 #[derive(Deserialize)]

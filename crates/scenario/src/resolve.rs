@@ -340,18 +340,23 @@ impl Resolver {
             }
             None => Some(1_000),
         };
-        let epoch_unix_us = parse_rfc3339_us(sim.epoch.get_ref());
+        let epoch = match sim.epoch.get_ref() {
+            toml::Value::String(text) => text.clone(),
+            toml::Value::Datetime(datetime) => datetime.to_string(),
+            other => other.type_str().to_string(),
+        };
+        let epoch_unix_us = parse_rfc3339_us(&epoch);
         if epoch_unix_us.is_none() {
             self.error(
                 sim.epoch.span(),
                 "sim.epoch",
-                format!("expected an RFC 3339 date-time with offset such as \"2025-01-01T00:00:00Z\", found {:?}", sim.epoch.get_ref()),
+                format!("expected an RFC 3339 date-time with offset such as \"2025-01-01T00:00:00Z\", found {epoch:?}"),
             );
         }
         Some(Sim {
             duration_us: duration_us?,
             tick_us: tick_us?,
-            epoch: sim.epoch.get_ref().clone(),
+            epoch,
             epoch_unix_us: epoch_unix_us?,
         })
     }

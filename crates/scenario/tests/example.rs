@@ -175,3 +175,39 @@ fn errors_are_collected_and_located() {
     assert!(d[0].to_string().starts_with("scenarios/x.toml:100:10: fault[1].target: heal names unknown fault \"spilt\"; known faults: \"split\", \"az-loss\""), "{}", d[0]);
     assert_eq!(d[1].path, "fault[2].az");
 }
+
+#[test]
+fn check_catches_rust_built_mistakes() {
+    let mut s = example();
+    assert_eq!(s.check(), Ok(()));
+    s.phases[1].start_us += 1;
+    s.faults[0].healed_by = None;
+    s.tables[0].replicas.push(RegionId(9));
+    let problems = s.check().expect_err("problems");
+    assert_eq!(problems.len(), 4, "{problems:#?}");
+    assert!(problems.iter().any(|p| p.starts_with("phases[1].start_us")));
+    assert!(problems.iter().any(|p| p.starts_with("tables[0].replicas")));
+    assert!(problems.iter().any(|p| p.starts_with("faults[1].kind")));
+}
+
+#[test]
+fn epoch_may_be_a_toml_datetime_with_an_offset() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/good/us-eu-split-heal.toml"
+    ))
+    .expect("readable")
+    .replace(
+        "epoch    = \"2025-01-01T00:00:00Z\"",
+        "epoch    = 2025-01-01T02:00:00.5+02:00",
+    );
+    let s = Scenario::from_str(&text, "x.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.sim.epoch_unix_us, 1_735_689_600_500_000);
+    let local = text.replace("2025-01-01T02:00:00.5+02:00", "2025-01-01T02:00:00");
+    let err = Scenario::from_str(&local, "x.toml").expect_err("no offset");
+    assert!(
+        err.to_string()
+            .contains("x.toml:17:12: sim.epoch: expected an RFC 3339 date-time with offset"),
+        "{err}"
+    );
+}
