@@ -211,3 +211,63 @@ fn epoch_may_be_a_toml_datetime_with_an_offset() {
         "{err}"
     );
 }
+
+#[test]
+fn every_kind_resolves() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/good/every-kind.toml");
+    let s = Scenario::from_file(path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.sim.tick_us, 1_000);
+    assert_eq!(s.tables[0].witness, Some(RegionId(2)));
+    assert_eq!(
+        s.tables[1].dax,
+        Some(Dax {
+            item_ttl_us: 30_000_000,
+            query_ttl_us: 0,
+            size_bytes: 64 << 20
+        })
+    );
+    // Asymmetric links: each direction as declared; unlisted pairs from the built-in table.
+    assert_eq!(
+        s.link(RegionId(0), RegionId(2)).map(|l| l.one_way_us),
+        Some(32_000)
+    );
+    assert_eq!(
+        s.link(RegionId(2), RegionId(0)).map(|l| l.one_way_us),
+        Some(30_000)
+    );
+    assert_eq!(
+        s.link(RegionId(0), RegionId(1)).map(|l| l.one_way_us),
+        Some(6_500)
+    );
+    assert_eq!(
+        s.link(RegionId(0), RegionId(3)).map(|l| l.one_way_us),
+        Some(DEFAULT_INTER_REGION_ONE_WAY_US)
+    );
+    assert_eq!(s.phases[0].item_size, ItemSize::Fixed { bytes: 1024 });
+    assert_eq!(s.phases[0].failover, vec![(RegionId(0), RegionId(1))]);
+    assert_eq!(s.faults.len(), 9);
+    assert_eq!(s.faults[2].end_us, Some(150_000_000));
+    assert_eq!(
+        s.faults[4].end_us,
+        Some(180_000_000),
+        "a clock jump is instantaneous"
+    );
+    assert_eq!(s.faults[5].end_us, None);
+    assert_eq!(
+        s.faults[0].kind,
+        FaultKind::OneWayPartition {
+            from: vec![RegionId(2)],
+            to: vec![RegionId(0), RegionId(1)],
+            mode: PartitionMode::Hold
+        }
+    );
+    assert_eq!(s.asserts.len(), 10);
+    assert_eq!(
+        s.asserts[1],
+        Assertion::Converged {
+            after: None,
+            within_us: 60_000_000
+        }
+    );
+    assert_eq!(s.asserts[9], Assertion::LwwLosses { max: 1_000 });
+}

@@ -4,7 +4,10 @@
 use dynasim_scenario::Scenario;
 use proptest::prelude::*;
 
-const EXAMPLE: &str = include_str!("good/us-eu-split-heal.toml");
+const GOOD: [&str; 2] = [
+    include_str!("good/us-eu-split-heal.toml"),
+    include_str!("good/every-kind.toml"),
+];
 
 /// Values that stress the validator: out-of-range, wrong-unit, empty, huge, negative.
 const NASTY: &[&str] = &[
@@ -66,8 +69,8 @@ proptest! {
     }
 
     #[test]
-    fn mutated_example_never_panics(edits in prop::collection::vec((0usize..400, 0usize..1000), 1..6)) {
-        let text = mutate(EXAMPLE, &edits);
+    fn mutated_good_files_never_panic(which in 0usize..2, edits in prop::collection::vec((0usize..400, 0usize..1000), 1..6)) {
+        let text = mutate(GOOD[which], &edits);
         if let Err(e) = Scenario::from_str(&text, "fuzz.toml") {
             // Every diagnostic is located inside the text.
             for d in e.diagnostics() {
