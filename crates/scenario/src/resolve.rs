@@ -34,6 +34,9 @@ pub(crate) struct Resolver {
     pub(crate) phases: Vec<String>,
     pub(crate) fault_ids: Vec<Option<String>>,
     pub(crate) duration_us: u64,
+    /// Faults named by a heal that was rejected: their "never heals" follow-on errors
+    /// are not reported again.
+    pub(crate) heal_rejected: BTreeSet<FaultIndex>,
 }
 
 pub(crate) fn quoted<'a>(names: impl IntoIterator<Item = &'a str>) -> String {

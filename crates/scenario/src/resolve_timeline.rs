@@ -321,7 +321,9 @@ impl Resolver {
             } else if let Some(Some(t)) = out.get_mut(target) {
                 t.end_us = Some(start_us);
                 t.healed_by = Some(i);
+                continue;
             }
+            self.heal_rejected.insert(target);
         }
         out.into_iter().collect()
     }
@@ -790,6 +792,7 @@ impl Resolver {
                 if let (Some(index), Some(faults)) = (after, faults) {
                     let name = req(&a.after).get_ref().clone();
                     match faults.get(index).and_then(|f| f.end_us) {
+                        None if self.heal_rejected.contains(&index) => return None,
                         None => {
                             self.error(req(&a.after).span(), p("after"), format!("fault {name:?} never heals (no `duration` and no heal), so convergence after it cannot be checked"));
                             return None;
