@@ -1,0 +1,57 @@
+//! dynasim-engine: one replica of DynamoDB tables, sans-IO.
+//!
+//! The engine holds tables by name and runs the single-item operations (PutItem,
+//! GetItem, UpdateItem, DeleteItem) with DynamoDB's validation rules, expressions and
+//! exact error messages (reference §1, §2, §4.1-§4.5). It has no clock, randomness,
+//! I/O or threads: every operation takes the current [`SimTime`](dynasim_core::SimTime)
+//! as an argument. Every successful write returns an [`ItemChange`] (old and new image)
+//! for streams and replication; [`Engine::apply_replicated`] applies a remote image.
+//!
+//! ```
+//! use dynasim_core::SimTime;
+//! use dynasim_engine::*;
+//!
+//! let mut engine = Engine::default();
+//! engine.create_table(CreateTableInput {
+//!     table_name: "users".into(),
+//!     key_schema: vec![KeySchemaElement { attribute_name: "pk".into(), key_type: KeyType::Hash }],
+//!     attribute_definitions: vec![AttributeDefinition {
+//!         attribute_name: "pk".into(),
+//!         attribute_type: ScalarAttributeType::S,
+//!     }],
+//!     ..Default::default()
+//! }, SimTime::ZERO).unwrap();
+//! let item: Item = [("pk".to_string(), AttributeValue::s("u1")), ("n".to_string(), AttributeValue::n("1"))]
+//!     .into_iter().collect();
+//! let put = engine.put_item(PutItemInput { table_name: "users".into(), item, ..Default::default() }, SimTime::ZERO).unwrap();
+//! assert!(put.change.old_image.is_none());
+//! let got = engine.get_item(&GetItemInput {
+//!     table_name: "users".into(),
+//!     key: put.change.key_attrs.clone(),
+//!     ..Default::default()
+//! }, SimTime::ZERO).unwrap();
+//! assert_eq!(got.item.unwrap()["n"], AttributeValue::n("1"));
+//! ```
+
+pub mod api;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod expr;
+pub mod fuzz;
+pub mod key;
+pub mod number;
+pub mod size;
+pub mod value;
+
+pub use api::*;
+pub use config::{EngineConfig, NumberSizeModel, StringSizeUnit};
+pub use engine::{Engine, ItemChange, Table, WriteOutcome, validate_table_name};
+pub use error::{EngineError, ErrorKind};
+pub use key::{
+    AttributeDefinition, ItemKey, KeyAttribute, KeySchema, KeySchemaElement, KeyType,
+    ScalarAttributeType, key_attributes,
+};
+pub use number::Number;
+pub use size::{ITEM_BYTES_MAX, item_size};
+pub use value::{AttributeValue, Item, ValueType, validate_item};
