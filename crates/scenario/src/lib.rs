@@ -61,7 +61,14 @@ impl Scenario {
             Err(e) => {
                 let span = e.span().unwrap_or(0..0);
                 let path = error::path_at(text, span.start);
-                let message = e.message().trim_end().to_string();
+                let mut message = e.message().trim_end().to_string();
+                if message.ends_with("expected a string")
+                    && !message.contains("invalid type: string")
+                {
+                    message.push_str(
+                        " (durations and sizes are quoted, with units: \"60s\", \"4KiB\")",
+                    );
+                }
                 vec![error::Issue {
                     span,
                     path,

@@ -388,8 +388,9 @@ pub struct Window {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Assertion {
-    /// Every write acknowledged before `after` ends (else before the run's last fault
-    /// ends, or the end of the run) is applied in every replica within `within_us`.
+    /// Every write acknowledged before the fault `after` ends is applied in every replica
+    /// within `within_us` of that moment. `None`: writes acknowledged by the end of the
+    /// run, within `within_us` after it (the driver lets replication drain that long).
     Converged {
         after: Option<FaultIndex>,
         within_us: u64,

@@ -330,8 +330,7 @@ impl Resolver {
 
     fn fault(&mut self, i: usize, f: &raw::Fault) -> Option<Fault> {
         let path = format!("fault[{i}]");
-        let mut present = f.present();
-        present.retain(|(name, _)| *name != "at" || f.at.is_some());
+        let present = f.present();
         let kind_index = self.check_fields(
             &f.kind,
             &present,

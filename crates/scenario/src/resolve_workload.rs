@@ -63,7 +63,6 @@ impl Resolver {
             );
             self.table_consistency
                 .push(parsed.as_ref().map_or(Consistency::Mrec, |p| p.consistency));
-            self.table_ttl.push(t.ttl.is_some());
             out.extend(parsed);
         }
         (out.len() == tables.len()).then_some(out)
