@@ -156,3 +156,57 @@ fn contains_deep(value: &DeValue<'_>, offset: usize) -> bool {
         _ => false,
     }
 }
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" (or "unknown variant"),
+/// the closest expected name, if it is close enough to be a typo.
+pub(crate) fn did_you_mean(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))?;
+    let (given, expected) = rest.split_once('`')?;
+    let candidates = expected.split('`').skip(1).step_by(2);
+    let (distance, best) = candidates.map(|c| (edit_distance(given, c), c)).min()?;
+    let allowed = (given.chars().count() / 3).max(1);
+    (distance > 0 && distance <= allowed).then(|| best.to_string())
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != *cb);
+            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        let m = "unknown field `replica`, expected one of `name`, `replicas`, `witness`";
+        assert_eq!(did_you_mean(m).as_deref(), Some("replicas"));
+        let m = "unknown variant `strong`, expected `mrec` or `mrsc`";
+        assert_eq!(did_you_mean(m), None);
+        assert_eq!(did_you_mean("unknown field `x`"), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn line_columns_count_characters() {
+        assert_eq!(line_column("a\nµb", 4), (2, 2));
+        assert_eq!(
+            line_column("a\nµb", 3),
+            (2, 1),
+            "inside a character: clamped back"
+        );
+        assert_eq!(line_column("ab", 99), (1, 3));
+    }
+}

@@ -62,6 +62,9 @@ impl Scenario {
                 let span = e.span().unwrap_or(0..0);
                 let path = error::path_at(text, span.start);
                 let mut message = e.message().trim_end().to_string();
+                if let Some(suggestion) = error::did_you_mean(&message) {
+                    message.push_str(&format!("; did you mean `{suggestion}`?"));
+                }
                 if message.ends_with("expected a string")
                     && !message.contains("invalid type: string")
                 {
