@@ -146,6 +146,33 @@ impl ExprCache {
     }
 }
 
+/// Parses, binds and evaluates one condition expression against an item (the
+/// building block of ConditionExpression and, later, FilterExpression). Unused and
+/// undefined placeholders are errors as in a request (EX-04, EX-05).
+pub fn evaluate_condition(
+    cache: &mut ExprCache,
+    text: &str,
+    bindings: Bindings<'_>,
+    item: &crate::value::Item,
+    config: &crate::config::EngineConfig,
+) -> Result<bool, EngineError> {
+    let texts = ExprTexts {
+        condition: Some(text),
+        ..ExprTexts::default()
+    };
+    let prepared = prepare(cache, texts, bindings, config.update_arithmetic_chain)?;
+    let condition = prepared
+        .condition
+        .as_deref()
+        .expect("prepare returns the condition it was given");
+    Ok(eval::Evaluator {
+        item,
+        bindings: &bindings,
+        config,
+    }
+    .condition(condition))
+}
+
 /// The expression strings of one request.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ExprTexts<'a> {

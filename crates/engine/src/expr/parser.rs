@@ -457,6 +457,13 @@ impl<'a> Parser<'a> {
                 Ok(Parsed::Cond(Condition::Function(f, args), false))
             }
             Callable::Operand(op) => self.after_operand(op, false),
+            Callable::Unknown if self.at_comparison() => {
+                self.after_operand(Operand::Value(String::new()), false)
+            }
+            Callable::Unknown => Ok(Parsed::Cond(
+                Condition::Function(CondFunction::AttributeExists, vec![]),
+                false,
+            )),
         }
     }
 
@@ -537,6 +544,7 @@ impl<'a> Parser<'a> {
         }
         match self.operand_or_call()? {
             Callable::Operand(op) => Ok(op),
+            Callable::Unknown => Ok(Operand::Value(String::new())),
             Callable::Function(f, _) => {
                 self.note(
                     Category::MisusedFunction,
@@ -586,7 +594,7 @@ impl<'a> Parser<'a> {
                     Category::UnknownFunction,
                     format!("Invalid function name; function: {name}"),
                 );
-                return Ok(Callable::Operand(Operand::Value(String::new())));
+                return Ok(Callable::Unknown);
             }
         };
         if args.len() != arity {
@@ -819,6 +827,8 @@ enum Parsed {
 
 enum Callable {
     Operand(Operand),
+    /// An unknown function (already reported); stands for whatever the position needs.
+    Unknown,
     Function(CondFunction, Vec<Operand>),
 }
 
