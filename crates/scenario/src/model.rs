@@ -6,7 +6,7 @@ use dynasim_core::RegionId;
 
 /// A validated scenario. Build it from a file with [`Scenario::from_file`] or
 /// [`Scenario::from_str`], or fill the public fields in Rust.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Scenario {
     /// Always 1 for files this build reads.
     pub schema: u32,
@@ -24,7 +24,7 @@ pub struct Scenario {
     pub asserts: Vec<Assertion>,
 }
 
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(serde::Serialize, Clone, Debug, PartialEq, Default)]
 pub struct Meta {
     pub name: String,
     pub description: String,
@@ -33,7 +33,7 @@ pub struct Meta {
     pub seeds: Vec<u64>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Sim {
     pub duration_us: u64,
     /// Whole milliseconds (turmoil ticks); default 1 ms.
@@ -43,7 +43,7 @@ pub struct Sim {
     pub epoch_unix_us: i64,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Region {
     pub id: RegionId,
     pub name: String,
@@ -52,7 +52,7 @@ pub struct Region {
 }
 
 /// An availability zone: a region and the index of the AZ in its `azs` list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct AzRef {
     pub region: RegionId,
     pub az: u8,
@@ -60,14 +60,14 @@ pub struct AzRef {
 
 /// Delay model of one hop: one-way delay plus uniform jitter of at most `jitter_us`
 /// (never above the delay itself), and a loss probability in [0, 1).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq)]
 pub struct LinkSpec {
     pub one_way_us: u64,
     pub jitter_us: u64,
     pub loss: f64,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Network {
     /// Default 200 us, jitter 50 us.
     pub same_az: LinkSpec,
@@ -78,14 +78,14 @@ pub struct Network {
     pub links: Vec<DirectedLink>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq)]
 pub struct DirectedLink {
     pub from: RegionId,
     pub to: RegionId,
     pub spec: LinkSpec,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Replication {
     /// Per (source, destination) pair. Default 100_000.
     pub queue_items_max: usize,
@@ -99,26 +99,26 @@ pub struct Replication {
     pub tombstone_gc_us: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Backoff {
     pub initial_us: u64,
     pub max_us: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyType {
     S,
     N,
     B,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct KeyAttribute {
     pub name: String,
     pub ty: KeyType,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Consistency {
     /// Multi-Region eventual consistency, last writer wins.
     Mrec,
@@ -126,21 +126,21 @@ pub enum Consistency {
     Mrsc,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CapacityMode {
     OnDemand,
     Provisioned,
 }
 
 /// Capacity per replica. Units are set (and required) only in provisioned mode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Capacity {
     pub mode: CapacityMode,
     pub read_units: Option<u64>,
     pub write_units: Option<u64>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StreamView {
     KeysOnly,
     NewImage,
@@ -148,7 +148,7 @@ pub enum StreamView {
     NewAndOldImages,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct Gsi {
     pub name: String,
     pub partition_key: KeyAttribute,
@@ -156,14 +156,14 @@ pub struct Gsi {
 }
 
 /// A DAX-like cache in front of each replica. Defaults: 5 min TTLs, 256 MiB.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Dax {
     pub item_ttl_us: u64,
     pub query_ttl_us: u64,
     pub size_bytes: u64,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Table {
     pub name: String,
     pub partition_key: KeyAttribute,
@@ -188,7 +188,7 @@ pub type PhaseIndex = usize;
 /// Index into [`Scenario::faults`].
 pub type FaultIndex = usize;
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq)]
 pub enum Rate {
     /// Operations per second, open model.
     Constant(f64),
@@ -197,7 +197,7 @@ pub enum Rate {
 }
 
 /// Relative operation weights (sum > 0).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Mix {
     pub get: u32,
     pub put: u32,
@@ -208,7 +208,7 @@ pub struct Mix {
     pub transaction: u32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq)]
 pub enum KeyDist {
     Uniform,
     Zipf {
@@ -221,27 +221,27 @@ pub enum KeyDist {
     },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq)]
 pub struct Keys {
     pub table: TableIndex,
     pub count: u64,
     pub dist: KeyDist,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ItemSize {
     Fixed { bytes: u64 },
     Uniform { min_bytes: u64, max_bytes: u64 },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReadConsistency {
     Eventual,
     Strong,
 }
 
 /// Client retries of throttled or failed requests: exponential backoff with full jitter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Including the first attempt.
     pub attempts_max: u32,
@@ -249,7 +249,7 @@ pub struct RetryPolicy {
     pub max_us: u64,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Phase {
     pub name: String,
     pub start_us: u64,
@@ -268,7 +268,7 @@ pub struct Phase {
     pub failover: Vec<(RegionId, RegionId)>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PartitionMode {
     /// Messages in flight are lost.
     Drop,
@@ -276,7 +276,7 @@ pub enum PartitionMode {
     Hold,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(serde::Serialize, Clone, Debug, PartialEq)]
 pub enum FaultKind {
     /// Regions in different sides cannot reach each other (regions in no side are
     /// unaffected).
@@ -336,7 +336,7 @@ pub enum FaultKind {
     },
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Fault {
     pub id: Option<String>,
     pub start_us: u64,
@@ -349,7 +349,7 @@ pub struct Fault {
     pub kind: FaultKind,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
     Get,
     Put,
@@ -360,7 +360,7 @@ pub enum Op {
     Transaction,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RegionScope {
     /// Checked for each region separately.
     Each,
@@ -369,7 +369,7 @@ pub enum RegionScope {
     One(RegionId),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LostWritesAllowance {
     /// No acknowledged write may vanish.
     None,
@@ -378,7 +378,7 @@ pub enum LostWritesAllowance {
 }
 
 /// When an assertion looks at the run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Window {
     /// Only during this phase (else the whole run).
     pub during: Option<PhaseIndex>,
@@ -386,7 +386,7 @@ pub struct Window {
     pub exclude_faults: bool,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(serde::Serialize, Clone, Debug, PartialEq)]
 pub enum Assertion {
     /// Every write acknowledged before the fault `after` ends is applied in every replica
     /// within `within_us` of that moment. `None`: writes acknowledged by the end of the

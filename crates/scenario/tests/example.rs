@@ -271,3 +271,9 @@ fn every_kind_resolves() {
     );
     assert_eq!(s.asserts[9], Assertion::LwwLosses { max: 1_000 });
 }
+
+#[test]
+fn scenario_serializes_for_reports() {
+    let text = toml::to_string(&example().faults[0]).expect("serializable");
+    assert!(text.contains("start_us = 60000000"), "{text}");
+}
