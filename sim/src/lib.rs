@@ -1,1 +1,16 @@
-//! dynasim: the turmoil driver, CLI and public test API.
+//! dynasim: a deterministic simulator of multi-region DynamoDB global tables.
+//!
+//! This crate is the top of the workspace: the turmoil driver (`world`), the simulated
+//! clients, the fault timeline, and the public API that `cargo test` users call.
+//! It is the only crate that knows turmoil.
+
+pub mod cli;
+mod clients;
+mod faults;
+mod trace;
+mod world;
+
+pub use dynasim_region::KnownBug;
+pub use dynasim_scenario::Scenario;
+pub use trace::{Event, EventKind, ReplicaState, RunOutput, TraceHasher};
+pub use world::{RunOptions, check_supported, run};

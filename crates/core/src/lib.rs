@@ -52,7 +52,9 @@ impl fmt::Display for SimTime {
 /// LWW ties between equal timestamps are broken by this id (DynamoDB does not document
 /// its tie-break, see GT reference notes; any total order works as long as every
 /// replica uses the same one).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct RegionId(pub u16);
 
@@ -167,3 +169,4 @@ mod tests {
         assert!(a < b);
     }
 }
+pub mod history;

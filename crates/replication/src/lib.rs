@@ -250,7 +250,10 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
         &self.seen
     }
 
-    pub fn version(&self, key: &K) -> Option<&Version> {
+    pub fn version<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&Version>
+    where
+        K: std::borrow::Borrow<Q>,
+    {
         self.versions.get(key)
     }
 

@@ -1,0 +1,236 @@
+//! The recorded history of a run: every client operation and every replication apply,
+//! in true simulated time. The checkers read only this (plus final replica states).
+
+use crate::{RegionId, Stamp};
+use serde::{Deserialize, Serialize};
+
+/// A workload key: which table (index in the scenario's table list) and which key index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct KeyRef {
+    pub table: u16,
+    pub key: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpKind {
+    Get,
+    Put,
+    Update,
+    Delete,
+    Query,
+    ConditionalPut,
+    Transaction,
+}
+
+impl OpKind {
+    pub const ALL: [OpKind; 7] = [
+        OpKind::Get,
+        OpKind::Put,
+        OpKind::Update,
+        OpKind::Delete,
+        OpKind::Query,
+        OpKind::ConditionalPut,
+        OpKind::Transaction,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OpKind::Get => "get",
+            OpKind::Put => "put",
+            OpKind::Update => "update",
+            OpKind::Delete => "delete",
+            OpKind::Query => "query",
+            OpKind::ConditionalPut => "conditional_put",
+            OpKind::Transaction => "transaction",
+        }
+    }
+
+    pub fn is_write(self) -> bool {
+        !matches!(self, OpKind::Get | OpKind::Query)
+    }
+}
+
+/// How a client operation ended, as the client saw it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "result", content = "error")]
+pub enum OpResult {
+    Ok,
+    /// The service answered with an error (DynamoDB's error type name).
+    Failed(String),
+    /// No answer (timeout, region down): a write may or may not have happened (ER-01).
+    Unknown,
+}
+
+/// A value written by the workload is identified by the id of the op that wrote it.
+pub type ValueId = u64;
+
+/// What a write installed (or tried to).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Written {
+    pub stamp: Stamp,
+    /// `None` for a delete.
+    pub value: Option<ValueId>,
+    /// Writes to this item the region had seen before this one: `context[r]` is the
+    /// highest sequence of region `r`'s writes seen (dense by region id).
+    pub context: Vec<u64>,
+    /// Set when the stored version already had a larger stamp: acknowledged, but lost
+    /// at once (LWW by timestamp).
+    pub superseded_by: Option<Stamp>,
+}
+
+/// What a read returned for its key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadValue {
+    /// `None`: item absent.
+    pub value: Option<ValueId>,
+    pub stamp: Option<Stamp>,
+}
+
+/// One client operation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OpRecord {
+    pub id: u64,
+    /// Client session (stable per simulated client) for session guarantees.
+    pub session: u32,
+    /// The region whose endpoint served (or was asked to serve) the op.
+    pub region: RegionId,
+    pub key: KeyRef,
+    pub kind: OpKind,
+    pub strong: bool,
+    pub invoke_us: u64,
+    pub complete_us: u64,
+    /// The serving region's wall clock at completion.
+    pub region_clock_us: u64,
+    pub result: OpResult,
+    pub written: Option<Written>,
+    pub read: Option<ReadValue>,
+    /// Client attempts (1 = no retry).
+    pub attempts: u32,
+}
+
+impl OpRecord {
+    pub fn latency_us(&self) -> u64 {
+        self.complete_us - self.invoke_us
+    }
+    pub fn acknowledged_write(&self) -> Option<&Written> {
+        match self.result {
+            OpResult::Ok => self.written.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// One replication apply at a destination region.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyRecord {
+    pub at_us: u64,
+    pub region: RegionId,
+    pub key: KeyRef,
+    pub stamp: Stamp,
+    pub written_at_us: u64,
+    /// `None` when the write was applied; otherwise the stored, larger stamp that won.
+    pub lost_to: Option<Stamp>,
+    /// Applied and replaced a concurrent write (an LWW overwrite).
+    pub overwrote_concurrent: Option<Stamp>,
+}
+
+/// The version of one item a replica holds at the end of a run (tombstones included).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalVersion {
+    pub key: KeyRef,
+    pub stamp: Stamp,
+    /// `None`: deleted (a tombstone) or a value the workload did not write.
+    pub value: Option<ValueId>,
+    pub deleted: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Fault,
+    LwwOverwrite,
+    LeaderElection,
+    Finding,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub at_us: u64,
+    pub kind: EventKind,
+    pub detail: String,
+}
+
+impl Event {
+    pub fn new(at_us: u64, kind: EventKind, detail: String) -> Self {
+        Event {
+            at_us,
+            kind,
+            detail,
+        }
+    }
+}
+
+/// Final state of one table replica.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaState {
+    pub region: RegionId,
+    pub table: usize,
+    /// Sorted by key.
+    pub versions: Vec<FinalVersion>,
+    pub tombstones: usize,
+    /// Replication backlog to each peer at the end (entries not yet acknowledged).
+    pub backlog: Vec<(RegionId, u64)>,
+}
+
+/// Everything a run recorded.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunOutput {
+    pub scenario: String,
+    pub seed: u64,
+    pub epoch_unix_us: i64,
+    pub duration_us: u64,
+    pub region_names: Vec<String>,
+    pub history: Vec<OpRecord>,
+    pub applies: Vec<ApplyRecord>,
+    pub events: Vec<Event>,
+    pub replicas: Vec<ReplicaState>,
+    pub region_counters: Vec<RegionCounters>,
+    pub replication_counters: Vec<ReplicationCounters>,
+    /// FNV-1a over every op, apply and event in the order they happened.
+    pub trace_hash: String,
+}
+
+impl RunOutput {
+    /// The replica state of `table` in `region`, if it holds one.
+    pub fn replica(&self, region: RegionId, table: usize) -> Option<&ReplicaState> {
+        self.replicas
+            .iter()
+            .find(|s| s.region == region && s.table == table)
+    }
+}
+
+/// Per-region service counters at the end of a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionCounters {
+    pub ops_ok: u64,
+    pub ops_failed: u64,
+    pub throttles: u64,
+    pub dax_hits: u64,
+    pub dax_misses: u64,
+    pub leader_elections: u64,
+    pub stale_replica_reads: u64,
+}
+
+/// Replication counters of one table replica at the end of a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicationCounters {
+    pub region: RegionId,
+    pub table: usize,
+    pub entries_sent: u64,
+    pub entries_resent: u64,
+    pub remote_applied: u64,
+    pub remote_discarded: u64,
+    pub lww_overwrites: u64,
+    pub tombstones_collected: u64,
+}

@@ -1,0 +1,986 @@
+//! dynasim-region: one simulated AWS region, as a sans-IO state machine.
+//!
+//! A region hosts one replica of each global table it takes part in. Inside, each table
+//! is split into partitions by hashed partition key; each partition has three storage
+//! replicas, one per AZ, and a leader (RC-01..RC-04). Writes go to the leader and are
+//! acknowledged at 2 of 3 replicas; the third applies after a sampled lag, so an
+//! eventually consistent read routed to it can be stale (RC-14). When the leader's AZ
+//! fails, strong reads and writes of its partitions fail until the old lease expires
+//! (RC-10); with two AZs down writes fail (RC-12). Capacity is enforced per table and per
+//! partition with burst (CA-08..CA-10) or on-demand peak doubling (CA-17). An optional
+//! DAX-like item cache serves eventually consistent reads (section 9).
+//!
+//! Architecture invariants: no clock, no RNG of its own, no I/O. Time (true simulated time
+//! and the region's wall clock) and a seeded RNG come in as arguments; messages for other
+//! regions go out as values. The table data lives in a [`dynasim_engine::Engine`]; the
+//! replicator ([`dynasim_replication::Replicator`]) owns the LWW stamps.
+
+pub mod capacity;
+mod dax;
+pub mod latency;
+
+use capacity::{OnDemand, ThrottleReason, TokenBucket, read_units, write_units};
+use dax::DaxCache;
+use dynasim_core::history::{FinalVersion, KeyRef, OpKind, OpResult, ReadValue, ValueId, Written};
+use dynasim_core::{RegionId, SimTime};
+use dynasim_engine::api::{CreateTableInput, DeleteItemInput, PutItemInput, UpdateItemInput};
+use dynasim_engine::{
+    AttributeDefinition, AttributeValue, Engine, EngineConfig, EngineError, ErrorKind, Item,
+    ItemChange, ItemKey, KeySchema, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use dynasim_replication::{Apply, Message, Replicator, ReplicatorConfig};
+use latency::LatencyModel;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub use dynasim_replication::KnownBug;
+
+/// The attribute holding the workload's value id (which op wrote this version).
+pub const VALUE_ATTRIBUTE: &str = "v";
+/// Filler attribute that brings an item to its configured size.
+pub const PAD_ATTRIBUTE: &str = "pad";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CapacitySpec {
+    pub on_demand: bool,
+    /// Provisioned units per second (ignored on demand).
+    pub read_units: f64,
+    pub write_units: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DaxSpec {
+    pub item_ttl_us: u64,
+    pub size_bytes: u64,
+}
+
+/// One table replica as this region sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TableSpec {
+    pub name: String,
+    pub partition_key: String,
+    pub partition_key_type: KeyTypeSpec,
+    pub sort_key: Option<(String, KeyTypeSpec)>,
+    /// The other regions holding replicas.
+    pub peers: Vec<RegionId>,
+    pub capacity: CapacitySpec,
+    pub dax: Option<DaxSpec>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyTypeSpec {
+    S,
+    N,
+    B,
+}
+
+/// Region settings; every figure the reference marks unconfirmed is here.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegionConfig {
+    pub latency: LatencyModel,
+    /// Leader lease: after the leader's AZ fails, its partitions serve no writes or strong
+    /// reads until this much time has passed (RC-10).
+    pub lease_us: u64,
+    /// Seconds of unused provisioned capacity kept as burst (CA-09).
+    pub burst_s: f64,
+    /// Per-partition limits (CA-08).
+    pub partition_read_units_max: f64,
+    pub partition_write_units_max: f64,
+    /// Partitions a table starts with, before capacity-driven ones.
+    pub partitions_min: u32,
+    /// On-demand initial throughput (CA-18).
+    pub on_demand_initial_read_units: f64,
+    pub on_demand_initial_write_units: f64,
+    /// Deliberately broken: strong reads served by a follower.
+    pub strong_reads_from_follower: bool,
+}
+
+impl Default for RegionConfig {
+    fn default() -> Self {
+        RegionConfig {
+            latency: LatencyModel::default(),
+            lease_us: 2_000_000,
+            burst_s: 300.0,
+            partition_read_units_max: 3_000.0,
+            partition_write_units_max: 1_000.0,
+            partitions_min: 4,
+            on_demand_initial_read_units: 12_000.0,
+            on_demand_initial_write_units: 4_000.0,
+            strong_reads_from_follower: false,
+        }
+    }
+}
+
+/// A client operation in workload terms.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClientOp {
+    pub kind: OpKind,
+    pub table: usize,
+    pub key: u64,
+    /// The id this op writes as its value (the op id).
+    pub value: ValueId,
+    pub item_bytes: u64,
+    pub strong: bool,
+}
+
+/// What serving one op produced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Served {
+    pub result: OpResult,
+    pub latency_us: u64,
+    pub written: Option<Written>,
+    pub read: Option<ReadValue>,
+    pub throttle: Option<ThrottleReason>,
+    pub dax_hit: bool,
+}
+
+/// A replicated item's key: the engine's encoded key (which orders and compares) and the
+/// key attributes themselves (which a replicated delete needs to address the item).
+#[derive(Clone, Debug)]
+pub struct TableKey {
+    pub encoded: ItemKey,
+    pub attrs: Item,
+}
+
+impl PartialEq for TableKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.encoded == other.encoded
+    }
+}
+impl Eq for TableKey {}
+impl PartialOrd for TableKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for TableKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.encoded.cmp(&other.encoded)
+    }
+}
+impl std::borrow::Borrow<ItemKey> for TableKey {
+    fn borrow(&self) -> &ItemKey {
+        &self.encoded
+    }
+}
+
+/// A replication message addressed to another region.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    pub to: RegionId,
+    pub table: usize,
+    pub message: Message<TableKey, Item>,
+}
+
+/// Per-region counters for metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionCounters {
+    pub ops_ok: u64,
+    pub ops_failed: u64,
+    pub throttles: u64,
+    pub dax_hits: u64,
+    pub dax_misses: u64,
+    pub leader_elections: u64,
+    pub stale_replica_reads: u64,
+}
+
+/// The lagging follower's view of an item after its latest write.
+#[derive(Clone, Debug)]
+struct Lagging {
+    prev: ReadValue,
+    /// Per AZ: when that replica has the latest write.
+    visible_at_us: [u64; 3],
+}
+
+struct TableRuntime {
+    spec: TableSpec,
+    replicator: Replicator<TableKey, Item>,
+    schema: KeySchema,
+    read: TokenBucket,
+    write: TokenBucket,
+    partition_read: Vec<TokenBucket>,
+    partition_write: Vec<TokenBucket>,
+    on_demand_read: OnDemand,
+    on_demand_write: OnDemand,
+    lagging: BTreeMap<ItemKey, Lagging>,
+    dax: Option<DaxCache>,
+    /// Partition leaders: AZ index per partition.
+    leaders: Vec<u8>,
+}
+
+pub struct Region {
+    id: RegionId,
+    config: RegionConfig,
+    engine: Engine,
+    tables: Vec<TableRuntime>,
+    az_up: [bool; 3],
+    az_down_since_us: [u64; 3],
+    counters: RegionCounters,
+}
+
+impl Region {
+    pub fn new(
+        id: RegionId,
+        tables: &[TableSpec],
+        config: RegionConfig,
+        replication: ReplicatorConfig,
+    ) -> Self {
+        let mut engine = Engine::new(EngineConfig::default());
+        let mut runtimes = Vec::with_capacity(tables.len());
+        for spec in tables {
+            engine
+                .create_table(create_table_input(spec), SimTime::ZERO)
+                .expect("table specs are validated when the scenario loads");
+            runtimes.push(TableRuntime::new(
+                spec.clone(),
+                id,
+                &config,
+                replication.clone(),
+            ));
+        }
+        Region {
+            id,
+            config,
+            engine,
+            tables: runtimes,
+            az_up: [true; 3],
+            az_down_since_us: [0; 3],
+            counters: RegionCounters::default(),
+        }
+    }
+
+    pub fn id(&self) -> RegionId {
+        self.id
+    }
+
+    pub fn counters(&self) -> RegionCounters {
+        self.counters
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn replicator(&self, table: usize) -> &Replicator<TableKey, Item> {
+        &self.tables[table].replicator
+    }
+
+    pub fn az_up(&self) -> [bool; 3] {
+        self.az_up
+    }
+
+    /// Take an AZ down or bring it back. Partitions led from a failed AZ elect a new
+    /// leader once the lease expires; a returning AZ's replicas catch up.
+    pub fn set_az(&mut self, az: u8, up: bool, now_us: u64) {
+        let i = az as usize;
+        assert!(i < 3, "three AZs per region");
+        if self.az_up[i] == up {
+            return;
+        }
+        self.az_up[i] = up;
+        if !up {
+            self.az_down_since_us[i] = now_us;
+        } else {
+            // The returning replica catches up from its peers' logs.
+            for t in &mut self.tables {
+                for l in t.lagging.values_mut() {
+                    l.visible_at_us[i] = l.visible_at_us[i].min(now_us);
+                }
+            }
+        }
+    }
+
+    /// The leader AZ of a partition now, electing a new one when the old lease expired.
+    /// `None` while no leader may serve (lease not expired, or no quorum).
+    fn leader(&mut self, table: usize, partition: usize, now_us: u64) -> Option<u8> {
+        let up_count = self.az_up.iter().filter(|u| **u).count();
+        if up_count < 2 {
+            return None; // RC-12: no quorum for writes or strong reads.
+        }
+        let current = self.tables[table].leaders[partition];
+        if self.az_up[current as usize] {
+            return Some(current);
+        }
+        if now_us < self.az_down_since_us[current as usize] + self.config.lease_us {
+            return None; // RC-10: the old leader's lease still holds.
+        }
+        let next = (1..3u8)
+            .map(|d| (current + d) % 3)
+            .find(|a| self.az_up[*a as usize])?;
+        self.tables[table].leaders[partition] = next;
+        self.counters.leader_elections += 1;
+        Some(next)
+    }
+
+    /// Serve one client operation arriving at `now_us` (true time); `wall_us` is this
+    /// region's clock. Returns the result and its latency.
+    pub fn execute(
+        &mut self,
+        op: &ClientOp,
+        now_us: u64,
+        wall_us: u64,
+        rng: &mut impl Rng,
+    ) -> Served {
+        let served = self.execute_inner(op, now_us, wall_us, rng);
+        match served.result {
+            OpResult::Ok => self.counters.ops_ok += 1,
+            _ => self.counters.ops_failed += 1,
+        }
+        if served.throttle.is_some() {
+            self.counters.throttles += 1;
+        }
+        served
+    }
+
+    fn execute_inner(
+        &mut self,
+        op: &ClientOp,
+        now_us: u64,
+        wall_us: u64,
+        rng: &mut impl Rng,
+    ) -> Served {
+        let key_item = self.tables[op.table].key_item(op.key);
+        let key = self.tables[op.table].item_key(&key_item);
+        let partition = self.tables[op.table].partition_of(&key);
+        let front_end_us = self.config.latency.front_end.sample(rng);
+        if op.kind.is_write() || op.strong {
+            let strong_from_follower =
+                self.config.strong_reads_from_follower && !op.kind.is_write();
+            if !strong_from_follower && self.leader(op.table, partition, now_us).is_none() {
+                return failed(ErrorKind::InternalServerError, front_end_us + 5_000);
+            }
+        }
+        if op.kind.is_write() && !self.tables[op.table].replicator.has_room() {
+            // Replication back-pressure: the change log to a peer is full.
+            return failed(ErrorKind::ThrottlingException, front_end_us);
+        }
+        if let Some(reason) = self.tables[op.table].admit(op, partition, now_us) {
+            let kind = if self.tables[op.table].spec.capacity.on_demand {
+                ErrorKind::ThrottlingException
+            } else {
+                ErrorKind::ProvisionedThroughputExceededException
+            };
+            let mut s = failed(kind, front_end_us);
+            s.throttle = Some(reason);
+            return s;
+        }
+        match op.kind {
+            OpKind::Get => self.read(op, key, partition, now_us, rng),
+            _ => self.write(op, key_item, key, partition, now_us, wall_us, rng),
+        }
+    }
+
+    fn read(
+        &mut self,
+        op: &ClientOp,
+        key: ItemKey,
+        partition: usize,
+        now_us: u64,
+        rng: &mut impl Rng,
+    ) -> Served {
+        let latency = self.config.latency.clone();
+        let table = &mut self.tables[op.table];
+        if !op.strong {
+            if let Some(dax) = &mut table.dax {
+                if let Some(hit) = dax.get(&key, now_us) {
+                    self.counters.dax_hits += 1;
+                    return ok_read(hit, latency.dax_hit_us(rng), true);
+                }
+                self.counters.dax_misses += 1;
+            }
+        }
+        let leader = table.leaders[partition];
+        let az = if op.strong && !self.config.strong_reads_from_follower {
+            leader
+        } else {
+            let up: Vec<u8> = (0..3u8).filter(|a| self.az_up[*a as usize]).collect();
+            if up.is_empty() {
+                return failed(
+                    ErrorKind::InternalServerError,
+                    latency.front_end.sample(rng) + 5_000,
+                );
+            }
+            up[rng.random_range(0..up.len())]
+        };
+        let current = table.current_value(&self.engine, &key);
+        let value = match table.lagging.get(&key) {
+            Some(l) if l.visible_at_us[az as usize] > now_us => {
+                self.counters.stale_replica_reads += 1;
+                l.prev.clone()
+            }
+            _ => current,
+        };
+        if !op.strong {
+            if let Some(dax) = &mut table.dax {
+                dax.put(key, value.clone(), now_us);
+            }
+        }
+        let remote = az != (op.key % 3) as u8;
+        ok_read(value, latency.read_us(remote, rng), false)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn write(
+        &mut self,
+        op: &ClientOp,
+        key_item: Item,
+        key: ItemKey,
+        partition: usize,
+        now_us: u64,
+        wall_us: u64,
+        rng: &mut impl Rng,
+    ) -> Served {
+        let table = &mut self.tables[op.table];
+        let before = table.current_value(&self.engine, &key);
+        let table_key = TableKey {
+            encoded: key.clone(),
+            attrs: key_item.clone(),
+        };
+        let outcome = table.engine_write(&mut self.engine, op, key_item, now_us);
+        let change = match outcome {
+            Ok(change) => change,
+            Err(e) => {
+                let mut s = failed(e.kind, self.config.latency.write_us(true, rng));
+                s.result = OpResult::Failed(e.kind.name().to_string());
+                return s;
+            }
+        };
+        let image = change.new_image.clone();
+        let local = table
+            .replicator
+            .record_local(table_key, image, wall_us, now_us);
+        if local.superseded_by.is_some() {
+            // LWW by timestamp: the stored version carries a larger stamp, so this
+            // acknowledged write loses at once; put the stored image back.
+            self.engine
+                .apply_replicated(
+                    &table.spec.name,
+                    &change.key_attrs,
+                    change.old_image.clone(),
+                )
+                .expect("restoring a stored image cannot fail");
+        } else {
+            let lag = self.config.latency.follower_lag_us(rng);
+            table.note_write(key.clone(), before, partition, now_us, lag, &self.az_up);
+            if let Some(dax) = &mut table.dax {
+                // Write-through: writes made through DAX refresh its item cache.
+                let value = ReadValue {
+                    value: op_value(op),
+                    stamp: Some(local.stamp),
+                };
+                dax.put(key, value, now_us);
+            }
+        }
+        let written = Written {
+            stamp: local.stamp,
+            value: op_value(op),
+            context: dense(&local.context_before),
+            superseded_by: local.superseded_by,
+        };
+        let remote = (op.key % 3) as u8 != table.leaders[partition];
+        Served {
+            result: OpResult::Ok,
+            latency_us: self.config.latency.write_us(remote, rng),
+            written: Some(written),
+            read: None,
+            throttle: None,
+            dax_hit: false,
+        }
+    }
+
+    /// Replication messages due now, for every table.
+    pub fn poll_replication(&mut self, now_us: u64) -> Vec<Outgoing> {
+        let mut out = Vec::new();
+        for (i, t) in self.tables.iter_mut().enumerate() {
+            for (to, message) in t.replicator.poll(now_us) {
+                out.push(Outgoing {
+                    to,
+                    table: i,
+                    message,
+                });
+            }
+        }
+        out
+    }
+
+    /// Apply a replication message from a peer. Replicated writes bypass DAX (GT-18) and
+    /// consume this region's write capacity (GT-07).
+    pub fn on_replication(
+        &mut self,
+        table: usize,
+        message: Message<TableKey, Item>,
+        now_us: u64,
+        rng: &mut impl Rng,
+    ) -> (Vec<Apply<TableKey, Item>>, Option<Message<TableKey, Item>>) {
+        let (applies, ack) = self.tables[table].replicator.on_message(message, now_us);
+        for apply in &applies {
+            if let Apply::Applied { key, image, .. } = apply {
+                let t = &mut self.tables[table];
+                let key_item = &key.attrs;
+                let key = &key.encoded;
+                let before = t.current_value(&self.engine, key);
+                let units = image.as_ref().map_or(1.0, |i| write_units(item_bytes(i)));
+                t.charge_replicated(units, now_us);
+                self.engine
+                    .apply_replicated(&t.spec.name, key_item, image.clone())
+                    .expect("replicated images were validated at their origin");
+                let partition = t.partition_of(key);
+                let lag = self.config.latency.follower_lag_us(rng);
+                t.note_write(key.clone(), before, partition, now_us, lag, &self.az_up);
+            }
+        }
+        (applies, ack)
+    }
+
+    /// A region restart after an outage: durable data stays, in-flight sends are lost.
+    pub fn restart(&mut self, now_us: u64) {
+        for t in &mut self.tables {
+            t.replicator.restart(now_us);
+            if let Some(dax) = &mut t.dax {
+                dax.clear();
+            }
+        }
+    }
+
+    /// Change provisioned capacity (UpdateTable) or billing mode.
+    pub fn set_capacity(
+        &mut self,
+        table: usize,
+        on_demand: Option<bool>,
+        read: Option<f64>,
+        write: Option<f64>,
+        now_us: u64,
+    ) {
+        let t = &mut self.tables[table];
+        if let Some(od) = on_demand {
+            t.spec.capacity.on_demand = od;
+        }
+        if let Some(r) = read {
+            t.spec.capacity.read_units = r;
+            t.read.set_rate(r, now_us);
+        }
+        if let Some(w) = write {
+            t.spec.capacity.write_units = w;
+            t.write.set_rate(w, now_us);
+        }
+    }
+
+    /// The value and stamp this region's leader replicas hold for a workload key.
+    pub fn value_of(&self, table: usize, key: u64) -> ReadValue {
+        let t = &self.tables[table];
+        let key_item = t.key_item(key);
+        let k = t.item_key(&key_item);
+        t.current_value(&self.engine, &k)
+    }
+
+    /// Every version this replica holds, tombstones included, sorted by workload key.
+    pub fn final_versions(&self, table: usize, table_ref: u16) -> Vec<FinalVersion> {
+        let t = &self.tables[table];
+        let mut out: Vec<FinalVersion> = t
+            .replicator
+            .versions()
+            .filter_map(|(key, version)| {
+                let workload = workload_key(&key.attrs)?;
+                let value = if version.deleted {
+                    None
+                } else {
+                    self.engine
+                        .get_raw(&t.spec.name, &key.encoded)
+                        .and_then(value_id)
+                };
+                Some(FinalVersion {
+                    key: KeyRef {
+                        table: table_ref,
+                        key: workload,
+                    },
+                    stamp: version.stamp,
+                    value,
+                    deleted: version.deleted,
+                })
+            })
+            .collect();
+        out.sort_by_key(|v| v.key);
+        out
+    }
+
+    /// Provisioned units per second now (for metrics and plots).
+    pub fn capacity(&self, table: usize) -> &CapacitySpec {
+        &self.tables[table].spec.capacity
+    }
+}
+
+fn op_value(op: &ClientOp) -> Option<ValueId> {
+    if op.kind == OpKind::Delete {
+        None
+    } else {
+        Some(op.value)
+    }
+}
+
+fn dense(clock: &dynasim_replication::SeenClock) -> Vec<u64> {
+    let mut out = Vec::new();
+    for dot in clock.iter() {
+        let i = dot.actor.0 as usize;
+        if out.len() <= i {
+            out.resize(i + 1, 0);
+        }
+        out[i] = dot.counter;
+    }
+    out
+}
+
+fn failed(kind: ErrorKind, latency_us: u64) -> Served {
+    Served {
+        result: OpResult::Failed(kind.name().to_string()),
+        latency_us,
+        written: None,
+        read: None,
+        throttle: None,
+        dax_hit: false,
+    }
+}
+
+fn ok_read(value: ReadValue, latency_us: u64, dax_hit: bool) -> Served {
+    Served {
+        result: OpResult::Ok,
+        latency_us,
+        written: None,
+        read: Some(value),
+        throttle: None,
+        dax_hit,
+    }
+}
+
+fn item_bytes(item: &Item) -> u64 {
+    dynasim_engine::item_size(item, &dynasim_engine::EngineConfig::default()) as u64
+}
+
+fn scalar(t: KeyTypeSpec) -> ScalarAttributeType {
+    match t {
+        KeyTypeSpec::S => ScalarAttributeType::S,
+        KeyTypeSpec::N => ScalarAttributeType::N,
+        KeyTypeSpec::B => ScalarAttributeType::B,
+    }
+}
+
+fn create_table_input(spec: &TableSpec) -> CreateTableInput {
+    let mut key_schema = vec![KeySchemaElement {
+        attribute_name: spec.partition_key.clone(),
+        key_type: KeyType::Hash,
+    }];
+    let mut defs = vec![AttributeDefinition {
+        attribute_name: spec.partition_key.clone(),
+        attribute_type: scalar(spec.partition_key_type),
+    }];
+    if let Some((name, t)) = &spec.sort_key {
+        key_schema.push(KeySchemaElement {
+            attribute_name: name.clone(),
+            key_type: KeyType::Range,
+        });
+        defs.push(AttributeDefinition {
+            attribute_name: name.clone(),
+            attribute_type: scalar(*t),
+        });
+    }
+    CreateTableInput {
+        table_name: spec.name.clone(),
+        key_schema,
+        attribute_definitions: defs,
+        billing_mode: Some(
+            if spec.capacity.on_demand {
+                "PAY_PER_REQUEST"
+            } else {
+                "PROVISIONED"
+            }
+            .to_string(),
+        ),
+        ..Default::default()
+    }
+}
+
+fn key_value(t: KeyTypeSpec, key: u64) -> AttributeValue {
+    match t {
+        KeyTypeSpec::S => AttributeValue::S(format!("k{key:09}")),
+        KeyTypeSpec::N => AttributeValue::n(&key.to_string()),
+        KeyTypeSpec::B => AttributeValue::B(key.to_be_bytes().to_vec()),
+    }
+}
+
+fn sort_value(t: KeyTypeSpec) -> AttributeValue {
+    match t {
+        KeyTypeSpec::S => AttributeValue::S("0".into()),
+        KeyTypeSpec::N => AttributeValue::n("0"),
+        KeyTypeSpec::B => AttributeValue::B(vec![0]),
+    }
+}
+
+impl TableRuntime {
+    fn new(
+        spec: TableSpec,
+        local: RegionId,
+        config: &RegionConfig,
+        replication: ReplicatorConfig,
+    ) -> Self {
+        let cap = &spec.capacity;
+        let by_capacity = (cap.read_units / config.partition_read_units_max
+            + cap.write_units / config.partition_write_units_max)
+            .ceil();
+        let partitions = (by_capacity as u32).max(config.partitions_min).max(1) as usize;
+        let partition_bucket_r = TokenBucket::new(config.partition_read_units_max, 1.0);
+        let partition_bucket_w = TokenBucket::new(config.partition_write_units_max, 1.0);
+        let schema = match &spec.sort_key {
+            None => {
+                KeySchema::hash_only(spec.partition_key.clone(), scalar(spec.partition_key_type))
+            }
+            Some((s, t)) => KeySchema::composite(
+                spec.partition_key.clone(),
+                scalar(spec.partition_key_type),
+                s.clone(),
+                scalar(*t),
+            ),
+        };
+        TableRuntime {
+            replicator: Replicator::new(local, &spec.peers, replication),
+            schema,
+            read: TokenBucket::new(cap.read_units, config.burst_s),
+            write: TokenBucket::new(cap.write_units, config.burst_s),
+            partition_read: vec![partition_bucket_r; partitions],
+            partition_write: vec![partition_bucket_w; partitions],
+            on_demand_read: OnDemand::new(config.on_demand_initial_read_units),
+            on_demand_write: OnDemand::new(config.on_demand_initial_write_units),
+            lagging: BTreeMap::new(),
+            dax: spec
+                .dax
+                .as_ref()
+                .map(|d| DaxCache::new(d.item_ttl_us, d.size_bytes)),
+            leaders: (0..partitions).map(|p| (p % 3) as u8).collect(),
+            spec,
+        }
+    }
+
+    fn key_item(&self, key: u64) -> Item {
+        let mut item = Item::new();
+        item.insert(
+            self.spec.partition_key.clone(),
+            key_value(self.spec.partition_key_type, key),
+        );
+        if let Some((name, t)) = &self.spec.sort_key {
+            item.insert(name.clone(), sort_value(*t));
+        }
+        item
+    }
+
+    fn item_key(&self, key_item: &Item) -> ItemKey {
+        ItemKey::from_key(self.engine_schema(), key_item).expect("workload keys match the schema")
+    }
+
+    fn engine_schema(&self) -> &KeySchema {
+        &self.schema
+    }
+
+    fn partition_of(&self, key: &ItemKey) -> usize {
+        // FNV-1a over the encoded key: a stable hash (never std's randomized one).
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in key.as_bytes() {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        (h % self.partition_read.len() as u64) as usize
+    }
+
+    fn current_value(&self, engine: &Engine, key: &ItemKey) -> ReadValue {
+        let stamp = self
+            .replicator
+            .version(key)
+            .filter(|v| !v.deleted)
+            .map(|v| v.stamp);
+        let value = engine
+            .get_raw(&self.spec.name, key)
+            .and_then(|item| value_id(item));
+        ReadValue {
+            value,
+            stamp: if value.is_some() { stamp } else { None },
+        }
+    }
+
+    /// Capacity admission; `Some(reason)` means throttled.
+    fn admit(&mut self, op: &ClientOp, partition: usize, now_us: u64) -> Option<ThrottleReason> {
+        let write = op.kind.is_write();
+        let units = if write {
+            write_units(op.item_bytes)
+        } else {
+            read_units(op.item_bytes, op.strong)
+        };
+        if self.spec.capacity.on_demand {
+            let ok = if write {
+                self.on_demand_write.admit(units, now_us)
+            } else {
+                self.on_demand_read.admit(units, now_us)
+            };
+            return (!ok).then_some(if write {
+                ThrottleReason::TableWriteMaxOnDemandThroughputExceeded
+            } else {
+                ThrottleReason::TableReadMaxOnDemandThroughputExceeded
+            });
+        }
+        let (table, part) = if write {
+            (&mut self.write, &mut self.partition_write[partition])
+        } else {
+            (&mut self.read, &mut self.partition_read[partition])
+        };
+        if !part.has(units, now_us) {
+            return Some(if write {
+                ThrottleReason::TableWriteKeyRangeThroughputExceeded
+            } else {
+                ThrottleReason::TableReadKeyRangeThroughputExceeded
+            });
+        }
+        if !table.has(units, now_us) {
+            return Some(if write {
+                ThrottleReason::TableWriteProvisionedThroughputExceeded
+            } else {
+                ThrottleReason::TableReadProvisionedThroughputExceeded
+            });
+        }
+        part.take(units, now_us);
+        table.take(units, now_us);
+        None
+    }
+
+    fn charge_replicated(&mut self, units: f64, now_us: u64) {
+        if self.spec.capacity.on_demand {
+            self.on_demand_write.force(units, now_us);
+        } else {
+            self.write.force(units, now_us);
+        }
+    }
+
+    /// Turn a workload write into the engine request a DynamoDB client would send.
+    fn engine_write(
+        &self,
+        engine: &mut Engine,
+        op: &ClientOp,
+        key_item: Item,
+        now_us: u64,
+    ) -> Result<ItemChange, EngineError> {
+        let now = SimTime(now_us);
+        let table_name = self.spec.name.clone();
+        let value = AttributeValue::n(&op.value.to_string());
+        let pad_bytes = op.item_bytes.saturating_sub(40).min(300_000) as usize;
+        let pad = AttributeValue::S("x".repeat(pad_bytes));
+        match op.kind {
+            OpKind::Put | OpKind::ConditionalPut => {
+                let mut item = key_item;
+                item.insert(VALUE_ATTRIBUTE.into(), value);
+                item.insert(PAD_ATTRIBUTE.into(), pad);
+                let mut input = PutItemInput {
+                    table_name,
+                    item,
+                    ..Default::default()
+                };
+                if op.kind == OpKind::ConditionalPut {
+                    input.condition_expression = Some("attribute_not_exists(#pk)".into());
+                    input.expression_attribute_names = Some(
+                        [("#pk".to_string(), self.spec.partition_key.clone())]
+                            .into_iter()
+                            .collect(),
+                    );
+                }
+                engine.put_item(input, now).map(|o| o.change)
+            }
+            OpKind::Update => {
+                let input = UpdateItemInput {
+                    table_name,
+                    key: key_item,
+                    update_expression: Some("SET #v = :v, #p = :p".into()),
+                    expression_attribute_names: Some(
+                        [
+                            ("#v".to_string(), VALUE_ATTRIBUTE.to_string()),
+                            ("#p".to_string(), PAD_ATTRIBUTE.to_string()),
+                        ]
+                        .into_iter()
+                        .collect(),
+                    ),
+                    expression_attribute_values: Some(
+                        [(":v".to_string(), value), (":p".to_string(), pad)]
+                            .into_iter()
+                            .collect(),
+                    ),
+                    ..Default::default()
+                };
+                engine.update_item(input, now).map(|o| o.change)
+            }
+            OpKind::Delete => {
+                let input = DeleteItemInput {
+                    table_name,
+                    key: key_item,
+                    ..Default::default()
+                };
+                engine.delete_item(input, now).map(|o| o.change)
+            }
+            OpKind::Get | OpKind::Query | OpKind::Transaction => Err(EngineError::validation(
+                format!("{} is not a single-item write", op.kind.name()),
+            )),
+        }
+    }
+
+    /// Record follower visibility of a write just made: the leader and one follower have
+    /// it now (quorum); the third after `lag_us`. Down AZs get it when they return.
+    fn note_write(
+        &mut self,
+        key: ItemKey,
+        before: ReadValue,
+        partition: usize,
+        now_us: u64,
+        lag_us: u64,
+        az_up: &[bool; 3],
+    ) {
+        let leader = self.leaders[partition] as usize;
+        let quorum_peer = (leader + 1) % 3;
+        let mut visible_at_us = [now_us + lag_us; 3];
+        visible_at_us[leader] = now_us;
+        visible_at_us[quorum_peer] = now_us;
+        for (az, up) in az_up.iter().enumerate() {
+            if !up {
+                visible_at_us[az] = u64::MAX;
+            }
+        }
+        let prev = match self.lagging.get(&key) {
+            // A replica still behind the previous write shows that write's predecessor.
+            Some(l) if l.visible_at_us.iter().any(|t| *t > now_us) => l.prev.clone(),
+            _ => before,
+        };
+        self.lagging.insert(
+            key,
+            Lagging {
+                prev,
+                visible_at_us,
+            },
+        );
+        if self.lagging.len() > 4_096 {
+            self.lagging
+                .retain(|_, l| l.visible_at_us.iter().any(|t| *t > now_us));
+        }
+    }
+}
+
+/// The workload key index encoded in an item's partition key (`k000000042`, 42, or
+/// big-endian bytes), if it is one the workload wrote.
+pub fn workload_key(key_attrs: &Item) -> Option<u64> {
+    key_attrs.values().find_map(|v| match v {
+        AttributeValue::S(s) => s.strip_prefix('k').and_then(|d| d.parse().ok()),
+        AttributeValue::N(n) => n.to_string().parse().ok().filter(|_| key_attrs.len() == 1),
+        AttributeValue::B(b) if b.len() == 8 => {
+            Some(u64::from_be_bytes(b.as_slice().try_into().ok()?))
+        }
+        _ => None,
+    })
+}
+
+fn value_id(item: &Item) -> Option<ValueId> {
+    match item.get(VALUE_ATTRIBUTE) {
+        Some(AttributeValue::N(n)) => n.to_string().parse().ok(),
+        _ => None,
+    }
+}

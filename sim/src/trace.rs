@@ -1,0 +1,124 @@
+//! What a run produces: the history, replication applies, events, final replica states,
+//! and a trace hash over all of it (the determinism fingerprint).
+
+use dynasim_core::RegionId;
+use dynasim_core::history::{ApplyRecord, OpRecord};
+pub use dynasim_core::history::{
+    Event, EventKind, RegionCounters, ReplicaState, ReplicationCounters, RunOutput,
+};
+use dynasim_region::Region;
+use dynasim_scenario::Scenario;
+
+/// Build the empty output of a run (the core crate does not know scenarios).
+pub(crate) fn new_output(scenario: &Scenario, seed: u64) -> RunOutput {
+    RunOutput {
+        scenario: scenario.meta.name.clone(),
+        seed,
+        epoch_unix_us: scenario.sim.epoch_unix_us,
+        duration_us: 0,
+        region_names: scenario.regions.iter().map(|r| r.name.clone()).collect(),
+        history: Vec::new(),
+        applies: Vec::new(),
+        events: Vec::new(),
+        replicas: Vec::new(),
+        region_counters: Vec::new(),
+        replication_counters: Vec::new(),
+        trace_hash: String::new(),
+    }
+}
+
+pub(crate) fn finish(
+    out: &mut RunOutput,
+    regions: &[Region],
+    global_table: &[Vec<usize>],
+    duration_us: u64,
+    mut hasher: TraceHasher,
+) {
+    out.duration_us = duration_us;
+    for (r, region) in regions.iter().enumerate() {
+        for (local, table) in global_table[r].iter().enumerate() {
+            let versions = region.final_versions(local, *table as u16);
+            for v in &versions {
+                hasher.bytes(&serde_json::to_vec(v).expect("versions serialize"));
+            }
+            let replicator = region.replicator(local);
+            let counters = replicator.counters();
+            let peers = replicator_peers(regions.len(), r);
+            out.replicas.push(ReplicaState {
+                region: RegionId(r as u16),
+                table: *table,
+                versions,
+                tombstones: replicator.tombstone_count(),
+                backlog: peers
+                    .into_iter()
+                    .map(|p| (p, replicator.backlog(p)))
+                    .collect(),
+            });
+            out.replication_counters.push(ReplicationCounters {
+                region: RegionId(r as u16),
+                table: *table,
+                entries_sent: counters.entries_sent,
+                entries_resent: counters.entries_resent,
+                remote_applied: counters.remote_applied,
+                remote_discarded: counters.remote_discarded,
+                lww_overwrites: counters.lww_overwrites,
+                tombstones_collected: counters.tombstones_collected,
+            });
+        }
+        let c = region.counters();
+        out.region_counters.push(RegionCounters {
+            ops_ok: c.ops_ok,
+            ops_failed: c.ops_failed,
+            throttles: c.throttles,
+            dax_hits: c.dax_hits,
+            dax_misses: c.dax_misses,
+            leader_elections: c.leader_elections,
+            stale_replica_reads: c.stale_replica_reads,
+        });
+    }
+    out.history.sort_by_key(|o| (o.complete_us, o.id));
+    out.trace_hash = format!("{:016x}", hasher.finish());
+}
+
+fn replicator_peers(n: usize, me: usize) -> Vec<RegionId> {
+    (0..n)
+        .filter(|p| *p != me)
+        .map(|p| RegionId(p as u16))
+        .collect()
+}
+
+/// A streaming FNV-1a-64 hash of the trace. Not cryptographic: a fingerprint that two
+/// runs with one seed must share.
+#[derive(Clone, Debug)]
+pub struct TraceHasher {
+    state: u64,
+}
+
+impl Default for TraceHasher {
+    fn default() -> Self {
+        TraceHasher {
+            state: 0xcbf2_9ce4_8422_2325,
+        }
+    }
+}
+
+impl TraceHasher {
+    pub fn bytes(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.state ^= u64::from(*b);
+            self.state = self.state.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    pub fn op(&mut self, op: &OpRecord) {
+        self.bytes(&serde_json::to_vec(op).expect("ops serialize"));
+    }
+    pub fn apply(&mut self, apply: &ApplyRecord) {
+        self.bytes(&serde_json::to_vec(apply).expect("applies serialize"));
+    }
+    pub fn event(&mut self, event: &Event) {
+        self.bytes(&serde_json::to_vec(event).expect("events serialize"));
+    }
+    pub fn finish(&self) -> u64 {
+        self.state
+    }
+}

@@ -1,0 +1,474 @@
+//! The world: regions hosted on turmoil, clients driven between ticks, faults applied on
+//! schedule. This is the only module that knows turmoil.
+//!
+//! Mapping (architecture guide section 3): one turmoil host per region, named after the
+//! region. Replication messages travel between region hosts as turmoil UDP datagrams, so
+//! turmoil decides their delay, jitter, loss, partitions and holds; the datagram carries a
+//! handle into an in-process mailbox instead of serialized bytes (the simulation is one
+//! thread; serialization would only cost time). A region's durable state lives outside its
+//! host future, so a crash loses only in-flight work and `bounce` re-attaches the state.
+//! Client operations are executed by the driver between ticks at their exact arrival
+//! microsecond; their latency comes from the region's latency model (sub-millisecond
+//! parts are not rounded to ticks).
+
+use crate::clients::Clients;
+use crate::faults::{ActiveFaults, FaultEffect};
+use crate::trace::{Event, EventKind, RunOutput, TraceHasher};
+use dynasim_core::RegionId;
+use dynasim_core::history::{ApplyRecord, KeyRef};
+use dynasim_engine::Item;
+use dynasim_region::{KnownBug, Outgoing, Region, RegionConfig, TableKey, TableSpec};
+use dynasim_replication::{Apply, Message, ReplicatorConfig};
+use dynasim_scenario::{CapacityMode, KeyType, Scenario};
+use rand_chacha::ChaCha8Rng;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::rc::Rc;
+use std::time::Duration;
+
+const REPLICATION_PORT: u16 = 7000;
+
+/// How to run a scenario.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub seed: u64,
+    /// Deliberately broken replication or region behaviour (known-bad tests).
+    pub bug: Option<KnownBug>,
+    /// Stop early at this simulated time (tests and `--until`).
+    pub until_us: Option<u64>,
+}
+
+/// State shared by the driver and the region hosts (single-threaded).
+pub(crate) struct Shared {
+    pub regions: Vec<Region>,
+    pub region_rngs: Vec<ChaCha8Rng>,
+    pub region_names: Vec<String>,
+    pub region_addrs: Vec<String>,
+    /// `[region][scenario table]` -> the region's local table index.
+    pub local_table: Vec<Vec<Option<usize>>>,
+    /// `[region][local table]` -> scenario table index.
+    pub global_table: Vec<Vec<usize>>,
+    pub mailbox: BTreeMap<u64, (RegionId, usize, Message<TableKey, Item>)>,
+    pub next_mail: u64,
+    pub now_us: u64,
+    pub batch_interval_us: u64,
+    pub output: RunOutput,
+    pub hasher: TraceHasher,
+}
+
+impl Shared {
+    fn record_apply(&mut self, region: usize, table: usize, apply: &Apply<TableKey, Item>) {
+        let now_us = self.now_us;
+        let (key, stamp, written_at_us, lost_to, overwrote) = match apply {
+            Apply::Applied {
+                key,
+                stamp,
+                replaced,
+                concurrent,
+                written_at_us,
+                ..
+            } => (
+                key,
+                *stamp,
+                *written_at_us,
+                None,
+                if *concurrent { *replaced } else { None },
+            ),
+            Apply::Discarded {
+                key,
+                stamp,
+                winner,
+                written_at_us,
+            } => (key, *stamp, *written_at_us, Some(*winner), None),
+        };
+        let Some(workload_key) = dynasim_region::workload_key(&key.attrs) else {
+            return;
+        };
+        let record = ApplyRecord {
+            at_us: now_us,
+            region: RegionId(region as u16),
+            key: KeyRef {
+                table: table as u16,
+                key: workload_key,
+            },
+            stamp,
+            written_at_us,
+            lost_to,
+            overwrote_concurrent: overwrote,
+        };
+        if let Some(loser) = overwrote {
+            let event = Event::new(
+                now_us,
+                EventKind::LwwOverwrite,
+                format!(
+                    "{}: {}/{} write {} replaced concurrent write {}",
+                    self.region_names[region], table, workload_key, stamp, loser
+                ),
+            );
+            self.hasher.event(&event);
+            self.output.events.push(event);
+        }
+        self.hasher.apply(&record);
+        self.output.applies.push(record);
+    }
+}
+
+/// Build the per-region table specs from the scenario.
+pub(crate) fn region_tables(
+    scenario: &Scenario,
+    region: RegionId,
+) -> (Vec<TableSpec>, Vec<Option<usize>>, Vec<usize>) {
+    let mut specs = Vec::new();
+    let mut local = vec![None; scenario.tables.len()];
+    let mut global = Vec::new();
+    for (i, t) in scenario.tables.iter().enumerate() {
+        if !t.replicas.contains(&region) {
+            continue;
+        }
+        local[i] = Some(specs.len());
+        global.push(i);
+        let key_type = |k: KeyType| match k {
+            KeyType::S => dynasim_region::KeyTypeSpec::S,
+            KeyType::N => dynasim_region::KeyTypeSpec::N,
+            KeyType::B => dynasim_region::KeyTypeSpec::B,
+        };
+        specs.push(TableSpec {
+            name: t.name.clone(),
+            partition_key: t.partition_key.name.clone(),
+            partition_key_type: key_type(t.partition_key.ty),
+            sort_key: t
+                .sort_key
+                .as_ref()
+                .map(|s| (s.name.clone(), key_type(s.ty))),
+            peers: t
+                .replicas
+                .iter()
+                .copied()
+                .filter(|r| *r != region)
+                .collect(),
+            capacity: dynasim_region::CapacitySpec {
+                on_demand: t.capacity.mode == CapacityMode::OnDemand,
+                read_units: t.capacity.read_units.unwrap_or(0) as f64,
+                write_units: t.capacity.write_units.unwrap_or(0) as f64,
+            },
+            dax: t.dax.map(|d| dynasim_region::DaxSpec {
+                item_ttl_us: d.item_ttl_us,
+                size_bytes: d.size_bytes,
+            }),
+        });
+    }
+    (specs, local, global)
+}
+
+/// What this build can simulate; anything else is refused at load with a clear message.
+pub fn check_supported(scenario: &Scenario) -> Result<(), String> {
+    for t in &scenario.tables {
+        if t.consistency == dynasim_scenario::Consistency::Mrsc {
+            return Err(format!(
+                "table {:?}: consistency = \"mrsc\" is not supported by this build yet",
+                t.name
+            ));
+        }
+    }
+    for p in &scenario.phases {
+        if p.mix.query > 0 || p.mix.transaction > 0 {
+            return Err(format!(
+                "phase {:?}: mix.query and mix.transaction are not supported by the simulator yet",
+                p.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Run a scenario to completion with one seed.
+pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, String> {
+    check_supported(scenario)?;
+    let seed = options.seed;
+    let duration_us = options
+        .until_us
+        .unwrap_or(scenario.sim.duration_us)
+        .min(scenario.sim.duration_us);
+    let tick_us = scenario.sim.tick_us.max(1_000);
+    let epoch =
+        std::time::UNIX_EPOCH + Duration::from_micros(scenario.sim.epoch_unix_us.max(0) as u64);
+
+    let mut replication = ReplicatorConfig {
+        queue_items_max: scenario.replication.queue_items_max,
+        batch_items_max: scenario.replication.batch_items_max,
+        window_items_max: scenario.replication.batch_items_max * 20,
+        resend_after_us: scenario.replication.retry_backoff.initial_us.max(tick_us) * 4,
+        ack_interval_us: scenario.replication.batch_interval_us.max(tick_us) * 10,
+        ..ReplicatorConfig::default()
+    };
+    let mut region_config = RegionConfig::default();
+    match options.bug {
+        Some(KnownBug::StrongReadsFromFollower) => region_config.strong_reads_from_follower = true,
+        bug => replication.bug = bug,
+    }
+
+    let mut shared = Shared {
+        regions: Vec::new(),
+        region_rngs: Vec::new(),
+        region_names: scenario.regions.iter().map(|r| r.name.clone()).collect(),
+        region_addrs: scenario
+            .regions
+            .iter()
+            .map(|r| format!("{}:{REPLICATION_PORT}", r.name))
+            .collect(),
+        local_table: Vec::new(),
+        global_table: Vec::new(),
+        mailbox: BTreeMap::new(),
+        next_mail: 0,
+        now_us: 0,
+        batch_interval_us: scenario.replication.batch_interval_us.max(tick_us),
+        output: crate::trace::new_output(scenario, seed),
+        hasher: TraceHasher::default(),
+    };
+    for region in &scenario.regions {
+        let (specs, local, global) = region_tables(scenario, region.id);
+        shared.regions.push(Region::new(
+            region.id,
+            &specs,
+            region_config.clone(),
+            replication.clone(),
+        ));
+        shared.region_rngs.push(dynasim_workload::rng_for(
+            seed,
+            &format!("region/{}", region.id.0),
+        ));
+        shared.local_table.push(local);
+        shared.global_table.push(global);
+    }
+    let shared = Rc::new(RefCell::new(shared));
+
+    let mut sim = turmoil::Builder::new()
+        .rng_seed(seed)
+        .epoch(epoch)
+        .tick_duration(Duration::from_micros(tick_us))
+        .simulation_duration(Duration::from_micros(duration_us + 60_000_000))
+        .min_message_latency(Duration::from_millis(1))
+        .max_message_latency(Duration::from_millis(2))
+        .udp_capacity(1 << 16)
+        .build();
+    for region in &scenario.regions {
+        let index = region.id.0 as usize;
+        let shared = shared.clone();
+        sim.host(region.name.as_str(), move || {
+            region_host(shared.clone(), index)
+        });
+    }
+    configure_links(&sim, scenario);
+
+    let mut faults = ActiveFaults::new(scenario);
+    let mut clients = Clients::new(scenario, seed);
+    let mut now_us = 0u64;
+    while now_us < duration_us {
+        let next_us = now_us + tick_us;
+        for effect in faults.due(now_us) {
+            apply_fault_effect(&mut sim, &shared, scenario, &effect, now_us);
+        }
+        clients.run_window(&shared, &faults, now_us, next_us);
+        shared.borrow_mut().now_us = next_us;
+        sim.step()
+            .map_err(|e| format!("simulation failed at {}us: {e}", now_us))?;
+        now_us = next_us;
+    }
+    clients.finish(&shared, duration_us);
+    drop(sim); // The host factories hold clones of the world.
+    let shared = Rc::try_unwrap(shared)
+        .map_err(|_| "internal: world still shared after the run".to_string())?;
+    let mut shared = shared.into_inner();
+    let hasher = shared.hasher.clone();
+    crate::trace::finish(
+        &mut shared.output,
+        &shared.regions,
+        &shared.global_table,
+        duration_us,
+        hasher,
+    );
+    Ok(shared.output)
+}
+
+/// Inter-region links: one-way delay, jitter and loss per pair (defaults from the
+/// reference's RTT table, resolved by the scenario crate).
+fn configure_links(sim: &turmoil::Sim<'_>, scenario: &Scenario) {
+    for link in &scenario.network.links {
+        let from = scenario.regions[link.from.0 as usize].name.as_str();
+        let to = scenario.regions[link.to.0 as usize].name.as_str();
+        let base = Duration::from_micros(link.spec.one_way_us.max(1_000));
+        sim.set_link_latency(from, to, base);
+        sim.set_link_max_message_latency(
+            from,
+            to,
+            base + Duration::from_micros(link.spec.jitter_us * 3),
+        );
+    }
+}
+
+fn apply_fault_effect(
+    sim: &mut turmoil::Sim<'_>,
+    shared: &Rc<RefCell<Shared>>,
+    scenario: &Scenario,
+    effect: &FaultEffect,
+    now_us: u64,
+) {
+    let name = |r: RegionId| scenario.regions[r.0 as usize].name.clone();
+    match effect {
+        FaultEffect::Cut {
+            from,
+            to,
+            hold,
+            one_way,
+        } => match (hold, one_way) {
+            (true, false) => sim.hold(name(*from).as_str(), name(*to).as_str()),
+            (false, false) => sim.partition(name(*from).as_str(), name(*to).as_str()),
+            (_, true) => sim.partition_oneway(name(*from).as_str(), name(*to).as_str()),
+        },
+        FaultEffect::Mend {
+            from,
+            to,
+            hold,
+            one_way,
+        } => match (hold, one_way) {
+            (true, false) => sim.release(name(*from).as_str(), name(*to).as_str()),
+            (false, false) => sim.repair(name(*from).as_str(), name(*to).as_str()),
+            (_, true) => sim.repair_oneway(name(*from).as_str(), name(*to).as_str()),
+        },
+        FaultEffect::LinkLatency {
+            between,
+            extra_us,
+            loss,
+        } => {
+            let (a, b) = (name(between[0]), name(between[1]));
+            let base = scenario
+                .network
+                .links
+                .iter()
+                .find(|l| l.from == between[0] && l.to == between[1])
+                .map_or(50_000, |l| l.spec.one_way_us);
+            sim.set_link_latency(
+                a.as_str(),
+                b.as_str(),
+                Duration::from_micros(base + extra_us),
+            );
+            sim.set_link_fail_rate(a.as_str(), b.as_str(), *loss);
+        }
+        FaultEffect::RegionDown { region } => sim.crash(name(*region).as_str()),
+        FaultEffect::RegionUp { region } => {
+            sim.bounce(name(*region).as_str());
+            shared.borrow_mut().regions[region.0 as usize].restart(now_us);
+        }
+        FaultEffect::Az { region, az, up } => {
+            shared.borrow_mut().regions[region.0 as usize].set_az(*az, *up, now_us)
+        }
+        FaultEffect::Capacity {
+            table,
+            region,
+            on_demand,
+            read,
+            write,
+        } => {
+            let mut s = shared.borrow_mut();
+            for r in 0..s.regions.len() {
+                if region.is_some_and(|x| x.0 as usize != r) {
+                    continue;
+                }
+                if let Some(local) = s.local_table[r][*table] {
+                    s.regions[r].set_capacity(local, *on_demand, *read, *write, now_us);
+                }
+            }
+        }
+        FaultEffect::Clock | FaultEffect::Traffic => {}
+    }
+    let mut s = shared.borrow_mut();
+    let event = Event::new(now_us, EventKind::Fault, effect.describe(scenario));
+    s.hasher.event(&event);
+    s.output.events.push(event);
+}
+
+/// The body of one region host: receive replication messages, and every batch interval
+/// ship what the replicators have queued.
+async fn region_host(shared: Rc<RefCell<Shared>>, index: usize) -> turmoil::Result {
+    let socket =
+        turmoil::net::UdpSocket::bind((IpAddr::V4(Ipv4Addr::UNSPECIFIED), REPLICATION_PORT))
+            .await?;
+    let interval_us = shared.borrow().batch_interval_us;
+    let mut ticker = tokio::time::interval(Duration::from_micros(interval_us));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut buf = [0u8; 8];
+    loop {
+        tokio::select! {
+            biased;
+            received = socket.recv_from(&mut buf) => {
+                let (len, _from) = received?;
+                if len == 8 {
+                    let replies = receive(&shared, index, u64::from_le_bytes(buf));
+                    send_all(&shared, &socket, index, replies).await?;
+                }
+            }
+            _ = ticker.tick() => {
+                let outgoing = {
+                    let mut s = shared.borrow_mut();
+                    let now = s.now_us;
+                    s.regions[index].poll_replication(now)
+                };
+                send_all(&shared, &socket, index, outgoing).await?;
+            }
+        }
+    }
+}
+
+fn receive(shared: &Rc<RefCell<Shared>>, index: usize, mail_id: u64) -> Vec<Outgoing> {
+    let mut s = shared.borrow_mut();
+    let Some((from, local_table, message)) = s.mailbox.remove(&mail_id) else {
+        return Vec::new();
+    };
+    let now = s.now_us;
+    let s = &mut *s;
+    let (applies, ack) =
+        s.regions[index].on_replication(local_table, message, now, &mut s.region_rngs[index]);
+    let table = s.global_table[index][local_table];
+    for apply in &applies {
+        s.record_apply(index, table, apply);
+    }
+    ack.map(|message| Outgoing {
+        to: from,
+        table: local_table,
+        message,
+    })
+    .into_iter()
+    .collect()
+}
+
+/// Send messages: park each in the mailbox and send its handle as a datagram.
+/// `table` in an `Outgoing` is the sender's local index; it is mapped to the receiver's.
+async fn send_all(
+    shared: &Rc<RefCell<Shared>>,
+    socket: &turmoil::net::UdpSocket,
+    index: usize,
+    outgoing: Vec<Outgoing>,
+) -> turmoil::Result {
+    for out in outgoing {
+        let (id, addr) = {
+            let mut s = shared.borrow_mut();
+            let table = s.global_table[index][out.table];
+            let to = out.to.0 as usize;
+            let Some(their_table) = s.local_table[to][table] else {
+                continue;
+            };
+            let id = s.next_mail;
+            s.next_mail += 1;
+            s.mailbox
+                .insert(id, (RegionId(index as u16), their_table, out.message));
+            // Messages lost in the network leave their mail behind: bound the box.
+            while s.mailbox.len() > 1_000_000 {
+                s.mailbox.pop_first();
+            }
+            (id, s.region_addrs[to].clone())
+        };
+        socket.send_to(&id.to_le_bytes(), addr.as_str()).await?;
+    }
+    Ok(())
+}
