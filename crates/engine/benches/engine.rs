@@ -20,7 +20,7 @@ fn item(i: usize) -> Item {
     let mut item: Item = Item::new();
     item.insert("pk".into(), AttributeValue::s(key_name(i)));
     item.insert("n".into(), AttributeValue::n(&i.to_string()));
-    item.insert("flag".into(), AttributeValue::Bool(i % 2 == 0));
+    item.insert("flag".into(), AttributeValue::Bool(i.is_multiple_of(2)));
     let config = EngineConfig::default();
     let used = item_size(&item, &config) + "payload".len();
     item.insert("payload".into(), AttributeValue::s("x".repeat(200 - used)));

@@ -552,12 +552,12 @@ fn check_condition(
 fn reject_nested_add_delete(update: &crate::expr::ast::Update) -> Result<(), EngineError> {
     use crate::expr::ast::UpdateAction;
     for action in &update.actions {
-        if let UpdateAction::Add(p, _) | UpdateAction::Delete(p, _) = action {
-            if p.0.len() > 1 {
-                return Err(EngineError::validation(
-                    "Invalid UpdateExpression: ADD and DELETE actions are only supported on top-level attributes",
-                ));
-            }
+        if let UpdateAction::Add(p, _) | UpdateAction::Delete(p, _) = action
+            && p.0.len() > 1
+        {
+            return Err(EngineError::validation(
+                "Invalid UpdateExpression: ADD and DELETE actions are only supported on top-level attributes",
+            ));
         }
     }
     Ok(())

@@ -183,7 +183,11 @@ impl Number {
     pub fn digit(&self, i: usize) -> u8 {
         debug_assert!(i < usize::from(self.len));
         let byte = self.packed[i / 2];
-        if i % 2 == 0 { byte >> 4 } else { byte & 0x0F }
+        if i.is_multiple_of(2) {
+            byte >> 4
+        } else {
+            byte & 0x0F
+        }
     }
     pub fn digits(&self) -> impl Iterator<Item = u8> + '_ {
         (0..usize::from(self.len)).map(|i| self.digit(i))

@@ -328,20 +328,18 @@ impl<'de> Visitor<'de> for ValueVisitor {
                     ValueType::L => access
                         .next_value::<Option<Vec<AttributeValue>>>()?
                         .map(AttributeValue::L),
-                    ValueType::Ss => match access.next_value::<Option<Vec<String>>>()? {
-                        Some(list) => Some(string_set(list).unwrap_or_else(|m| {
+                    ValueType::Ss => access.next_value::<Option<Vec<String>>>()?.map(|list| {
+                        string_set(list).unwrap_or_else(|m| {
                             first_error.get_or_insert(m);
                             AttributeValue::Null
-                        })),
-                        None => None,
-                    },
-                    ValueType::Ns => match access.next_value::<Option<Vec<String>>>()? {
-                        Some(list) => Some(number_set(list).unwrap_or_else(|m| {
+                        })
+                    }),
+                    ValueType::Ns => access.next_value::<Option<Vec<String>>>()?.map(|list| {
+                        number_set(list).unwrap_or_else(|m| {
                             first_error.get_or_insert(m);
                             AttributeValue::Null
-                        })),
-                        None => None,
-                    },
+                        })
+                    }),
                     ValueType::Bs => match access.next_value::<Option<Vec<String>>>()? {
                         Some(list) => Some(binary_set::<A::Error>(list)?.unwrap_or_else(|m| {
                             first_error.get_or_insert(m);

@@ -144,15 +144,15 @@ fn step(engine: &mut Engine, model: &mut Model, op: &Op, now: SimTime) -> Option
                 },
                 now,
             );
-            if model.contains_key(&mk(pk, sk)) {
+            if let std::collections::btree_map::Entry::Vacant(e) = model.entry(mk(pk, sk)) {
+                e.insert(Some(v.into()));
+                Some(result.expect("absent put").change)
+            } else {
                 assert_eq!(
                     result.expect_err("must fail").kind,
                     ErrorKind::ConditionalCheckFailedException
                 );
                 None
-            } else {
-                model.insert(mk(pk, sk), Some(v.into()));
-                Some(result.expect("absent put").change)
             }
         }
         Op::Add { pk, sk, by } => {

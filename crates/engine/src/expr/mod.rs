@@ -477,25 +477,24 @@ fn walk_condition(
     function: &mut Option<String>,
 ) {
     let distinct_check = |op: &str, x: &Operand, y: &Operand, distinct: &mut Option<String>| {
-        if distinct.is_none() {
-            if let Some(p) = same_path(x, y, b) {
-                *distinct = Some(format!(
-                    "The first operand must be distinct from the remaining operands for this operator or function; operator: {op}, first operand: {}",
-                    path_display(&p)
-                ));
-            }
+        if distinct.is_none()
+            && let Some(p) = same_path(x, y, b)
+        {
+            *distinct = Some(format!(
+                "The first operand must be distinct from the remaining operands for this operator or function; operator: {op}, first operand: {}",
+                path_display(&p)
+            ));
         }
     };
     let size_check = |ops: &[&Operand], function: &mut Option<String>| {
         for op in ops {
-            if let Operand::Size(inner) = op {
-                if let Some(t @ (ValueType::N | ValueType::Bool | ValueType::Null)) =
+            if let Operand::Size(inner) = op
+                && let Some(t @ (ValueType::N | ValueType::Bool | ValueType::Null)) =
                     operand_type(inner, b)
-                {
-                    function.get_or_insert(format!(
+            {
+                function.get_or_insert(format!(
                         "Incorrect operand type for operator or function; operator or function: size, operand type: {t}"
                     ));
-                }
             }
         }
     };
@@ -506,21 +505,21 @@ fn walk_condition(
         }
         Condition::Between(x, low, high) => {
             size_check(&[x, low, high], function);
-            if let (Operand::Value(l), Operand::Value(h)) = (low, high) {
-                if let (Some(l), Some(h)) = (b.value(l), b.value(h)) {
-                    if l.value_type() != h.value_type() {
-                        function.get_or_insert(format!(
+            if let (Operand::Value(l), Operand::Value(h)) = (low, high)
+                && let (Some(l), Some(h)) = (b.value(l), b.value(h))
+            {
+                if l.value_type() != h.value_type() {
+                    function.get_or_insert(format!(
                             "The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: {}, upper bound operand: {}",
                             show_value(l),
                             show_value(h)
                         ));
-                    } else if eval::order(l, h) == Some(std::cmp::Ordering::Greater) {
-                        function.get_or_insert(format!(
+                } else if eval::order(l, h) == Some(std::cmp::Ordering::Greater) {
+                    function.get_or_insert(format!(
                             "The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: {}, upper bound operand: {}",
                             show_value(l),
                             show_value(h)
                         ));
-                    }
                 }
             }
         }
@@ -532,10 +531,10 @@ fn walk_condition(
         Condition::Function(f, args) => {
             let refs: Vec<&Operand> = args.iter().collect();
             size_check(&refs, function);
-            if let [x, y] = args.as_slice() {
-                if matches!(f, CondFunction::BeginsWith | CondFunction::Contains) {
-                    distinct_check(f.name(), x, y, distinct);
-                }
+            if let [x, y] = args.as_slice()
+                && matches!(f, CondFunction::BeginsWith | CondFunction::Contains)
+            {
+                distinct_check(f.name(), x, y, distinct);
             }
             match f {
                 CondFunction::BeginsWith => {
@@ -655,16 +654,15 @@ fn check_set_literal(
     want: ValueType,
     out: &mut Option<String>,
 ) {
-    if let SetOperand::Value(v) = op {
-        if let Some(t) = b
+    if let SetOperand::Value(v) = op
+        && let Some(t) = b
             .value(v)
             .map(AttributeValue::value_type)
             .filter(|t| *t != want)
-        {
-            out.get_or_insert(format!(
+    {
+        out.get_or_insert(format!(
                 "Incorrect operand type for operator or function; operator or function: {name}, operand type: {t}"
             ));
-        }
     }
 }
 

@@ -41,12 +41,12 @@ pub fn apply_update(
         .map(|a| bindings.resolve(a.path()))
         .collect();
     for path in &paths {
-        if let Some(Step::Name(top)) = path.first() {
-            if schema.is_key_attribute(top) {
-                return Err(EngineError::validation(format!(
-                    "Cannot update attribute {top}. This attribute is part of the key"
-                )));
-            }
+        if let Some(Step::Name(top)) = path.first()
+            && schema.is_key_attribute(top)
+        {
+            return Err(EngineError::validation(format!(
+                "Cannot update attribute {top}. This attribute is part of the key"
+            )));
         }
     }
     // Evaluate every SET value against the unchanged item first.
