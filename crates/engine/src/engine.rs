@@ -63,7 +63,7 @@ impl Table {
 
 /// What a successful write did to one item: the feed for streams and replication.
 /// `old_image == new_image` means the write changed nothing (IT-09: no stream record).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ItemChange {
     pub table: String,
     pub key: ItemKey,
@@ -88,7 +88,8 @@ pub struct WriteOutcome<O> {
 }
 
 /// A region's tables. Sans-IO: time comes in as an argument, nothing else is read.
-#[derive(Debug)]
+/// `Clone` gives a snapshot (e.g. a replica's durable state across a simulated crash).
+#[derive(Clone, Debug)]
 pub struct Engine {
     config: EngineConfig,
     tables: BTreeMap<String, Table>,

@@ -188,9 +188,56 @@ impl KeySchema {
 
 /// An encoded primary key: bytes whose order is the storage order (partition key, then
 /// sort key; bytes order for S and B, numeric for N, DM-24). Equal keys encode equally,
-/// so `ItemKey` is a map key for any crate (Ord + Hash).
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ItemKey(Box<[u8]>);
+/// so `ItemKey` is a map key for any crate (Ord + Hash). Keys of up to 30 encoded bytes
+/// are stored inline, so comparing keys inside a map does not chase pointers.
+/// Serialized as its byte sequence.
+#[derive(Clone)]
+pub struct ItemKey(Repr);
+
+const INLINE_BYTES_MAX: usize = 30;
+
+#[derive(Clone)]
+enum Repr {
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE_BYTES_MAX],
+    },
+    Heap(Box<[u8]>),
+}
+
+impl PartialEq for ItemKey {
+    fn eq(&self, other: &ItemKey) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+impl Eq for ItemKey {}
+impl PartialOrd for ItemKey {
+    fn partial_cmp(&self, other: &ItemKey) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ItemKey {
+    fn cmp(&self, other: &ItemKey) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+impl std::hash::Hash for ItemKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+impl Serialize for ItemKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.as_bytes())
+    }
+}
+impl<'de> Deserialize<'de> for ItemKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<ItemKey, D::Error> {
+        Ok(ItemKey::from_encoded(&Vec::<u8>::deserialize(
+            deserializer,
+        )?))
+    }
+}
 
 impl ItemKey {
     /// The key of an item (or of a `Key` argument): every key attribute must be
@@ -208,7 +255,7 @@ impl ItemKey {
             check_key_value(key, value, position == 0, TypeMismatch::Item)?;
             encode_component(value, &mut bytes);
         }
-        Ok(ItemKey(bytes.into_boxed_slice()))
+        Ok(ItemKey::from_encoded(&bytes))
     }
 
     /// The key of a `Key` request argument: exactly the key attributes, nothing else,
@@ -225,18 +272,34 @@ impl ItemKey {
             check_key_value(attribute, value, position == 0, TypeMismatch::Key)?;
             encode_component(value, &mut bytes);
         }
-        Ok(ItemKey(bytes.into_boxed_slice()))
+        Ok(ItemKey::from_encoded(&bytes))
     }
 
+    /// The encoded bytes (what ordering and hashing use).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        match &self.0 {
+            Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Repr::Heap(b) => b,
+        }
+    }
+
+    /// Rebuilds a key from [`ItemKey::as_bytes`] output.
+    pub fn from_encoded(encoded: &[u8]) -> ItemKey {
+        if encoded.len() <= INLINE_BYTES_MAX {
+            let mut bytes = [0u8; INLINE_BYTES_MAX];
+            bytes[..encoded.len()].copy_from_slice(encoded);
+            let len = u8::try_from(encoded.len()).expect("inline length fits in u8");
+            ItemKey(Repr::Inline { len, bytes })
+        } else {
+            ItemKey(Repr::Heap(encoded.into()))
+        }
     }
 }
 
 impl fmt::Debug for ItemKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ItemKey(")?;
-        for b in self.0.iter() {
+        for b in self.as_bytes() {
             write!(f, "{b:02x}")?;
         }
         f.write_str(")")
@@ -393,6 +456,28 @@ mod tests {
         assert!(key("a", &[0x7F]) < key("a", &[0x80]));
         assert!(key("A", &[1]) < key("a", &[0]));
         assert!(key("z", &[1]) < key("¿", &[0]));
+    }
+
+    #[test]
+    fn long_and_short_keys_order_and_round_trip() {
+        let schema = KeySchema::hash_only("pk", ScalarAttributeType::S);
+        let key = |s: &str| {
+            let item: Item = [("pk".to_string(), AttributeValue::s(s))]
+                .into_iter()
+                .collect();
+            ItemKey::from_item(&schema, &item).unwrap()
+        };
+        let long_a = key(&"a".repeat(100));
+        let long_b = key(&format!("{}b", "a".repeat(99)));
+        let short = key("ab");
+        assert!(long_a < long_b);
+        assert!(long_a < short);
+        assert!(key("a") < long_a);
+        for k in [long_a, short] {
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(serde_json::from_str::<ItemKey>(&json).unwrap(), k);
+            assert_eq!(ItemKey::from_encoded(k.as_bytes()), k);
+        }
     }
 
     #[test]

@@ -75,7 +75,7 @@ impl<'a> Bindings<'a> {
 
 /// Parsed expressions, cached per (kind, text) with FIFO eviction. Only successful
 /// parses are cached; the cache is never iterated, so its order cannot leak.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ExprCache {
     conditions: HashMap<String, Arc<Condition>>,
     updates: HashMap<String, Arc<Update>>,
@@ -261,7 +261,7 @@ fn check_maps(texts: ExprTexts<'_>, bindings: Bindings<'_>) -> Result<(), Engine
     if let Some(values) = bindings.values {
         if !with_values {
             return Err(EngineError::validation(
-                "ExpressionAttributeValues can only be specified when using expressions: ConditionExpression and UpdateExpression are null",
+                "ExpressionAttributeValues can only be specified when using expressions",
             ));
         }
         if values.is_empty() {
