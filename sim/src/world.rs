@@ -25,6 +25,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 const REPLICATION_PORT: u16 = 7000;
@@ -49,7 +50,11 @@ pub(crate) struct Shared {
     pub local_table: Vec<Vec<Option<usize>>>,
     /// `[region][local table]` -> scenario table index.
     pub global_table: Vec<Vec<usize>>,
-    pub mailbox: BTreeMap<u64, (RegionId, usize, Message<TableKey, Item>)>,
+    /// Mail id -> (sender, receiver's table, message, sent at).
+    pub mailbox: BTreeMap<u64, (RegionId, usize, Message<TableKey, Arc<Item>>, u64)>,
+    /// Mail older than this was lost in the network (a datagram dropped by a partition
+    /// or loss never arrives): it is discarded so lost mail cannot pile up.
+    pub mail_ttl_us: u64,
     pub next_mail: u64,
     pub now_us: u64,
     pub batch_interval_us: u64,
@@ -58,7 +63,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    fn record_apply(&mut self, region: usize, table: usize, apply: &Apply<TableKey, Item>) {
+    fn record_apply(&mut self, region: usize, table: usize, apply: &Apply<TableKey, Arc<Item>>) {
         let now_us = self.now_us;
         let (key, stamp, written_at_us, lost_to, overwrote) = match apply {
             Apply::Applied {
@@ -221,6 +226,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         global_table: Vec::new(),
         mailbox: BTreeMap::new(),
         next_mail: 0,
+        mail_ttl_us: mail_ttl_us(scenario),
         now_us: 0,
         batch_interval_us: scenario.replication.batch_interval_us.max(tick_us),
         output: crate::trace::new_output(scenario, seed),
@@ -289,6 +295,37 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         hasher,
     );
     Ok(shared.output)
+}
+
+/// How long a message may stay in flight: the slowest link plus jitter, or the longest
+/// `hold` partition (held messages are delivered after the heal), plus a margin.
+fn mail_ttl_us(scenario: &Scenario) -> u64 {
+    let link_us = scenario
+        .network
+        .links
+        .iter()
+        .map(|l| l.spec.one_way_us + 3 * l.spec.jitter_us)
+        .max()
+        .unwrap_or(0);
+    let hold_us = scenario
+        .faults
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.kind,
+                dynasim_scenario::FaultKind::Partition {
+                    mode: dynasim_scenario::PartitionMode::Hold,
+                    ..
+                } | dynasim_scenario::FaultKind::OneWayPartition {
+                    mode: dynasim_scenario::PartitionMode::Hold,
+                    ..
+                }
+            )
+        })
+        .map(|f| f.end_us.unwrap_or(scenario.sim.duration_us) - f.start_us)
+        .max()
+        .unwrap_or(0);
+    link_us.max(hold_us) + 5_000_000
 }
 
 /// Inter-region links: one-way delay, jitter and loss per pair (defaults from the
@@ -422,7 +459,7 @@ async fn region_host(shared: Rc<RefCell<Shared>>, index: usize) -> turmoil::Resu
 
 fn receive(shared: &Rc<RefCell<Shared>>, index: usize, mail_id: u64) -> Vec<Outgoing> {
     let mut s = shared.borrow_mut();
-    let Some((from, local_table, message)) = s.mailbox.remove(&mail_id) else {
+    let Some((from, local_table, message, _sent_us)) = s.mailbox.remove(&mail_id) else {
         return Vec::new();
     };
     let now = s.now_us;
@@ -460,10 +497,17 @@ async fn send_all(
             };
             let id = s.next_mail;
             s.next_mail += 1;
-            s.mailbox
-                .insert(id, (RegionId(index as u16), their_table, out.message));
-            // Messages lost in the network leave their mail behind: bound the box.
-            while s.mailbox.len() > 1_000_000 {
+            let now_us = s.now_us;
+            s.mailbox.insert(
+                id,
+                (RegionId(index as u16), their_table, out.message, now_us),
+            );
+            // Ids grow with time, so the oldest mail is first.
+            while s
+                .mailbox
+                .first_key_value()
+                .is_some_and(|(_, m)| m.3 + s.mail_ttl_us < now_us)
+            {
                 s.mailbox.pop_first();
             }
             (id, s.region_addrs[to].clone())

@@ -33,6 +33,7 @@ use latency::LatencyModel;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub use dynasim_replication::KnownBug;
 
@@ -170,7 +171,7 @@ impl std::borrow::Borrow<ItemKey> for TableKey {
 pub struct Outgoing {
     pub to: RegionId,
     pub table: usize,
-    pub message: Message<TableKey, Item>,
+    pub message: Message<TableKey, Arc<Item>>,
 }
 
 /// Per-region counters for metrics.
@@ -195,7 +196,7 @@ struct Lagging {
 
 struct TableRuntime {
     spec: TableSpec,
-    replicator: Replicator<TableKey, Item>,
+    replicator: Replicator<TableKey, Arc<Item>>,
     schema: KeySchema,
     read: TokenBucket,
     write: TokenBucket,
@@ -262,7 +263,7 @@ impl Region {
         &self.engine
     }
 
-    pub fn replicator(&self, table: usize) -> &Replicator<TableKey, Item> {
+    pub fn replicator(&self, table: usize) -> &Replicator<TableKey, Arc<Item>> {
         &self.tables[table].replicator
     }
 
@@ -446,7 +447,7 @@ impl Region {
                 return s;
             }
         };
-        let image = change.new_image.clone();
+        let image = change.new_image.clone().map(Arc::new);
         let local = table
             .replicator
             .record_local(table_key, image, wall_us, now_us);
@@ -509,10 +510,13 @@ impl Region {
     pub fn on_replication(
         &mut self,
         table: usize,
-        message: Message<TableKey, Item>,
+        message: Message<TableKey, Arc<Item>>,
         now_us: u64,
         rng: &mut impl Rng,
-    ) -> (Vec<Apply<TableKey, Item>>, Option<Message<TableKey, Item>>) {
+    ) -> (
+        Vec<Apply<TableKey, Arc<Item>>>,
+        Option<Message<TableKey, Arc<Item>>>,
+    ) {
         let (applies, ack) = self.tables[table].replicator.on_message(message, now_us);
         for apply in &applies {
             if let Apply::Applied { key, image, .. } = apply {
@@ -521,9 +525,10 @@ impl Region {
                 let key = &key.encoded;
                 let before = t.current_value(&self.engine, key);
                 let units = image.as_ref().map_or(1.0, |i| write_units(item_bytes(i)));
+                let image = image.as_ref().map(|i| Item::clone(i));
                 t.charge_replicated(units, now_us);
                 self.engine
-                    .apply_replicated(&t.spec.name, key_item, image.clone())
+                    .apply_replicated(&t.spec.name, key_item, image)
                     .expect("replicated images were validated at their origin");
                 let partition = t.partition_of(key);
                 let lag = self.config.latency.follower_lag_us(rng);
@@ -980,7 +985,25 @@ pub fn workload_key(key_attrs: &Item) -> Option<u64> {
 
 fn value_id(item: &Item) -> Option<ValueId> {
     match item.get(VALUE_ATTRIBUTE) {
-        Some(AttributeValue::N(n)) => n.to_string().parse().ok(),
+        Some(AttributeValue::N(n)) => number_to_u64(n),
         _ => None,
     }
+}
+
+/// A non-negative integer number as `u64` (value ids), without formatting to text.
+fn number_to_u64(n: &dynasim_engine::Number) -> Option<u64> {
+    if n.is_zero() {
+        return Some(0);
+    }
+    let exponent = n.exponent();
+    let len = n.significant_digits();
+    if n.is_negative() || exponent < 0 || exponent > 19 || len as i64 - 1 > exponent {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for i in 0..=exponent as usize {
+        let digit = if i < len { n.digit(i) } else { 0 };
+        value = value.checked_mul(10)?.checked_add(u64::from(digit))?;
+    }
+    Some(value)
 }

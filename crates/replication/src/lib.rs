@@ -171,6 +171,7 @@ pub struct Replicator<K: Ord, P> {
     /// Highest contiguous origin sequence applied here, per origin.
     seen: SeenClock,
     last_ack_at_us: u64,
+    tombstones_checked_at_us: u64,
     /// Tombstones awaiting collection, with per-region watermarks once known.
     tombstones: BTreeMap<K, TombstoneWait>,
     counters: Counters,
@@ -220,6 +221,7 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
             peers: peers.iter().map(|p| (*p, PeerStream::default())).collect(),
             seen: VClock::new(),
             last_ack_at_us: 0,
+            tombstones_checked_at_us: 0,
             tombstones: BTreeMap::new(),
             counters: Counters::default(),
         }
@@ -559,7 +561,15 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
         stream.peer_head_seq = head_seq;
         stream.peer_seen = seen;
         self.truncate_log();
-        self.collect_tombstones(from);
+        // Tombstone collection scans every tombstone: do it at the ack interval, not
+        // on every ack.
+        if now_us >= self.tombstones_checked_at_us + self.config.ack_interval_us {
+            self.tombstones_checked_at_us = now_us;
+            let peers: Vec<RegionId> = self.peers.keys().copied().collect();
+            for peer in peers {
+                self.collect_tombstones(peer);
+            }
+        }
     }
 
     fn truncate_log(&mut self) {
