@@ -218,6 +218,7 @@ impl Engine {
         )?;
         let return_old_on_failure =
             parse_return_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
+        check_return_consumed_capacity(input.return_consumed_capacity.as_deref())?;
         validate_item(&input.item)?;
         let bindings = Bindings {
             names: input.expression_attribute_names.as_ref(),
@@ -287,6 +288,7 @@ impl Engine {
                 input.projection_expression.is_some(),
             )],
         )?;
+        check_return_consumed_capacity(input.return_consumed_capacity.as_deref())?;
         let bindings = Bindings {
             names: input.expression_attribute_names.as_ref(),
             values: None,
@@ -348,6 +350,7 @@ impl Engine {
         )?;
         let return_old_on_failure =
             parse_return_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
+        check_return_consumed_capacity(input.return_consumed_capacity.as_deref())?;
         let bindings = Bindings {
             names: input.expression_attribute_names.as_ref(),
             values: input.expression_attribute_values.as_ref(),
@@ -433,6 +436,7 @@ impl Engine {
         )?;
         let return_old_on_failure =
             parse_return_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
+        check_return_consumed_capacity(input.return_consumed_capacity.as_deref())?;
         let bindings = Bindings {
             names: input.expression_attribute_names.as_ref(),
             values: input.expression_attribute_values.as_ref(),
@@ -591,6 +595,17 @@ fn parse_return_values(
         ));
     }
     Ok(parsed)
+}
+
+/// ReturnConsumedCapacity is accepted (IT-07) but capacity is not modelled yet; a
+/// value outside the enum is DynamoDB's ValidationException.
+fn check_return_consumed_capacity(value: Option<&str>) -> Result<(), EngineError> {
+    match value {
+        None | Some("INDEXES" | "TOTAL" | "NONE") => Ok(()),
+        Some(other) => Err(EngineError::validation(format!(
+            "1 validation error detected: Value '{other}' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]"
+        ))),
+    }
 }
 
 fn parse_return_on_failure(value: Option<&str>) -> Result<bool, EngineError> {

@@ -218,6 +218,21 @@ fn it05_return_values_rules() {
         err.message
             .ends_with("Member must satisfy enum value set: [ALL_OLD, NONE]")
     );
+    let err = e
+        .get_item(
+            &GetItemInput {
+                table_name: T.into(),
+                key: key("a", 1),
+                return_consumed_capacity: Some("ALL".into()),
+                ..Default::default()
+            },
+            NOW,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.message,
+        "1 validation error detected: Value 'ALL' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]"
+    );
 }
 
 #[test]
