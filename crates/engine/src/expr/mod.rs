@@ -13,7 +13,7 @@ use crate::api::{AttributeNames, AttributeValues};
 use crate::error::EngineError;
 use crate::value::{AttributeValue, ValueType};
 use ast::*;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 /// Which request parameter an expression came from (EX-01); names its messages.
@@ -74,12 +74,12 @@ impl<'a> Bindings<'a> {
 }
 
 /// Parsed expressions, cached per (kind, text) with FIFO eviction. Only successful
-/// parses are cached; the cache is never iterated, so its order cannot leak.
+/// parses are cached. Ordered maps, not hash maps: no hasher seeded from the OS.
 #[derive(Clone, Debug)]
 pub struct ExprCache {
-    conditions: HashMap<String, Arc<Condition>>,
-    updates: HashMap<String, Arc<Update>>,
-    projections: HashMap<String, Arc<Projection>>,
+    conditions: BTreeMap<String, Arc<Condition>>,
+    updates: BTreeMap<String, Arc<Update>>,
+    projections: BTreeMap<String, Arc<Projection>>,
     order: VecDeque<(ExprKind, String)>,
     entries_max: usize,
     /// Parses performed (cache misses), for tests and benchmarks.
@@ -89,9 +89,9 @@ pub struct ExprCache {
 impl ExprCache {
     pub fn new(entries_max: usize) -> ExprCache {
         ExprCache {
-            conditions: HashMap::new(),
-            updates: HashMap::new(),
-            projections: HashMap::new(),
+            conditions: BTreeMap::new(),
+            updates: BTreeMap::new(),
+            projections: BTreeMap::new(),
             order: VecDeque::new(),
             entries_max: entries_max.max(1),
             parses: 0,
