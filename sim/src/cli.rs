@@ -1,9 +1,10 @@
-//! The `dynasim` command line: argument parsing and output. Results go to stdout; the
-//! seed banner, progress and logs go to stderr.
+//! The `dynasim` command line. Results go to stdout; the `SEED=` banner, progress and
+//! logs go to stderr. Exit codes are in [`exit`] and in the README.
 
-use crate::{RunOptions, Scenario, run};
-use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use crate::{Outcome, RunOptions, Scenario, Status, run_scenario};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Exit codes (documented in the README).
@@ -26,85 +27,492 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a scenario with one seed and print its verdict.
+    /// Run a scenario with one seed, print the verdict and write the report directory.
     Run {
         scenario: PathBuf,
         /// Seed (default: the scenario's first pinned seed, else 1).
         #[arg(long)]
         seed: Option<u64>,
+        /// Report directory (default: reports/<scenario>/seed-<n>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Do not write a report directory.
+        #[arg(long)]
+        no_report: bool,
+        /// Live dashboard (not available in this build; see the README).
+        #[arg(long, conflicts_with = "no_tui")]
+        tui: bool,
+        /// Headless (the only mode of this build).
+        #[arg(long)]
+        no_tui: bool,
     },
     /// Validate scenario files without running them.
-    Check { scenarios: Vec<PathBuf> },
+    Check {
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+    /// List the scenarios under a directory (default: scenarios/).
+    List { dir: Option<PathBuf> },
+    /// Run a scenario on many seeds in parallel processes; print each failing seed with
+    /// its repro command.
+    Explore {
+        scenario: PathBuf,
+        /// How many seeds (seed i is `first + i`).
+        #[arg(long)]
+        seeds: u64,
+        #[arg(long, default_value_t = 1)]
+        first: u64,
+        /// Parallel processes.
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Run only shard K of N (`K/N`, 1-based): seed i belongs to shard i mod N + 1.
+        #[arg(long)]
+        shard: Option<String>,
+    },
+    /// Re-run a recorded run and compare trace hashes; names the first diverging op.
+    Replay { run_dir: PathBuf },
+    /// Regenerate a run directory's report from its scenario and seed, or merge explore
+    /// results (`report merge FILE...`).
+    Report {
+        #[arg(required = true)]
+        args: Vec<String>,
+    },
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Run { scenario, seed } => run_command(&scenario, seed),
+    let code = match cli.command {
+        Command::Run {
+            scenario,
+            seed,
+            out,
+            format,
+            no_report,
+            tui,
+            no_tui: _,
+        } => {
+            if tui {
+                eprintln!(
+                    "dynasim: --tui: the live dashboard is not part of this build yet; run headless (--no-tui)"
+                );
+                exit::INVALID_INPUT
+            } else {
+                run_command(&scenario, seed, out, format, no_report)
+            }
+        }
         Command::Check { scenarios } => check_command(&scenarios),
+        Command::List { dir } => list_command(&dir.unwrap_or_else(|| PathBuf::from("scenarios"))),
+        Command::Explore {
+            scenario,
+            seeds,
+            first,
+            jobs,
+            shard,
+        } => explore_command(&scenario, seeds, first, jobs, shard),
+        Command::Replay { run_dir } => replay_command(&run_dir),
+        Command::Report { args } => report_command(&args),
+    };
+    ExitCode::from(code)
+}
+
+fn load(path: &Path) -> Result<Scenario, u8> {
+    let scenario = Scenario::from_file(path).map_err(|e| {
+        eprintln!("{e}");
+        exit::INVALID_INPUT
+    })?;
+    crate::check_supported(&scenario).map_err(|e| {
+        eprintln!("{}: {e}", path.display());
+        exit::INVALID_INPUT
+    })?;
+    Ok(scenario)
+}
+
+fn status_code(status: Status) -> u8 {
+    match status {
+        Status::Pass => exit::PASS,
+        Status::Fail => exit::ASSERTION_FAILED,
+        Status::Unknown => exit::INCONCLUSIVE,
     }
 }
 
-fn load(path: &PathBuf) -> Result<Scenario, ExitCode> {
-    Scenario::from_file(path).map_err(|e| {
-        eprintln!("{e}");
-        ExitCode::from(exit::INVALID_INPUT)
-    })
-}
-
-fn run_command(path: &PathBuf, seed: Option<u64>) -> ExitCode {
-    let scenario = match load(path) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+fn execute(path: &Path, seed: Option<u64>) -> Result<Outcome, u8> {
+    let scenario = load(path)?;
     let seed = seed.or(scenario.meta.seeds.first().copied()).unwrap_or(1);
     eprintln!("SEED={seed}");
-    let started = std::time::Instant::now(); // real time: progress display only
-    let output = match run(
-        &scenario,
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "running {} ({:.0} s simulated)...",
+            scenario.meta.name,
+            scenario.sim.duration_us as f64 / 1e6
+        );
+    }
+    run_scenario(
+        scenario,
+        &path.display().to_string(),
         &RunOptions {
             seed,
             ..Default::default()
         },
-    ) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("{}: {e}", path.display());
-            return ExitCode::from(exit::INVALID_INPUT);
-        }
-    };
-    let wall = started.elapsed().as_secs_f64();
-    println!(
-        "{}: seed {} ops {} applies {} events {} trace {} ({:.1}x real time)",
-        output.scenario,
-        seed,
-        output.history.len(),
-        output.applies.len(),
-        output.events.len(),
-        output.trace_hash,
-        output.duration_us as f64 / 1e6 / wall.max(1e-9)
-    );
-    ExitCode::from(exit::PASS)
+    )
+    .map_err(|e| {
+        eprintln!("{e}");
+        exit::INVALID_INPUT
+    })
 }
 
-fn check_command(paths: &[PathBuf]) -> ExitCode {
+fn run_command(
+    path: &Path,
+    seed: Option<u64>,
+    out: Option<PathBuf>,
+    format: Format,
+    no_report: bool,
+) -> u8 {
+    let outcome = match execute(path, seed) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let dir = out.unwrap_or_else(|| outcome.default_report_dir());
+    if !no_report {
+        if let Err(e) = outcome.write_report(&dir) {
+            eprintln!("dynasim: cannot write report to {}: {e}", dir.display());
+            return exit::INVALID_INPUT;
+        }
+    }
+    match format {
+        Format::Json => {
+            let summary = dynasim_report::summary_json(
+                &outcome.scenario,
+                &outcome.run,
+                &outcome.report,
+                dynasim_report::Wall {
+                    seconds: outcome.wall_s,
+                },
+            );
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&summary).expect("summary serializes")
+            );
+        }
+        Format::Text => print_text(&outcome, (!no_report).then_some(dir.as_path())),
+    }
+    status_code(outcome.status())
+}
+
+fn print_text(outcome: &Outcome, dir: Option<&Path>) {
+    let run = &outcome.run;
+    println!(
+        "{} seed {}: {} ({} ops, {} replication applies, trace {})",
+        run.scenario,
+        run.seed,
+        format!("{:?}", outcome.status()).to_uppercase(),
+        run.history.len(),
+        run.applies.len(),
+        run.trace_hash
+    );
+    for v in &outcome.report.verdicts {
+        println!(
+            "  {:<7} {:<48} observed {} (bound {})",
+            format!("{:?}", v.status).to_lowercase(),
+            v.assertion,
+            v.observed,
+            v.bound
+        );
+        if v.status != Status::Pass {
+            for e in v.evidence.iter().take(3) {
+                println!("          - {e}");
+            }
+        }
+    }
+    let lww = &outcome.report.lww;
+    println!(
+        "  lww: {} acknowledged writes, {} final, findings {:?}",
+        lww.writes_acknowledged, lww.writes_final, lww.counts
+    );
+    if let Some(dir) = dir {
+        println!("  report: {}", dir.display());
+    }
+    if !outcome.passed() {
+        println!("  reproduce: {}", outcome.repro_command());
+    }
+    eprintln!(
+        "simulated {:.1} s in {:.2} s ({:.0}x real time)",
+        run.duration_us as f64 / 1e6,
+        outcome.wall_s,
+        run.duration_us as f64 / 1e6 / outcome.wall_s.max(1e-9)
+    );
+}
+
+fn check_command(paths: &[PathBuf]) -> u8 {
     let mut code = exit::PASS;
     for path in paths {
-        match Scenario::from_file(path) {
-            Ok(s) => match crate::check_supported(&s) {
-                Ok(()) => println!("{}: ok", path.display()),
-                Err(e) => {
-                    eprintln!("{}: {e}", path.display());
-                    code = exit::INVALID_INPUT;
-                }
-            },
+        match load(path) {
+            Ok(_) => println!("{}: ok", path.display()),
+            Err(c) => code = c,
+        }
+    }
+    code
+}
+
+fn scenario_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            scenario_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "toml") {
+            out.push(p);
+        }
+    }
+}
+
+fn list_command(dir: &Path) -> u8 {
+    let mut files = Vec::new();
+    scenario_files(dir, &mut files);
+    if files.is_empty() {
+        eprintln!("dynasim: no scenario files under {}", dir.display());
+        return exit::INVALID_INPUT;
+    }
+    let mut code = exit::PASS;
+    for f in files {
+        match Scenario::from_file(&f) {
+            Ok(s) => println!(
+                "{:<52} [{}] {}",
+                f.display(),
+                s.meta.tags.join(","),
+                s.meta.description
+            ),
             Err(e) => {
                 eprintln!("{e}");
                 code = exit::INVALID_INPUT;
             }
         }
     }
-    ExitCode::from(code)
+    code
+}
+
+fn parse_shard(shard: &str) -> Option<(u64, u64)> {
+    let (k, n) = shard.split_once('/')?;
+    let (k, n): (u64, u64) = (k.parse().ok()?, n.parse().ok()?);
+    (n > 0 && (1..=n).contains(&k)).then_some((k, n))
+}
+
+fn explore_command(path: &Path, seeds: u64, first: u64, jobs: usize, shard: Option<String>) -> u8 {
+    if let Err(code) = load(path) {
+        return code;
+    }
+    let (k, n) = match shard.as_deref().map(parse_shard) {
+        None => (1, 1),
+        Some(Some(kn)) => kn,
+        Some(None) => {
+            eprintln!("dynasim: --shard: expected K/N with 1 <= K <= N, e.g. 2/8");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let mine: Vec<u64> = (0..seeds)
+        .filter(|i| i % n == k - 1)
+        .map(|i| first + i)
+        .collect();
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("dynasim: cannot find own executable: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let mut results: Vec<(u64, u8)> = Vec::new();
+    let mut running: Vec<(u64, std::process::Child)> = Vec::new();
+    let mut queue = mine.into_iter();
+    loop {
+        while running.len() < jobs.max(1) {
+            let Some(seed) = queue.next() else { break };
+            let child = std::process::Command::new(&exe)
+                .args([
+                    "run",
+                    &path.display().to_string(),
+                    "--seed",
+                    &seed.to_string(),
+                    "--no-report",
+                    "--format",
+                    "json",
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn();
+            match child {
+                Ok(c) => running.push((seed, c)),
+                Err(e) => {
+                    eprintln!("dynasim: cannot start a run: {e}");
+                    return exit::INVALID_INPUT;
+                }
+            }
+        }
+        if running.is_empty() {
+            break;
+        }
+        let (seed, mut child) = running.remove(0);
+        let code = child
+            .wait()
+            .ok()
+            .and_then(|s| s.code())
+            .unwrap_or(exit::INCONCLUSIVE as i32) as u8;
+        results.push((seed, code));
+    }
+    results.sort();
+    let mut worst = exit::PASS;
+    let mut failing = 0;
+    for (seed, code) in &results {
+        let line =
+            serde_json::json!({"scenario": path.display().to_string(), "seed": seed, "exit": code});
+        println!("{line}");
+        if *code != exit::PASS {
+            failing += 1;
+            eprintln!(
+                "seed {seed} exit {code}: reproduce with {}",
+                dynasim_report::repro_command(&path.display().to_string(), *seed)
+            );
+            worst = worst.max(*code);
+        }
+    }
+    eprintln!(
+        "{} seeds run (shard {k}/{n}), {failing} failing",
+        results.len()
+    );
+    worst
+}
+
+#[derive(serde::Deserialize)]
+struct RunMeta {
+    scenario_path: String,
+    seed: u64,
+    trace_hash: String,
+}
+
+fn read_run_meta(dir: &Path) -> Result<RunMeta, u8> {
+    let path = dir.join("run.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        eprintln!(
+            "dynasim: {}: {e} (is this a run directory?)",
+            path.display()
+        );
+        exit::INVALID_INPUT
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        eprintln!("dynasim: {}: {e}", path.display());
+        exit::INVALID_INPUT
+    })
+}
+
+fn replay_command(dir: &Path) -> u8 {
+    let meta = match read_run_meta(dir) {
+        Ok(m) => m,
+        Err(c) => return c,
+    };
+    let outcome = match execute(Path::new(&meta.scenario_path), Some(meta.seed)) {
+        Ok(o) => o,
+        Err(c) => return c,
+    };
+    if outcome.run.trace_hash == meta.trace_hash {
+        println!(
+            "replay of {} seed {}: identical (trace {})",
+            outcome.run.scenario, meta.seed, meta.trace_hash
+        );
+        return exit::PASS;
+    }
+    println!(
+        "replay of {} seed {}: NONDETERMINISM: trace {} != recorded {}",
+        outcome.run.scenario, meta.seed, outcome.run.trace_hash, meta.trace_hash
+    );
+    if let Ok(recorded) = std::fs::read_to_string(dir.join("history.jsonl")) {
+        for (i, (old, op)) in recorded.lines().zip(&outcome.run.history).enumerate() {
+            let new = serde_json::to_string(op).expect("ops serialize");
+            if old != new {
+                println!(
+                    "first diverging op (line {}):\n  recorded: {old}\n  replayed: {new}",
+                    i + 1
+                );
+                break;
+            }
+        }
+    }
+    exit::NONDETERMINISM
+}
+
+fn report_command(args: &[String]) -> u8 {
+    if args[0] == "merge" {
+        return merge_command(&args[1..]);
+    }
+    let dir = Path::new(&args[0]);
+    let meta = match read_run_meta(dir) {
+        Ok(m) => m,
+        Err(c) => return c,
+    };
+    let outcome = match execute(Path::new(&meta.scenario_path), Some(meta.seed)) {
+        Ok(o) => o,
+        Err(c) => return c,
+    };
+    if let Err(e) = outcome.write_report(dir) {
+        eprintln!("dynasim: cannot write {}: {e}", dir.display());
+        return exit::INVALID_INPUT;
+    }
+    println!("regenerated {}", dir.display());
+    status_code(outcome.status())
+}
+
+/// Join explore outputs (JSON lines, one per seed) from several shards.
+fn merge_command(files: &[String]) -> u8 {
+    let mut lines = Vec::new();
+    for f in files {
+        let text = match std::fs::read_to_string(f) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("dynasim: {f}: {e}");
+                return exit::INVALID_INPUT;
+            }
+        };
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            match serde_json::from_str::<serde_json::Value>(line) {
+                Ok(v) => lines.push(v),
+                Err(e) => {
+                    eprintln!("dynasim: {f}:{}: not an explore result: {e}", n + 1);
+                    return exit::INVALID_INPUT;
+                }
+            }
+        }
+    }
+    lines.sort_by_key(|v| {
+        (
+            v["scenario"].as_str().unwrap_or("").to_string(),
+            v["seed"].as_u64().unwrap_or(0),
+        )
+    });
+    let failing = lines
+        .iter()
+        .filter(|v| v["exit"].as_u64() != Some(0))
+        .count();
+    for v in &lines {
+        println!("{v}");
+    }
+    eprintln!("{} results merged, {failing} failing", lines.len());
+    if failing > 0 {
+        exit::ASSERTION_FAILED
+    } else {
+        exit::PASS
+    }
 }

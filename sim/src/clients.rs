@@ -143,8 +143,8 @@ impl Clients {
                 .find(|(from, _)| *from == pending.home)
                 .map(|(_, to)| *to)
         })?;
-        let reachable =
-            !faults.region_down(failover, at_us) && !faults.cut(pending.home, failover, at_us);
+        let reachable = !faults.region_down(failover, at_us)
+            && !faults.partitioned(pending.home, failover, at_us);
         reachable.then_some(failover)
     }
 

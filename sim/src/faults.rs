@@ -113,7 +113,6 @@ pub(crate) struct ActiveFaults {
     faults: Vec<Fault>,
     schedule: Vec<(u64, FaultEffect)>,
     next: usize,
-    region_count: usize,
     /// Baseline one-way latency between regions, for client failover.
     pub one_way_us: Vec<Vec<u64>>,
 }
@@ -139,7 +138,6 @@ impl ActiveFaults {
             faults: scenario.faults.clone(),
             schedule,
             next: 0,
-            region_count: n,
             one_way_us,
         }
     }
@@ -160,12 +158,6 @@ impl ActiveFaults {
             .filter(move |f| f.start_us <= now_us && f.end_us.is_none_or(|e| now_us < e))
     }
 
-    /// Any fault in force (for assertion windows).
-    pub(crate) fn any_active(&self, now_us: u64) -> bool {
-        self.active(now_us)
-            .any(|f| !matches!(f.kind, FaultKind::Heal { .. } | FaultKind::ClockJump { .. }))
-    }
-
     pub(crate) fn region_down(&self, region: RegionId, now_us: u64) -> bool {
         self.active(now_us)
             .any(|f| matches!(f.kind, FaultKind::RegionOutage { region: r, .. } if r == region))
@@ -182,8 +174,9 @@ impl ActiveFaults {
         })
     }
 
-    /// Whether traffic from `from` to `to` is cut now.
-    pub(crate) fn cut(&self, from: RegionId, to: RegionId, now_us: u64) -> bool {
+    /// Whether a client in `from` can reach region `to` over the network now (only
+    /// partitions matter: a down region's clients are still up).
+    pub(crate) fn partitioned(&self, from: RegionId, to: RegionId, now_us: u64) -> bool {
         if from == to {
             return false;
         }
@@ -195,7 +188,6 @@ impl ActiveFaults {
             FaultKind::OneWayPartition {
                 from: fs, to: ts, ..
             } => fs.contains(&from) && ts.contains(&to),
-            FaultKind::RegionOutage { region, .. } => *region == to || *region == from,
             _ => false,
         })
     }
@@ -244,10 +236,6 @@ impl ActiveFaults {
             }
         }
         m
-    }
-
-    pub(crate) fn region_count(&self) -> usize {
-        self.region_count
     }
 }
 

@@ -282,6 +282,19 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         now_us = next_us;
     }
     clients.finish(&shared, duration_us);
+    // Drain: no new client traffic; let replication finish so the final states mean
+    // something (bounded; a fault lasting to the end can keep it from draining).
+    let drain_end_us = duration_us + drain_budget_us(scenario);
+    while now_us < drain_end_us && !replication_drained(&shared.borrow()) {
+        let next_us = now_us + tick_us;
+        for effect in faults.due(now_us) {
+            apply_fault_effect(&mut sim, &shared, scenario, &effect, now_us);
+        }
+        shared.borrow_mut().now_us = next_us;
+        sim.step()
+            .map_err(|e| format!("simulation failed while draining at {now_us}us: {e}"))?;
+        now_us = next_us;
+    }
     drop(sim); // The host factories hold clones of the world.
     let shared = Rc::try_unwrap(shared)
         .map_err(|_| "internal: world still shared after the run".to_string())?;
@@ -295,6 +308,34 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         hasher,
     );
     Ok(shared.output)
+}
+
+/// How long the run may continue after its end for replication to drain: the longest
+/// `converged` window without `after` (checked at the end of the run), at least 5 s.
+fn drain_budget_us(scenario: &Scenario) -> u64 {
+    scenario
+        .asserts
+        .iter()
+        .filter_map(|a| match a {
+            dynasim_scenario::Assertion::Converged {
+                after: None,
+                within_us,
+            } => Some(*within_us),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
+        .max(5_000_000)
+}
+
+/// Every replicator has every local write acknowledged by every peer.
+fn replication_drained(s: &Shared) -> bool {
+    s.regions.iter().enumerate().all(|(r, region)| {
+        (0..s.global_table[r].len()).all(|t| {
+            let replicator = region.replicator(t);
+            (0..s.regions.len()).all(|p| replicator.backlog(RegionId(p as u16)) == 0)
+        })
+    })
 }
 
 /// How long a message may stay in flight: the slowest link plus jitter, or the longest

@@ -519,11 +519,23 @@ impl Region {
     ) {
         let (applies, ack) = self.tables[table].replicator.on_message(message, now_us);
         for apply in &applies {
-            if let Apply::Applied { key, image, .. } = apply {
+            if let Apply::Applied {
+                key,
+                image,
+                replaced,
+                ..
+            } = apply
+            {
                 let t = &mut self.tables[table];
                 let key_item = &key.attrs;
                 let key = &key.encoded;
-                let before = t.current_value(&self.engine, key);
+                // The replicator already holds the new stamp: pair the engine's old value
+                // with the stamp it replaced.
+                let old_value = self.engine.get_raw(&t.spec.name, key).and_then(value_id);
+                let before = ReadValue {
+                    value: old_value,
+                    stamp: old_value.and(*replaced),
+                };
                 let units = image.as_ref().map_or(1.0, |i| write_units(item_bytes(i)));
                 let image = image.as_ref().map(|i| Item::clone(i));
                 t.charge_replicated(units, now_us);

@@ -82,3 +82,244 @@ pub fn plots(scenario: &Scenario, run: &RunOutput) -> Vec<(String, String)> {
         ),
     ]
 }
+
+use dynasim_checker::{Report, Status};
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Wall-clock figures of a run: kept in their own block, outside everything hashed or
+/// compared, because they differ from machine to machine.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Wall {
+    pub seconds: f64,
+}
+
+fn status_name(status: Status) -> &'static str {
+    match status {
+        Status::Pass => "pass",
+        Status::Unknown => "unknown",
+        Status::Fail => "fail",
+    }
+}
+
+/// `summary.json`: stable schema (version 1), sorted keys.
+pub fn summary_json(scenario: &Scenario, run: &RunOutput, report: &Report, wall: Wall) -> Value {
+    let lww_overwrites: u64 = run
+        .replication_counters
+        .iter()
+        .map(|c| c.lww_overwrites)
+        .sum();
+    json!({
+        "schema": 1,
+        "scenario": run.scenario,
+        "description": scenario.meta.description,
+        "seed": run.seed,
+        "verdict": status_name(report.status),
+        "trace_hash": run.trace_hash,
+        "simulated_s": run.duration_us as f64 / 1e6,
+        "assertions": report.verdicts,
+        "latency_ms": stats::latency(run),
+        "replication_lag_ms": stats::replication_lag(run),
+        "ops": stats::op_counts(run),
+        "ops_total": run.history.len(),
+        "replication_applies": run.applies.len(),
+        "lww_overwrites": lww_overwrites,
+        "lww": report.lww,
+        "convergence": report.convergence,
+        "reads": report.reads,
+        "regions": run.region_names.iter().zip(&run.region_counters).map(|(n, c)| (n.clone(), json!(c))).collect::<serde_json::Map<_, _>>(),
+        "wall": { "seconds": (wall.seconds * 1000.0).round() / 1000.0,
+                  "speed_x_real_time": if wall.seconds > 0.0 { ((run.duration_us as f64 / 1e6 / wall.seconds) * 10.0).round() / 10.0 } else { 0.0 } },
+    })
+}
+
+/// The command that reproduces a run.
+pub fn repro_command(scenario_path: &str, seed: u64) -> String {
+    format!("cargo run --release -p dynasim -- run {scenario_path} --seed {seed}")
+}
+
+/// `summary.md`: the same facts for people.
+pub fn summary_md(run: &RunOutput, report: &Report, scenario_path: &str) -> String {
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "# {} (seed {}): {}\n",
+        run.scenario,
+        run.seed,
+        status_name(report.status).to_uppercase()
+    );
+    let _ = writeln!(
+        md,
+        "Reproduce: `{}`  \nTrace hash: `{}`\n",
+        repro_command(scenario_path, run.seed),
+        run.trace_hash
+    );
+    let _ = writeln!(
+        md,
+        "| assertion | status | observed | bound |\n|---|---|---|---|"
+    );
+    for v in &report.verdicts {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            v.assertion,
+            status_name(v.status),
+            v.observed,
+            v.bound
+        );
+    }
+    for v in report
+        .verdicts
+        .iter()
+        .filter(|v| v.status != Status::Pass && !v.evidence.is_empty())
+    {
+        let _ = writeln!(md, "\n## {}\n", v.assertion);
+        for e in &v.evidence {
+            let _ = writeln!(md, "- {e}");
+        }
+    }
+    let _ = writeln!(
+        md,
+        "\n## Latency (ms, successful ops)\n\n| region/op | count | p50 | p99 | p99.9 | max |\n|---|---|---|---|---|---|"
+    );
+    for (k, p) in stats::latency(run) {
+        let _ = writeln!(
+            md,
+            "| {k} | {} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            p.count, p.p50_ms, p.p99_ms, p.p999_ms, p.max_ms
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\n## Replication lag (ms)\n\n| pair | count | p50 | p99 | p99.9 | max |\n|---|---|---|---|---|---|"
+    );
+    for (k, p) in stats::replication_lag(run) {
+        let _ = writeln!(
+            md,
+            "| {k} | {} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            p.count, p.p50_ms, p.p99_ms, p.p999_ms, p.max_ms
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nPlots: `latency.svg`, `replication-lag.svg`, `throughput.svg`."
+    );
+    md
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// `junit.xml`: one test case per verdict, for CI systems.
+pub fn junit_xml(run: &RunOutput, report: &Report, scenario_path: &str) -> String {
+    let failures = report
+        .verdicts
+        .iter()
+        .filter(|v| v.status == Status::Fail)
+        .count();
+    let skipped = report
+        .verdicts
+        .iter()
+        .filter(|v| v.status == Status::Unknown)
+        .count();
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let suite = format!("{}.seed-{}", run.scenario, run.seed);
+    let _ = writeln!(
+        x,
+        "<testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">",
+        xml_escape(&suite),
+        report.verdicts.len()
+    );
+    for v in &report.verdicts {
+        let _ = write!(
+            x,
+            "  <testcase classname=\"{}\" name=\"{}\">",
+            xml_escape(&suite),
+            xml_escape(&v.assertion)
+        );
+        match v.status {
+            Status::Pass => {}
+            Status::Unknown => {
+                let _ = write!(
+                    x,
+                    "<skipped message=\"inconclusive: {}\"/>",
+                    xml_escape(&v.observed)
+                );
+            }
+            Status::Fail => {
+                let _ = write!(
+                    x,
+                    "<failure message=\"observed {} (bound {})\">{}\nreproduce: {}</failure>",
+                    xml_escape(&v.observed),
+                    xml_escape(&v.bound),
+                    xml_escape(&v.evidence.join("\n")),
+                    xml_escape(&repro_command(scenario_path, run.seed))
+                );
+            }
+        }
+        x.push_str("</testcase>\n");
+    }
+    x.push_str("</testsuite>\n");
+    x
+}
+
+/// Write a whole run directory; returns the files written.
+pub fn write_run_dir(
+    dir: &Path,
+    scenario: &Scenario,
+    scenario_path: &str,
+    run: &RunOutput,
+    report: &Report,
+    wall: Wall,
+) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut files = Vec::new();
+    let mut put = |name: &str, contents: &[u8]| -> std::io::Result<()> {
+        let path = dir.join(name);
+        std::fs::write(&path, contents)?;
+        files.push(path);
+        Ok(())
+    };
+    let summary = summary_json(scenario, run, report, wall);
+    put(
+        "summary.json",
+        serde_json::to_string_pretty(&summary)
+            .expect("summary serializes")
+            .as_bytes(),
+    )?;
+    put(
+        "summary.md",
+        summary_md(run, report, scenario_path).as_bytes(),
+    )?;
+    put(
+        "junit.xml",
+        junit_xml(run, report, scenario_path).as_bytes(),
+    )?;
+    let mut history = Vec::with_capacity(run.history.len() * 200);
+    for op in &run.history {
+        serde_json::to_writer(&mut history, op).expect("ops serialize");
+        history.push(b'\n');
+    }
+    put("history.jsonl", &history)?;
+    let mut events = Vec::new();
+    for e in &run.events {
+        serde_json::to_writer(&mut events, e).expect("events serialize");
+        events.push(b'\n');
+    }
+    put("events.jsonl", &events)?;
+    let mut meta = serde_json::to_vec_pretty(
+        &json!({"scenario_path": scenario_path, "seed": run.seed, "trace_hash": run.trace_hash}),
+    )
+    .expect("run metadata serializes");
+    meta.push(b'\n');
+    put("run.json", &meta)?;
+    for (name, svg) in plots(scenario, run) {
+        put(&name, svg.as_bytes())?;
+    }
+    Ok(files)
+}
