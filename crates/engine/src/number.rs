@@ -201,6 +201,24 @@ impl Number {
     pub fn checked_sub(&self, other: &Number) -> Result<Number, EngineError> {
         Number::from_big(&(self.to_big() - other.to_big()))
     }
+    /// The value as an integer, if it is one and fits in `i128` (exact; no rounding).
+    pub fn to_i128(&self) -> Option<i128> {
+        if self.is_zero() {
+            return Some(0);
+        }
+        let len = i64::from(self.len);
+        let exponent = self.exponent();
+        if exponent < len - 1 || exponent > 38 {
+            return None;
+        }
+        let mut value: i128 = 0;
+        for i in 0..=exponent {
+            let digit = if i < len { self.digit(i as usize) } else { 0 };
+            value = value.checked_mul(10)?.checked_add(i128::from(digit))?;
+        }
+        Some(if self.negative { -value } else { value })
+    }
+
     pub fn negated(&self) -> Number {
         if self.is_zero() {
             *self
@@ -417,6 +435,16 @@ mod tests {
         }
         assert_eq!(n("1"), n("1.000"));
         assert_eq!(n("100"), n("1e2"));
+    }
+
+    #[test]
+    fn integers_convert_exactly() {
+        assert_eq!(n("0").to_i128(), Some(0));
+        assert_eq!(n("1.2e3").to_i128(), Some(1200));
+        assert_eq!(n("-42").to_i128(), Some(-42));
+        assert_eq!(n("1.5").to_i128(), None);
+        assert_eq!(n("1e39").to_i128(), None);
+        assert_eq!(Number::from(i64::MIN).to_i128(), Some(i128::from(i64::MIN)));
     }
 
     #[test]
