@@ -464,6 +464,38 @@ fn ex_condition_table() {
     );
 }
 
+/// DM-18 and EX-02 bounds whose DynamoDB wording is unknown: the simulator's own
+/// messages, pinned so they stay stable.
+#[test]
+fn dm18_ex02_path_depth_and_in_operand_limits() {
+    let item = item();
+    let config = EngineConfig::default();
+    let mut cache = ExprCache::new(8);
+    let values = values(r#"{":v":{"S":"a"}}"#);
+    let bindings = Bindings {
+        names: None,
+        values: values.as_ref(),
+    };
+    let deep_ok = format!("a{} = :v", ".b".repeat(32));
+    assert!(evaluate_condition(&mut cache, &deep_ok, bindings, &item, &config).is_ok());
+    let too_deep = format!("a{} = :v", ".b".repeat(33));
+    assert_eq!(
+        evaluate_condition(&mut cache, &too_deep, bindings, &item, &config)
+            .unwrap_err()
+            .message,
+        "Invalid ConditionExpression: The document path has too many nesting levels; nesting levels: 33"
+    );
+    let in_100 = format!("s IN ({})", vec![":v"; 100].join(", "));
+    assert!(evaluate_condition(&mut cache, &in_100, bindings, &item, &config).is_ok());
+    let in_101 = format!("s IN ({})", vec![":v"; 101].join(", "));
+    assert_eq!(
+        evaluate_condition(&mut cache, &in_101, bindings, &item, &config)
+            .unwrap_err()
+            .message,
+        "Invalid ConditionExpression: Too many operands for the IN operator; operator: IN, number of operands: 101, maximum: 100"
+    );
+}
+
 #[test]
 fn ex02_expression_size_limit() {
     let expr = format!("s = :v{}", " ".repeat(4091));
