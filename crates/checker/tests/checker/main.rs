@@ -1,0 +1,9 @@
+//! dynasim-checker integration tests: every checker passes a correct history and fails a
+//! history broken on purpose (a checker that cannot fail is a defect).
+
+mod builder;
+mod convergence;
+mod lww;
+mod perf;
+mod reads;
+mod report;
