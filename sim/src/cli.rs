@@ -55,6 +55,11 @@ enum Command {
         /// Headless (the only mode of this build).
         #[arg(long)]
         no_tui: bool,
+        /// Test only: break replication on purpose (see scenarios/known-bad/), e.g.
+        /// `drop_one_in:7`, `apply_without_stamp_compare`, `reuse_stamp`,
+        /// `forget_tombstones`, `ignore_vector_clock`, `strong_reads_from_follower`.
+        #[arg(long, hide = true, value_parser = crate::parse_known_bug)]
+        known_bug: Option<crate::KnownBug>,
     },
     /// Validate scenario files without running them.
     Check {
@@ -100,6 +105,7 @@ pub fn main() -> ExitCode {
             no_report,
             tui,
             no_tui: _,
+            known_bug,
         } => {
             if tui {
                 eprintln!(
@@ -107,7 +113,7 @@ pub fn main() -> ExitCode {
                 );
                 exit::INVALID_INPUT
             } else {
-                run_command(&scenario, seed, out, format, no_report)
+                run_command(&scenario, seed, out, format, no_report, known_bug)
             }
         }
         Command::Check { scenarios } => check_command(&scenarios),
@@ -145,7 +151,7 @@ fn status_code(status: Status) -> u8 {
     }
 }
 
-fn execute(path: &Path, seed: Option<u64>) -> Result<Outcome, u8> {
+fn execute(path: &Path, seed: Option<u64>, bug: Option<crate::KnownBug>) -> Result<Outcome, u8> {
     let scenario = load(path)?;
     let seed = seed.or(scenario.meta.seeds.first().copied()).unwrap_or(1);
     eprintln!("SEED={seed}");
@@ -161,6 +167,7 @@ fn execute(path: &Path, seed: Option<u64>) -> Result<Outcome, u8> {
         &path.display().to_string(),
         &RunOptions {
             seed,
+            bug,
             ..Default::default()
         },
     )
@@ -176,8 +183,9 @@ fn run_command(
     out: Option<PathBuf>,
     format: Format,
     no_report: bool,
+    bug: Option<crate::KnownBug>,
 ) -> u8 {
-    let outcome = match execute(path, seed) {
+    let outcome = match execute(path, seed, bug) {
         Ok(o) => o,
         Err(code) => return code,
     };
@@ -420,7 +428,7 @@ fn replay_command(dir: &Path) -> u8 {
         Ok(m) => m,
         Err(c) => return c,
     };
-    let outcome = match execute(Path::new(&meta.scenario_path), Some(meta.seed)) {
+    let outcome = match execute(Path::new(&meta.scenario_path), Some(meta.seed), None) {
         Ok(o) => o,
         Err(c) => return c,
     };
@@ -459,7 +467,7 @@ fn report_command(args: &[String]) -> u8 {
         Ok(m) => m,
         Err(c) => return c,
     };
-    let outcome = match execute(Path::new(&meta.scenario_path), Some(meta.seed)) {
+    let outcome = match execute(Path::new(&meta.scenario_path), Some(meta.seed), None) {
         Ok(o) => o,
         Err(c) => return c,
     };

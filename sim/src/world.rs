@@ -203,7 +203,13 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         queue_items_max: scenario.replication.queue_items_max,
         batch_items_max: scenario.replication.batch_items_max,
         window_items_max: scenario.replication.batch_items_max * 20,
-        resend_after_us: scenario.replication.retry_backoff.initial_us.max(tick_us) * 4,
+        // Resend only after a round trip on the slowest link has had time to answer.
+        resend_after_us: scenario
+            .replication
+            .retry_backoff
+            .initial_us
+            .max(tick_us)
+            .max(slowest_round_trip_us(scenario) * 2),
         ack_interval_us: scenario.replication.batch_interval_us.max(tick_us) * 10,
         ..ReplicatorConfig::default()
     };
@@ -308,6 +314,17 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         hasher,
     );
     Ok(shared.output)
+}
+
+/// The slowest inter-region round trip, with jitter.
+fn slowest_round_trip_us(scenario: &Scenario) -> u64 {
+    scenario
+        .network
+        .links
+        .iter()
+        .map(|l| 2 * (l.spec.one_way_us + 3 * l.spec.jitter_us))
+        .max()
+        .unwrap_or(0)
 }
 
 /// How long the run may continue after its end for replication to drain: the longest

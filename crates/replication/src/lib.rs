@@ -172,6 +172,8 @@ pub struct Replicator<K: Ord, P> {
     seen: SeenClock,
     last_ack_at_us: u64,
     tombstones_checked_at_us: u64,
+    /// Entries received ahead of a gap, per origin, by sequence (bounded by the window).
+    reorder: BTreeMap<RegionId, BTreeMap<u64, Entry<K, P>>>,
     /// Tombstones awaiting collection, with per-region watermarks once known.
     tombstones: BTreeMap<K, TombstoneWait>,
     counters: Counters,
@@ -222,6 +224,7 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
             seen: VClock::new(),
             last_ack_at_us: 0,
             tombstones_checked_at_us: 0,
+            reorder: BTreeMap::new(),
             tombstones: BTreeMap::new(),
             counters: Counters::default(),
         }
@@ -434,6 +437,7 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
 
     fn on_batch(&mut self, origin: RegionId, entries: Vec<Entry<K, P>>) -> Vec<Apply<K, P>> {
         assert_ne!(origin, self.local, "a region never receives its own log");
+        let ignore_clock = self.config.bug == Some(KnownBug::IgnoreVectorClock);
         let mut applied = Vec::with_capacity(entries.len());
         for entry in entries {
             let have = self.seen.get(&origin);
@@ -441,19 +445,43 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
                 self.counters.duplicates_ignored += 1;
                 continue;
             }
-            let ignore_clock = self.config.bug == Some(KnownBug::IgnoreVectorClock);
             if entry.seq != have + 1 && !ignore_clock {
-                // A gap: an earlier batch was lost. Drop the rest; the origin resends.
-                self.counters.gaps_dropped += 1;
-                break;
+                // Out of order (jitter reorders datagrams) or after a loss: park it in
+                // the bounded reorder buffer until the gap fills; the origin resends
+                // whatever was really lost.
+                let parked = self.reorder.entry(origin).or_default();
+                if parked.len() < self.config.window_items_max {
+                    parked.entry(entry.seq).or_insert(entry);
+                } else {
+                    self.counters.gaps_dropped += 1;
+                }
+                continue;
             }
-            self.seen.apply(Dot::new(origin, entry.seq));
-            if self.config.bug.is_some_and(|b| b.drops_entry(entry.seq)) {
-                continue; // Broken on purpose: acknowledged but never applied.
+            self.accept(origin, entry, &mut applied);
+            // The gap may have closed: drain parked successors in order.
+            loop {
+                let next = self.seen.get(&origin) + 1;
+                let Some(parked) = self.reorder.get_mut(&origin) else {
+                    break;
+                };
+                while parked.first_key_value().is_some_and(|(seq, _)| *seq < next) {
+                    parked.pop_first();
+                }
+                let Some(entry) = parked.remove(&next) else {
+                    break;
+                };
+                self.accept(origin, entry, &mut applied);
             }
-            applied.push(self.apply_remote(entry));
         }
         applied
+    }
+
+    fn accept(&mut self, origin: RegionId, entry: Entry<K, P>, applied: &mut Vec<Apply<K, P>>) {
+        self.seen.apply(Dot::new(origin, entry.seq));
+        if self.config.bug.is_some_and(|b| b.drops_entry(entry.seq)) {
+            return; // Broken on purpose: acknowledged but never applied.
+        }
+        applied.push(self.apply_remote(entry));
     }
 
     /// The LWW rule (GT-12): apply only if the incoming stamp is greater than the stored one.
