@@ -36,16 +36,68 @@ pub fn decode_request<T: DeserializeOwned>(body: &[u8]) -> Result<T, EngineError
     })
 }
 
-/// CreateTable request (CP-01..CP-03). Only the key schema is modelled so far; other
-/// control-plane fields (indexes, billing, streams) are added here as they are built.
+/// CreateTable request (CP-01..CP-10).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CreateTableInput {
     pub table_name: String,
     pub key_schema: Vec<KeySchemaElement>,
     pub attribute_definitions: Vec<AttributeDefinition>,
+    /// PROVISIONED (default) or PAY_PER_REQUEST (CP-04).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billing_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned_throughput: Option<ProvisionedThroughput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global_secondary_indexes: Option<Vec<GlobalSecondaryIndex>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_secondary_indexes: Option<Vec<LocalSecondaryIndex>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_specification: Option<StreamSpecification>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProvisionedThroughput {
+    pub read_capacity_units: i64,
+    pub write_capacity_units: i64,
+}
+
+/// `Projection` of an index (CP-07).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Projection {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projection_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub non_key_attributes: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GlobalSecondaryIndex {
+    pub index_name: String,
+    pub key_schema: Vec<KeySchemaElement>,
+    pub projection: Projection,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned_throughput: Option<ProvisionedThroughput>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LocalSecondaryIndex {
+    pub index_name: String,
+    pub key_schema: Vec<KeySchemaElement>,
+    pub projection: Projection,
+}
+
+/// `StreamSpecification` (CP-10, ST-04).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamSpecification {
+    pub stream_enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_view_type: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -54,8 +106,8 @@ pub struct CreateTableOutput {
     pub table_description: TableDescription,
 }
 
-/// The subset of DescribeTable's `TableDescription` the engine knows.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// DescribeTable's `TableDescription` (CP-20).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TableDescription {
     pub table_name: String,
@@ -63,6 +115,164 @@ pub struct TableDescription {
     pub attribute_definitions: Vec<AttributeDefinition>,
     pub table_status: String,
     pub item_count: u64,
+    #[serde(default)]
+    pub table_size_bytes: u64,
+    #[serde(default)]
+    pub table_arn: String,
+    /// Seconds since the simulation epoch.
+    #[serde(default)]
+    pub creation_date_time: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_mode_summary: Option<BillingModeSummary>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned_throughput: Option<ProvisionedThroughput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global_secondary_indexes: Option<Vec<IndexDescription>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_secondary_indexes: Option<Vec<IndexDescription>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_specification: Option<StreamSpecification>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_stream_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_stream_label: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BillingModeSummary {
+    pub billing_mode: String,
+}
+
+/// A GSI or LSI in a TableDescription.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IndexDescription {
+    pub index_name: String,
+    pub key_schema: Vec<KeySchemaElement>,
+    pub projection: Projection,
+    /// GSIs only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned_throughput: Option<ProvisionedThroughput>,
+    pub item_count: u64,
+    pub index_size_bytes: u64,
+    pub index_arn: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeTableOutput {
+    pub table: TableDescription,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteTableOutput {
+    pub table_description: TableDescription,
+}
+
+/// UpdateTable request (CP-14..CP-18).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateTableInput {
+    pub table_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute_definitions: Option<Vec<AttributeDefinition>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned_throughput: Option<ProvisionedThroughput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global_secondary_index_updates: Option<Vec<GlobalSecondaryIndexUpdate>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_specification: Option<StreamSpecification>,
+}
+
+/// One of Create / Delete / Update.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GlobalSecondaryIndexUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create: Option<GlobalSecondaryIndex>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete: Option<IndexName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<GlobalSecondaryIndexThroughputUpdate>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IndexName {
+    pub index_name: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GlobalSecondaryIndexThroughputUpdate {
+    pub index_name: String,
+    pub provisioned_throughput: ProvisionedThroughput,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateTableOutput {
+    pub table_description: TableDescription,
+}
+
+/// ListTables request (CP-21).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListTablesInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclusive_start_table_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListTablesOutput {
+    pub table_names: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_evaluated_table_name: Option<String>,
+}
+
+/// UpdateTimeToLive request (TTL-01, TTL-02).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateTimeToLiveInput {
+    pub table_name: String,
+    pub time_to_live_specification: TimeToLiveSpecification,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TimeToLiveSpecification {
+    pub enabled: bool,
+    pub attribute_name: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateTimeToLiveOutput {
+    pub time_to_live_specification: TimeToLiveSpecification,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeTimeToLiveOutput {
+    pub time_to_live_description: TimeToLiveDescription,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TimeToLiveDescription {
+    /// ENABLED or DISABLED (the engine settles immediately).
+    pub time_to_live_status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute_name: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

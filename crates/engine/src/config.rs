@@ -8,6 +8,21 @@
 /// - `nested_add_delete`: `true`, ADD/DELETE accept nested paths (UX-08).
 /// - `reject_unused_attribute_definitions`: `true` (CP-03).
 /// - `expression_cache_entries_max`: 4096 parsed expressions per kind.
+/// - `require_provisioned_throughput`: `false`. DynamoDB rejects a PROVISIONED table
+///   without ProvisionedThroughput (CP-04); off by default so callers that only name a
+///   billing mode keep working. Turn it on for full fidelity.
+/// - `gsi_per_table_max` 20 (CP-06), `lsi_per_table_max` 5 (CP-05),
+///   `projected_attributes_max` 100 (CP-07), `item_collection_bytes_max` 10 GB (CA-13).
+/// - `epoch_unix_secs`: 1 767 225 600 (2026-01-01T00:00:00Z) is `SimTime::ZERO`; TTL
+///   attributes (epoch seconds) and stream timestamps are read against it.
+/// - `ttl_delete_delay_us` 0 and `ttl_delete_jitter_us` 0: an expired item is deleted by
+///   the first sweep at least `delay + hash(key) % (jitter + 1)` after it expired
+///   (TTL-04, TTL-08: DynamoDB takes up to 48 h; the distribution is **unconfirmed**).
+/// - `ttl_change_interval_us`: 1 h between TTL enable/disable changes (TTL-01).
+/// - `stream_retention_us` 24 h (ST-01), `stream_shard_rollover_us` 4 h (ST-06,
+///   **unconfirmed**), `stream_iterator_ttl_us` 15 min (ST-08).
+/// - `transaction_token_ttl_us`: 10 min of ClientRequestToken idempotency (TX-04).
+/// - `region_name` "us-east-1" and `account_id` "000000000000", for ARNs.
 ///
 /// DM-15 ("1" and "1.0" in one NS are duplicates) is not an option: numbers are kept
 /// normalised, so the other reading cannot be represented in a set.
@@ -19,6 +34,21 @@ pub struct EngineConfig {
     pub nested_add_delete: bool,
     pub reject_unused_attribute_definitions: bool,
     pub expression_cache_entries_max: usize,
+    pub require_provisioned_throughput: bool,
+    pub gsi_per_table_max: usize,
+    pub lsi_per_table_max: usize,
+    pub projected_attributes_max: usize,
+    pub item_collection_bytes_max: u64,
+    pub epoch_unix_secs: u64,
+    pub ttl_delete_delay_us: u64,
+    pub ttl_delete_jitter_us: u64,
+    pub ttl_change_interval_us: u64,
+    pub stream_retention_us: u64,
+    pub stream_shard_rollover_us: u64,
+    pub stream_iterator_ttl_us: u64,
+    pub transaction_token_ttl_us: u64,
+    pub region_name: String,
+    pub account_id: String,
 }
 
 impl Default for EngineConfig {
@@ -30,9 +60,26 @@ impl Default for EngineConfig {
             nested_add_delete: true,
             reject_unused_attribute_definitions: true,
             expression_cache_entries_max: 4096,
+            require_provisioned_throughput: false,
+            gsi_per_table_max: 20,
+            lsi_per_table_max: 5,
+            projected_attributes_max: 100,
+            item_collection_bytes_max: 10 * 1024 * 1024 * 1024,
+            epoch_unix_secs: 1_767_225_600,
+            ttl_delete_delay_us: 0,
+            ttl_delete_jitter_us: 0,
+            ttl_change_interval_us: HOUR_US,
+            stream_retention_us: 24 * HOUR_US,
+            stream_shard_rollover_us: 4 * HOUR_US,
+            stream_iterator_ttl_us: 15 * 60 * 1_000_000,
+            transaction_token_ttl_us: 10 * 60 * 1_000_000,
+            region_name: "us-east-1".to_string(),
+            account_id: "000000000000".to_string(),
         }
     }
 }
+
+const HOUR_US: u64 = 3600 * 1_000_000;
 
 /// How a number's stored size is counted (DM-27).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

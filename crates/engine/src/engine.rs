@@ -7,6 +7,7 @@ use crate::expr::eval::Evaluator;
 use crate::expr::projection::project;
 use crate::expr::update::apply_update;
 use crate::expr::{Bindings, ExprCache, ExprTexts, Prepared, prepare};
+use crate::index::{IndexKind, SecondaryIndex};
 use crate::key::{AttributeDefinition, ItemKey, KeySchema, key_attributes};
 use crate::size::{ITEM_BYTES_MAX, item_size};
 use crate::value::{Item, validate_item};
@@ -17,11 +18,47 @@ use std::collections::btree_map;
 /// One table: its key schema and its items in key order.
 #[derive(Clone, Debug)]
 pub struct Table {
-    name: String,
-    schema: KeySchema,
-    attribute_definitions: Vec<AttributeDefinition>,
-    created_at: SimTime,
-    items: BTreeMap<ItemKey, Item>,
+    pub(crate) name: String,
+    pub(crate) schema: KeySchema,
+    pub(crate) attribute_definitions: Vec<AttributeDefinition>,
+    pub(crate) created_at: SimTime,
+    pub(crate) items: BTreeMap<ItemKey, Item>,
+    pub(crate) billing_mode: BillingMode,
+    pub(crate) throughput: Option<ProvisionedThroughput>,
+    /// Secondary indexes by name.
+    pub(crate) indexes: BTreeMap<String, SecondaryIndex>,
+    pub(crate) ttl: Option<TtlState>,
+    /// The table's current stream (its ARN), if enabled.
+    pub(crate) stream_arn: Option<String>,
+    /// Bytes of each item collection (by encoded partition key), kept only with LSIs (CA-13).
+    pub(crate) collection_bytes: BTreeMap<ItemKey, u64>,
+    /// Sum of item sizes.
+    pub(crate) size_bytes: u64,
+}
+
+/// Billing mode (CP-04).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BillingMode {
+    Provisioned,
+    PayPerRequest,
+}
+
+impl BillingMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            BillingMode::Provisioned => "PROVISIONED",
+            BillingMode::PayPerRequest => "PAY_PER_REQUEST",
+        }
+    }
+}
+
+/// A table's TTL setting (TTL-01..TTL-03).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TtlState {
+    pub attribute_name: String,
+    pub enabled: bool,
+    /// When it was last enabled or disabled (one change per hour, TTL-01).
+    pub changed_at: SimTime,
 }
 
 impl Table {
@@ -50,14 +87,121 @@ impl Table {
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
-    pub fn describe(&self) -> TableDescription {
-        TableDescription {
-            table_name: self.name.clone(),
-            key_schema: self.schema.to_elements(),
-            attribute_definitions: self.attribute_definitions.clone(),
-            table_status: "ACTIVE".to_string(),
-            item_count: self.items.len() as u64,
+    /// The table's secondary indexes by name.
+    pub fn indexes(&self) -> &BTreeMap<String, SecondaryIndex> {
+        &self.indexes
+    }
+    pub fn index(&self, name: &str) -> Option<&SecondaryIndex> {
+        self.indexes.get(name)
+    }
+    pub fn billing_mode(&self) -> BillingMode {
+        self.billing_mode
+    }
+    pub fn ttl(&self) -> Option<&TtlState> {
+        self.ttl.as_ref()
+    }
+    pub fn stream_arn(&self) -> Option<&str> {
+        self.stream_arn.as_deref()
+    }
+    /// Sum of the stored items' sizes.
+    pub fn size_bytes(&self) -> u64 {
+        self.size_bytes
+    }
+    /// Item collection size of the partition holding `key` (tracked only with LSIs).
+    pub fn collection_bytes(&self, key: &ItemKey) -> u64 {
+        self.collection_bytes
+            .get(&self.partition_of(key))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The encoded partition key prefix of a table key.
+    pub(crate) fn partition_of(&self, key: &ItemKey) -> ItemKey {
+        let bytes = key.as_bytes();
+        let len = crate::key::component_len(bytes, self.schema.hash.attribute_type);
+        ItemKey::from_encoded(&bytes[..len])
+    }
+
+    /// Rejects a write whose new image breaks an index key rule or the LSI item
+    /// collection limit (CA-13); nothing is changed.
+    pub(crate) fn check_write(
+        &self,
+        key: &ItemKey,
+        new_image: &Item,
+        config: &EngineConfig,
+    ) -> Result<(), EngineError> {
+        for index in self.indexes.values() {
+            index.check_item(new_image)?;
         }
+        if self.has_lsi() {
+            let old = self.items.get(key);
+            let before = self.collection_bytes(key);
+            let old_bytes = old.map_or(0, |o| self.collection_footprint(o, config));
+            let after = before - old_bytes + self.collection_footprint(new_image, config);
+            if after > config.item_collection_bytes_max && after > before {
+                return Err(EngineError::new(
+                    crate::error::ErrorKind::ItemCollectionSizeLimitExceededException,
+                    "Item collection size limit exceeded",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn has_lsi(&self) -> bool {
+        self.indexes.values().any(|i| i.kind == IndexKind::Local)
+    }
+
+    /// Bytes an item adds to its item collection: the item plus its LSI entries.
+    fn collection_footprint(&self, item: &Item, config: &EngineConfig) -> u64 {
+        let mut bytes = item_size(item, config) as u64;
+        for index in self.indexes.values().filter(|i| i.kind == IndexKind::Local) {
+            if index
+                .schema
+                .attributes()
+                .all(|k| item.contains_key(&k.name))
+            {
+                bytes += item_size(&index.project(&self.schema, item), config) as u64;
+            }
+        }
+        bytes
+    }
+
+    /// The one place items change: keeps indexes, sizes and collections in step.
+    pub(crate) fn store(
+        &mut self,
+        key: &ItemKey,
+        new_image: Option<Item>,
+        config: &EngineConfig,
+    ) -> Option<Item> {
+        let old = match &new_image {
+            Some(item) => self.items.insert(key.clone(), item.clone()),
+            None => self.items.remove(key),
+        };
+        let schema = &self.schema;
+        for index in self.indexes.values_mut() {
+            index.update(schema, key, old.as_ref(), new_image.as_ref());
+        }
+        let old_size = old.as_ref().map_or(0, |o| item_size(o, config) as u64);
+        let new_size = new_image
+            .as_ref()
+            .map_or(0, |n| item_size(n, config) as u64);
+        self.size_bytes = self.size_bytes + new_size - old_size;
+        if self.has_lsi() {
+            let old_fp = old
+                .as_ref()
+                .map_or(0, |o| self.collection_footprint(o, config));
+            let new_fp = new_image
+                .as_ref()
+                .map_or(0, |n| self.collection_footprint(n, config));
+            let partition = self.partition_of(key);
+            let entry = self.collection_bytes.entry(partition.clone()).or_insert(0);
+            *entry = *entry + new_fp - old_fp;
+            if *entry == 0 {
+                self.collection_bytes.remove(&partition);
+            }
+        }
+        old
     }
 }
 
@@ -92,8 +236,18 @@ pub struct WriteOutcome<O> {
 #[derive(Clone, Debug)]
 pub struct Engine {
     config: EngineConfig,
-    tables: BTreeMap<String, Table>,
-    cache: ExprCache,
+    pub(crate) tables: BTreeMap<String, Table>,
+    pub(crate) cache: ExprCache,
+    /// Streams by ARN, including disabled ones still inside retention (ST-11).
+    pub(crate) streams: BTreeMap<String, crate::stream::Stream>,
+    /// Last stream sequence number handed out (ST-02).
+    pub(crate) sequence: u128,
+    pub(crate) shard_counter: u64,
+    /// The latest time any call passed in (replicated writes carry no time).
+    pub(crate) now_max: SimTime,
+    /// TransactWriteItems ClientRequestTokens (TX-04).
+    #[allow(dead_code)]
+    pub(crate) tokens: BTreeMap<String, crate::transact::TokenEntry>,
 }
 
 impl Default for Engine {
@@ -118,7 +272,17 @@ impl Engine {
             config,
             tables: BTreeMap::new(),
             cache,
+            streams: BTreeMap::new(),
+            sequence: 0,
+            shard_counter: 0,
+            now_max: SimTime::ZERO,
+            tokens: BTreeMap::new(),
         }
+    }
+
+    /// Remembers the latest time seen.
+    pub(crate) fn observe(&mut self, now: SimTime) {
+        self.now_max = self.now_max.max(now);
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -128,54 +292,6 @@ impl Engine {
     /// Expression parses so far (cache misses); repeated expressions do not re-parse.
     pub fn expression_parses(&self) -> u64 {
         self.cache.parses
-    }
-
-    /// Creates a table, immediately ACTIVE (the control-plane delay of CP-01 belongs to
-    /// the caller, which knows time). Errors: name rules (DM-31), key schema (CP-03),
-    /// ResourceInUseException for an existing name (CP-02).
-    pub fn create_table(
-        &mut self,
-        input: CreateTableInput,
-        now: SimTime,
-    ) -> Result<CreateTableOutput, EngineError> {
-        validate_table_name(&input.table_name)?;
-        let schema = KeySchema::from_request(
-            &input.key_schema,
-            &input.attribute_definitions,
-            self.config.reject_unused_attribute_definitions,
-        )?;
-        if self.tables.contains_key(&input.table_name) {
-            return Err(EngineError::new(
-                crate::error::ErrorKind::ResourceInUseException,
-                format!("Table already exists: {}", input.table_name),
-            ));
-        }
-        let table = Table {
-            name: input.table_name.clone(),
-            schema,
-            attribute_definitions: input.attribute_definitions,
-            created_at: now,
-            items: BTreeMap::new(),
-        };
-        let description = table.describe();
-        self.tables.insert(input.table_name, table);
-        Ok(CreateTableOutput {
-            table_description: description,
-        })
-    }
-
-    /// Deletes a table and its items.
-    pub fn delete_table(
-        &mut self,
-        table_name: &str,
-        _now: SimTime,
-    ) -> Result<TableDescription, EngineError> {
-        validate_table_name(table_name)?;
-        let table = self
-            .tables
-            .remove(table_name)
-            .ok_or_else(EngineError::resource_not_found)?;
-        Ok(table.describe())
     }
 
     pub fn table(&self, name: &str) -> Option<&Table> {
@@ -203,7 +319,7 @@ impl Engine {
         input: PutItemInput,
         now: SimTime,
     ) -> Result<WriteOutcome<PutItemOutput>, EngineError> {
-        let _ = now;
+        self.observe(now);
         validate_table_name(&input.table_name)?;
         reject_legacy(
             &[
@@ -252,9 +368,10 @@ impl Engine {
             config,
             return_old_on_failure,
         )?;
+        table.check_write(&key, &input.item, config)?;
         let key_attrs = key_attributes(&table.schema, &input.item);
         let new_image = input.item.clone();
-        let old_image = table.items.insert(key.clone(), input.item);
+        let old_image = table.store(&key, Some(input.item), config);
         let attributes = match return_values {
             ReturnValues::AllOld => old_image.clone(),
             _ => None,
@@ -266,6 +383,7 @@ impl Engine {
             old_image,
             new_image: Some(new_image),
         };
+        self.record_change(&change, now, false);
         Ok(WriteOutcome {
             output: PutItemOutput { attributes },
             change,
@@ -279,7 +397,7 @@ impl Engine {
         input: &GetItemInput,
         now: SimTime,
     ) -> Result<GetItemOutput, EngineError> {
-        let _ = now;
+        self.observe(now);
         validate_table_name(&input.table_name)?;
         reject_legacy(
             &[("AttributesToGet", input.attributes_to_get.is_some())],
@@ -325,7 +443,7 @@ impl Engine {
         input: UpdateItemInput,
         now: SimTime,
     ) -> Result<WriteOutcome<UpdateItemOutput>, EngineError> {
-        let _ = now;
+        self.observe(now);
         validate_table_name(&input.table_name)?;
         reject_legacy(
             &[
@@ -390,7 +508,8 @@ impl Engine {
                 "Item size to update has exceeded the maximum allowed size",
             ));
         }
-        let old_image = table.items.insert(key.clone(), new_item.clone());
+        table.check_write(&key, &new_item, config)?;
+        let old_image = table.store(&key, Some(new_item.clone()), config);
         let non_empty = |item: Item| (!item.is_empty()).then_some(item);
         let attributes = match return_values {
             ReturnValues::None => None,
@@ -409,6 +528,7 @@ impl Engine {
             old_image,
             new_image: Some(new_item),
         };
+        self.record_change(&change, now, false);
         Ok(WriteOutcome {
             output: UpdateItemOutput { attributes },
             change,
@@ -421,7 +541,7 @@ impl Engine {
         input: DeleteItemInput,
         now: SimTime,
     ) -> Result<WriteOutcome<DeleteItemOutput>, EngineError> {
-        let _ = now;
+        self.observe(now);
         validate_table_name(&input.table_name)?;
         reject_legacy(
             &[
@@ -464,7 +584,7 @@ impl Engine {
             config,
             return_old_on_failure,
         )?;
-        let old_image = table.items.remove(&key);
+        let old_image = table.store(&key, None, config);
         let attributes = match return_values {
             ReturnValues::AllOld => old_image.clone(),
             _ => None,
@@ -476,6 +596,7 @@ impl Engine {
             old_image,
             new_image: None,
         };
+        self.record_change(&change, now, false);
         Ok(WriteOutcome {
             output: DeleteItemOutput { attributes },
             change,
@@ -511,17 +632,21 @@ impl Engine {
                         "Item size has exceeded the maximum allowed size",
                     ));
                 }
-                table_ref.items.insert(key.clone(), image.clone())
+                table_ref.check_write(&key, image, config)?;
+                table_ref.store(&key, Some(image.clone()), config)
             }
-            None => table_ref.items.remove(&key),
+            None => table_ref.store(&key, None, config),
         };
-        Ok(ItemChange {
+        let change = ItemChange {
             table: table.to_string(),
             key,
             key_attrs: key_attrs.clone(),
             old_image,
             new_image,
-        })
+        };
+        let now = self.now_max;
+        self.record_change(&change, now, false);
+        Ok(change)
     }
 }
 

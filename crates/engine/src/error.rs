@@ -28,6 +28,10 @@ pub enum ErrorKind {
     IncompleteSignatureException,
     InternalServerError,
     ServiceUnavailable,
+    /// DynamoDB Streams: a shard iterator older than 15 minutes (ST-08).
+    ExpiredIteratorException,
+    /// DynamoDB Streams: a position before the trim horizon (ST-08).
+    TrimmedDataAccessException,
 }
 
 impl ErrorKind {
@@ -56,6 +60,8 @@ impl ErrorKind {
             IncompleteSignatureException => "IncompleteSignatureException",
             InternalServerError => "InternalServerError",
             ServiceUnavailable => "ServiceUnavailable",
+            ExpiredIteratorException => "ExpiredIteratorException",
+            TrimmedDataAccessException => "TrimmedDataAccessException",
         }
     }
 

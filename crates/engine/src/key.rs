@@ -364,6 +364,38 @@ fn check_key_value(
     Ok(())
 }
 
+/// Length in bytes of the first encoded component of `bytes`, a value of type `ty`
+/// (see [`encode_component`]); the whole slice if it is malformed.
+pub fn component_len(bytes: &[u8], ty: ScalarAttributeType) -> usize {
+    match ty {
+        ScalarAttributeType::N => match bytes.first() {
+            Some(0x02) | None => bytes.len().min(1),
+            Some(sign) => {
+                let end = if *sign == 0x01 { 0xFF } else { 0x00 };
+                bytes
+                    .iter()
+                    .skip(3)
+                    .position(|b| *b == end)
+                    .map_or(bytes.len(), |p| p + 4)
+            }
+        },
+        ScalarAttributeType::S | ScalarAttributeType::B => {
+            let mut i = 0;
+            while i + 1 < bytes.len() {
+                if bytes[i] == 0 {
+                    if bytes[i + 1] == 0 {
+                        return i + 2;
+                    }
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            }
+            bytes.len()
+        }
+    }
+}
+
 /// Order-preserving, self-delimiting encoding of one key value.
 ///
 /// S/B: bytes with 0x00 escaped as 0x00 0xFF, terminated by 0x00 0x00 (so a prefix sorts

@@ -35,23 +35,31 @@
 
 pub mod api;
 pub mod config;
+pub mod control;
 pub mod engine;
 pub mod error;
 pub mod expr;
 pub mod fuzz;
+pub mod index;
 pub mod key;
 pub mod number;
 pub mod size;
+pub mod stream;
+pub mod transact;
 pub mod value;
 
 pub use api::*;
 pub use config::{EngineConfig, NumberSizeModel, StringSizeUnit};
-pub use engine::{Engine, ItemChange, Table, WriteOutcome, validate_table_name};
+pub use engine::{
+    BillingMode, Engine, ItemChange, Table, TtlState, WriteOutcome, validate_table_name,
+};
 pub use error::{EngineError, ErrorKind};
+pub use index::{IndexKind, ProjectionSpec, SecondaryIndex};
 pub use key::{
     AttributeDefinition, ItemKey, KeyAttribute, KeySchema, KeySchemaElement, KeyType,
     ScalarAttributeType, key_attributes,
 };
 pub use number::Number;
 pub use size::{ITEM_BYTES_MAX, item_size};
+pub use stream::*;
 pub use value::{AttributeValue, Item, ValueType, validate_item};
