@@ -193,26 +193,55 @@ impl SettleTimes {
                 held[i].3 = held[i - 1].3;
             }
         }
-        acked.sort_unstable();
-        let mut latest = Vec::with_capacity(acked.len());
-        let mut worst = (0u64, u32::MAX, RegionId(0));
-        for (_, i) in &acked {
-            let op = &run.history[*i as usize];
-            let w = op.written.as_ref().expect("acked writes have a stamp");
-            let origin_only = [op.region];
-            let regions = match table_regions.get(usize::from(op.key.table)) {
-                Some(r) if !r.is_empty() => r.as_slice(),
-                _ => &origin_only[..],
-            };
-            for region in regions {
-                let at = if *region == op.region {
-                    op.complete_us
-                } else {
-                    present_at(&held, op.key, *region, w.stamp).unwrap_or(u64::MAX)
+        // Per key (acked writes and held moments both sorted by key), each write's settle
+        // moment: the latest over its table's regions of when it became present there.
+        let mut by_key: Vec<(KeyRef, u32)> = acked
+            .iter()
+            .map(|(_, i)| (run.history[*i as usize].key, *i))
+            .collect();
+        by_key.sort_unstable();
+        let mut settled: Vec<(u64, u32, u64, RegionId)> = Vec::with_capacity(by_key.len());
+        let mut h = 0;
+        for group in by_key.chunk_by(|a, b| a.0 == b.0) {
+            let key = group[0].0;
+            while h < held.len() && held[h].0 < key {
+                h += 1;
+            }
+            let mut end = h;
+            while end < held.len() && held[end].0 == key {
+                end += 1;
+            }
+            let here = &held[h..end];
+            for (_, i) in group {
+                let op = &run.history[*i as usize];
+                let w = op.written.as_ref().expect("acked writes have a stamp");
+                let origin_only = [op.region];
+                let regions = match table_regions.get(usize::from(op.key.table)) {
+                    Some(r) if !r.is_empty() => r.as_slice(),
+                    _ => &origin_only[..],
                 };
-                if at > worst.0 || worst.1 == u32::MAX {
-                    worst = (at, *i, *region);
+                let mut worst = (0u64, op.region);
+                for region in regions {
+                    let at = if *region == op.region {
+                        op.complete_us
+                    } else {
+                        present_at(here, *region, w.stamp).unwrap_or(u64::MAX)
+                    };
+                    if at > worst.0 {
+                        worst = (at, *region);
+                    }
                 }
+                settled.push((op.complete_us, *i, worst.0, worst.1));
+            }
+            h = end;
+        }
+        settled.sort_unstable();
+        let acked: Vec<(u64, u32)> = settled.iter().map(|s| (s.0, s.1)).collect();
+        let mut latest = Vec::with_capacity(settled.len());
+        let mut worst = (0u64, u32::MAX, RegionId(0));
+        for (_, i, at, region) in settled {
+            if at > worst.0 || worst.1 == u32::MAX {
+                worst = (at, i, region);
             }
             latest.push(worst);
         }
@@ -267,15 +296,14 @@ impl SettleTimes {
     }
 }
 
-/// When `region` first held `stamp` or a larger one for `key`.
+/// When `region` first held `stamp` or a larger one, given one key's held moments.
 fn present_at(
     held: &[(KeyRef, RegionId, u64, Stamp)],
-    key: KeyRef,
     region: RegionId,
     stamp: Stamp,
 ) -> Option<u64> {
-    let start = held.partition_point(|h| (h.0, h.1) < (key, region));
-    let len = held[start..].partition_point(|h| (h.0, h.1) == (key, region));
+    let start = held.partition_point(|h| h.1 < region);
+    let len = held[start..].partition_point(|h| h.1 == region);
     let run = &held[start..start + len];
     let p = run.partition_point(|h| h.3 < stamp);
     run.get(p).map(|h| h.2)

@@ -59,7 +59,9 @@ struct Classifier<'a> {
 
 /// Classify every acknowledged write of a run; see the module documentation.
 pub(crate) fn classify(run: &RunOutput, options: LwwOptions) -> LwwSummary {
-    let mut candidates: Vec<(KeyRef, Stamp, u64, u32)> = Vec::with_capacity(run.history.len());
+    // (table, key, stamp as (hlc, region, seq), history position): primitive tuples sort
+    // fast, and the position makes the order total.
+    let mut candidates: Vec<(u16, u64, u64, u16, u64, u32)> = Vec::with_capacity(run.history.len());
     let mut regions = run.region_names.len();
     let mut acked = 0u64;
     for (i, op) in run.history.iter().enumerate() {
@@ -73,7 +75,8 @@ pub(crate) fn classify(run: &RunOutput, options: LwwOptions) -> LwwSummary {
             .max(usize::from(w.stamp.region.0) + 1)
             .max(w.context.len());
         let index = u32::try_from(i).expect("history fits in u32 positions");
-        candidates.push((op.key, w.stamp, op.id, index));
+        let s = w.stamp;
+        candidates.push((op.key.table, op.key.key, s.hlc_us, s.region.0, s.seq, index));
     }
     candidates.sort_unstable();
     let mut finals: Vec<ReplicaVersion<'_>> = run
@@ -95,17 +98,27 @@ pub(crate) fn classify(run: &RunOutput, options: LwwOptions) -> LwwSummary {
     let mut ws: Vec<W<'_>> = Vec::new();
     let (mut ci, mut fi) = (0, 0);
     while ci < candidates.len() || fi < finals.len() {
+        let key_of = |t: &(u16, u64, u64, u16, u64, u32)| KeyRef {
+            table: t.0,
+            key: t.1,
+        };
         let key = match (candidates.get(ci), finals.get(fi)) {
-            (Some(a), Some(b)) => a.0.min(b.0),
-            (Some(a), None) => a.0,
+            (Some(a), Some(b)) => key_of(a).min(b.0),
+            (Some(a), None) => key_of(a),
             (None, Some(b)) => b.0,
             (None, None) => unreachable!("loop condition"),
         };
-        let c_end = ci + candidates[ci..].partition_point(|t| t.0 == key);
-        let f_end = fi + finals[fi..].partition_point(|t| t.0 == key);
+        let mut c_end = ci;
+        while c_end < candidates.len() && key_of(&candidates[c_end]) == key {
+            c_end += 1;
+        }
+        let mut f_end = fi;
+        while f_end < finals.len() && finals[f_end].0 == key {
+            f_end += 1;
+        }
         ws.clear();
         ws.extend(candidates[ci..c_end].iter().map(|t| {
-            let op = &run.history[t.3 as usize];
+            let op = &run.history[t.5 as usize];
             W {
                 op,
                 w: op.written.as_ref().expect("candidates have writes"),

@@ -71,16 +71,6 @@ impl ReadIndex {
             .map(|(_, s)| *s)
     }
 
-    /// The largest stamp acknowledged for `key` by `t_us` (inclusive), and whether that
-    /// write was a delete.
-    fn acked_by(&self, key: KeyRef, t_us: u64) -> Option<(Stamp, bool)> {
-        let p = self.acked.partition_point(|h| (h.0, h.1) <= (key, t_us));
-        p.checked_sub(1)
-            .map(|i| self.acked[i])
-            .filter(|h| h.0 == key)
-            .map(|h| (h.2, h.3))
-    }
-
     /// Whether a read value was written to its key with that stamp.
     pub(crate) fn is_garbage(&self, key: KeyRef, read: &ReadValue) -> bool {
         let Some(value) = read.value else {
@@ -131,21 +121,37 @@ pub(crate) fn staleness(
         stale: 0,
         examples: Vec::new(),
     };
-    for op in &run.history {
-        let Some(read) = successful_read(op) else {
-            continue;
-        };
-        if region.is_some_and(|r| r != op.region) || !window.admits(op.invoke_us, op.complete_us) {
+    // In-scope reads by (key, deadline), swept against the acknowledged writes sorted by
+    // (key, acknowledgement time): one pass, no search per read.
+    let mut due: Vec<(KeyRef, u64, u32)> = Vec::new();
+    for (i, op) in run.history.iter().enumerate() {
+        if successful_read(op).is_none()
+            || region.is_some_and(|r| r != op.region)
+            || !window.admits(op.invoke_us, op.complete_us)
+        {
             continue;
         }
         out.reads += 1;
-        let Some(deadline) = op.invoke_us.checked_sub(staleness_us + 1) else {
+        if let Some(deadline) = op.invoke_us.checked_sub(staleness_us + 1) {
+            due.push((op.key, deadline, i as u32));
+        }
+    }
+    due.sort_unstable();
+    let mut p = 0;
+    for (key, deadline, i) in due {
+        while p < index.acked.len() && (index.acked[p].0, index.acked[p].1) <= (key, deadline) {
+            p += 1;
+        }
+        let Some(&(_, _, x, deleted)) = p
+            .checked_sub(1)
+            .map(|q| &index.acked[q])
+            .filter(|h| h.0 == key)
+        else {
             continue;
         };
-        let Some((x, deleted)) = index.acked_by(op.key, deadline) else {
-            continue;
-        };
-        if index.observes(op.key, read, x, deleted) {
+        let op = &run.history[i as usize];
+        let read = successful_read(op).expect("collected as a read");
+        if index.observes(key, read, x, deleted) {
             continue;
         }
         out.stale += 1;
@@ -153,7 +159,7 @@ pub(crate) fn staleness(
             out.examples.push(format!(
                 "{} read op {} in {} at {} returned {}, missing stamp {} acknowledged more \
                  than {} earlier",
-                d::key(op.key),
+                d::key(key),
                 op.id,
                 d::region(run, op.region),
                 d::time(op.invoke_us),

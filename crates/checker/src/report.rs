@@ -6,6 +6,7 @@ use dynasim_core::Stamp;
 use dynasim_core::history::KeyRef;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// Outcome of one verdict. Ordered by severity: `Pass < Unknown < Fail`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -232,5 +233,62 @@ impl Report {
     }
     pub fn verdict(&self, assertion: &str) -> Option<&Verdict> {
         self.verdicts.iter().find(|v| v.assertion == assertion)
+    }
+    /// The CLI's exit code for this report (architecture guide section 7): 0 every
+    /// verdict passed, 1 one failed, 3 none failed but one is unknown.
+    pub fn exit_code(&self) -> u8 {
+        match self.status {
+            Status::Pass => 0,
+            Status::Fail => 1,
+            Status::Unknown => 3,
+        }
+    }
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Unknown => "UNKNOWN",
+            Status::Fail => "FAIL",
+        }
+    }
+}
+
+/// `FAIL latency get p99 us-east-1: observed 20ms, bound <= 10ms`, then the evidence of a
+/// verdict that did not pass, indented.
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: observed {}, bound {}",
+            self.status.name(),
+            self.assertion,
+            self.observed,
+            self.bound
+        )?;
+        if self.status != Status::Pass {
+            for line in &self.evidence {
+                write!(f, "\n    {line}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One line per verdict (with evidence under those that did not pass), then the overall
+/// status: what a failed `assert_passed()` prints.
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for v in &self.verdicts {
+            writeln!(f, "{v}")?;
+        }
+        write!(
+            f,
+            "{}: scenario {} seed {}",
+            self.status.name(),
+            self.scenario,
+            self.seed
+        )
     }
 }

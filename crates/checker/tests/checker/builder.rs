@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub const US: u16 = 0;
 pub const EU: u16 = 1;
+pub const AP: u16 = 2;
 
 #[derive(Clone, Debug, Default)]
 struct Stored {
@@ -38,8 +39,12 @@ pub fn key(k: u64) -> KeyRef {
 }
 
 impl Sim {
+    /// us-east-1 and eu-west-1.
     pub fn new() -> Sim {
-        let regions = ["us-east-1", "eu-west-1"];
+        Sim::with_regions(&["us-east-1", "eu-west-1"])
+    }
+
+    pub fn with_regions(regions: &[&str]) -> Sim {
         Sim {
             run: RunOutput {
                 scenario: "test".into(),

@@ -224,3 +224,73 @@ fn search_over_budget_is_unknown() {
     assert_eq!(verdict(&report, LINEARIZABLE).status, Status::Unknown);
     assert_eq!(report.reads.linearizability.keys_over_budget, 1);
 }
+
+fn mrsc_scenario() -> dynasim_scenario::Scenario {
+    let text = r#"
+schema = 1
+[meta]
+name = "mrsc-test"
+[sim]
+duration = "100s"
+epoch = "2025-01-01T00:00:00Z"
+[[region]]
+name = "us-east-1"
+azs = ["use1-az1", "use1-az2", "use1-az4"]
+[[region]]
+name = "eu-west-1"
+azs = ["euw1-az1", "euw1-az2", "euw1-az3"]
+[[region]]
+name = "ap-northeast-1"
+azs = ["apne1-az1", "apne1-az2", "apne1-az4"]
+[[table]]
+name = "items"
+partition_key = { name = "pk", type = "S" }
+replicas = ["us-east-1", "eu-west-1", "ap-northeast-1"]
+consistency = "mrsc"
+[[phase]]
+name = "steady"
+duration = "100s"
+rate = { constant = 10 }
+clients = { us-east-1 = 1.0, eu-west-1 = 1.0 }
+mix = { get = 50, put = 50 }
+keys = { table = "items", count = 10 }
+reads = "strong"
+"#;
+    dynasim_scenario::Scenario::from_str(text, "mrsc.toml").expect("mrsc scenario loads")
+}
+
+/// MRSC: a strong read in any region must see every write completed before it began, in
+/// any region (one history per key across regions, no replication applies).
+fn mrsc_report(read_after_apply: bool) -> dynasim_checker::Report {
+    let mut sim = Sim::with_regions(&["us-east-1", "eu-west-1", "ap-northeast-1"]);
+    let a = sim.put(US, 1, 1_000_000, 1_000_000);
+    if read_after_apply {
+        sim.replicate_all(1_500_000);
+    }
+    sim.get(EU, 1, 2_000_000, true);
+    sim.replicate_all(3_000_000);
+    sim.get(AP, 1, 4_000_000, true);
+    let _ = a;
+    check_default(&mrsc_scenario(), &sim.finish())
+}
+
+#[test]
+fn mrsc_strong_reads_are_linearizable_across_regions() {
+    let report = mrsc_report(true);
+    assert_eq!(verdict(&report, LINEARIZABLE).status, Status::Pass);
+    assert_eq!(
+        report.reads.linearizability.keys_checked, 1,
+        "one history per key"
+    );
+}
+
+#[test]
+fn mrsc_strong_read_missing_a_write_completed_in_another_region_fails() {
+    let report = mrsc_report(false);
+    let v = verdict(&report, LINEARIZABLE);
+    assert_eq!(v.status, Status::Fail);
+    assert!(
+        v.evidence[1].contains("table 0 key 1 in all regions"),
+        "{v:#?}"
+    );
+}

@@ -42,3 +42,25 @@ fn verdicts_follow_assertion_order_then_safety_and_serialize_identically() {
         "counts keyed by class name: {once}"
     );
 }
+
+#[test]
+fn display_lists_every_verdict_and_the_evidence_of_failures() {
+    let mut sim = Sim::new();
+    sim.put(US, 1, 1_000, 1_000); // never replicated: eu-west-1 diverges
+    let report = check_default(&scenario(""), &sim.finish());
+    let text = report.to_string();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("FAIL safety: replicas converge: observed 1 keys diverged in 1 tables, bound 0 keys")
+    );
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("    replicas of table 0 key 1 disagree"),
+        "{text}"
+    );
+    assert!(text.ends_with("FAIL: scenario test seed 1"), "{text}");
+    assert_eq!(report.exit_code(), 1);
+}
