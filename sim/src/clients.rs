@@ -44,6 +44,7 @@ pub(crate) struct Clients {
     /// Attempts due: (due time, op id) -> op.
     queue: BTreeMap<(u64, u64), Pending>,
     next_op_id: u64,
+    mrsc: crate::mrsc::Mrsc,
 }
 
 impl Clients {
@@ -64,6 +65,7 @@ impl Clients {
             retry_rng: rng_for(seed, "client-retries"),
             queue: BTreeMap::new(),
             next_op_id: 1,
+            mrsc: crate::mrsc::Mrsc::default(),
         }
     }
 
@@ -173,10 +175,14 @@ impl Clients {
                     let result = OpResult::Failed("ResourceNotFoundException".into());
                     return self.finish_op(s, &pending, target, at_us, 1_000, result, None, None);
                 };
-                let mut op = pending.op;
-                op.table = local_table;
                 let wall = wall_clock_us(s, faults, target, at_us);
-                let served = s.regions[t].execute(&op, at_us, wall, &mut s.region_rngs[t]);
+                let served = if s.mrsc_tables[pending.op.table] {
+                    self.mrsc.serve(s, faults, target, &pending.op, at_us, wall)
+                } else {
+                    let mut op = pending.op;
+                    op.table = local_table;
+                    s.regions[t].execute(&op, at_us, wall, &mut s.region_rngs[t])
+                };
                 let hop_us = if target == pending.home {
                     0
                 } else {

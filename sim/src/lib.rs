@@ -8,6 +8,7 @@ mod api;
 pub mod cli;
 mod clients;
 mod faults;
+mod mrsc;
 mod trace;
 mod world;
 

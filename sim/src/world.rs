@@ -51,6 +51,8 @@ pub(crate) struct Shared {
     /// `[region][local table]` -> scenario table index.
     pub global_table: Vec<Vec<usize>>,
     /// Mail id -> (sender, receiver's table, message, sent at).
+    /// `[scenario table]` -> whether it is an MRSC table.
+    pub mrsc_tables: Vec<bool>,
     pub mailbox: BTreeMap<u64, (RegionId, usize, Message<TableKey, Arc<Item>>, u64)>,
     /// Mail older than this was lost in the network (a datagram dropped by a partition
     /// or loss never arrives): it is discarded so lost mail cannot pile up.
@@ -63,7 +65,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    fn record_apply(&mut self, region: usize, table: usize, apply: &Apply<TableKey, Arc<Item>>) {
+    pub(crate) fn record_apply(
+        &mut self,
+        region: usize,
+        table: usize,
+        apply: &Apply<TableKey, Arc<Item>>,
+    ) {
         let now_us = self.now_us;
         let (key, stamp, written_at_us, lost_to, overwrote) = match apply {
             Apply::Applied {
@@ -128,7 +135,10 @@ pub(crate) fn region_tables(
     let mut local = vec![None; scenario.tables.len()];
     let mut global = Vec::new();
     for (i, t) in scenario.tables.iter().enumerate() {
-        if !t.replicas.contains(&region) {
+        // An MRSC witness stores the change data and takes part in the quorum (GT-21);
+        // it is modelled as a member that no client addresses.
+        let members: Vec<RegionId> = t.replicas.iter().copied().chain(t.witness).collect();
+        if !members.contains(&region) {
             continue;
         }
         local[i] = Some(specs.len());
@@ -146,17 +156,13 @@ pub(crate) fn region_tables(
                 .sort_key
                 .as_ref()
                 .map(|s| (s.name.clone(), key_type(s.ty))),
-            peers: t
-                .replicas
-                .iter()
-                .copied()
-                .filter(|r| *r != region)
-                .collect(),
+            peers: members.iter().copied().filter(|r| *r != region).collect(),
             capacity: dynasim_region::CapacitySpec {
                 on_demand: t.capacity.mode == CapacityMode::OnDemand,
                 read_units: t.capacity.read_units.unwrap_or(0) as f64,
                 write_units: t.capacity.write_units.unwrap_or(0) as f64,
             },
+            mrsc: t.consistency == dynasim_scenario::Consistency::Mrsc,
             dax: t.dax.map(|d| dynasim_region::DaxSpec {
                 item_ttl_us: d.item_ttl_us,
                 size_bytes: d.size_bytes,
@@ -168,14 +174,6 @@ pub(crate) fn region_tables(
 
 /// What this build can simulate; anything else is refused at load with a clear message.
 pub fn check_supported(scenario: &Scenario) -> Result<(), String> {
-    for t in &scenario.tables {
-        if t.consistency == dynasim_scenario::Consistency::Mrsc {
-            return Err(format!(
-                "table {:?}: consistency = \"mrsc\" is not supported by this build yet",
-                t.name
-            ));
-        }
-    }
     for p in &scenario.phases {
         if p.mix.query > 0 || p.mix.transaction > 0 {
             return Err(format!(
@@ -230,6 +228,11 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
             .collect(),
         local_table: Vec::new(),
         global_table: Vec::new(),
+        mrsc_tables: scenario
+            .tables
+            .iter()
+            .map(|t| t.consistency == dynasim_scenario::Consistency::Mrsc)
+            .collect(),
         mailbox: BTreeMap::new(),
         next_mail: 0,
         mail_ttl_us: mail_ttl_us(scenario),

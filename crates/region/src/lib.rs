@@ -67,6 +67,9 @@ pub struct TableSpec {
     pub peers: Vec<RegionId>,
     pub capacity: CapacitySpec,
     pub dax: Option<DaxSpec>,
+    /// Multi-Region strong consistency: local writes are stamped after every version
+    /// this region has seen (no LWW ambiguity, GT-24).
+    pub mrsc: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,7 +129,7 @@ pub struct ClientOp {
 }
 
 /// What serving one op produced.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Served {
     pub result: OpResult,
     pub latency_us: u64,
@@ -134,6 +137,18 @@ pub struct Served {
     pub read: Option<ReadValue>,
     pub throttle: Option<ThrottleReason>,
     pub dax_hit: bool,
+    /// A successful write as another region applies it synchronously (MRSC).
+    pub sync: Option<SyncWrite>,
+}
+
+/// A write to apply synchronously in another region (MRSC, GT-24): the whole new image,
+/// its stamp and its causal context.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyncWrite {
+    pub key: TableKey,
+    pub image: Option<Arc<Item>>,
+    pub stamp: dynasim_core::Stamp,
+    pub context: dynasim_replication::SeenClock,
 }
 
 /// A replicated item's key: the engine's encoded key (which orders and compares) and the
@@ -448,6 +463,8 @@ impl Region {
             }
         };
         let image = change.new_image.clone().map(Arc::new);
+        let sync_key = table_key.clone();
+        let sync_image = image.clone();
         let local = table
             .replicator
             .record_local(table_key, image, wall_us, now_us);
@@ -480,6 +497,14 @@ impl Region {
             superseded_by: local.superseded_by,
         };
         let remote = (op.key % 3) as u8 != table.leaders[partition];
+        let context =
+            dynasim_replication::context_with(&local.context_before, self.id, local.stamp.seq);
+        let sync = local.superseded_by.is_none().then(|| SyncWrite {
+            key: sync_key,
+            image: sync_image,
+            stamp: local.stamp,
+            context,
+        });
         Served {
             result: OpResult::Ok,
             latency_us: self.config.latency.write_us(remote, rng),
@@ -487,6 +512,7 @@ impl Region {
             read: None,
             throttle: None,
             dax_hit: false,
+            sync,
         }
     }
 
@@ -519,35 +545,91 @@ impl Region {
     ) {
         let (applies, ack) = self.tables[table].replicator.on_message(message, now_us);
         for apply in &applies {
-            if let Apply::Applied {
-                key,
-                image,
-                replaced,
-                ..
-            } = apply
-            {
-                let t = &mut self.tables[table];
-                let key_item = &key.attrs;
-                let key = &key.encoded;
-                // The replicator already holds the new stamp: pair the engine's old value
-                // with the stamp it replaced.
-                let old_value = self.engine.get_raw(&t.spec.name, key).and_then(value_id);
-                let before = ReadValue {
-                    value: old_value,
-                    stamp: old_value.and(*replaced),
-                };
-                let units = image.as_ref().map_or(1.0, |i| write_units(item_bytes(i)));
-                let image = image.as_ref().map(|i| Item::clone(i));
-                t.charge_replicated(units, now_us);
-                self.engine
-                    .apply_replicated(&t.spec.name, key_item, image)
-                    .expect("replicated images were validated at their origin");
-                let partition = t.partition_of(key);
-                let lag = self.config.latency.follower_lag_us(rng);
-                t.note_write(key.clone(), before, partition, now_us, lag, &self.az_up);
-            }
+            self.install(table, apply, now_us, rng);
         }
         (applies, ack)
+    }
+
+    /// MRSC: apply another region's write synchronously (before it is acknowledged there).
+    pub fn apply_synchronous(
+        &mut self,
+        table: usize,
+        write: &SyncWrite,
+        now_us: u64,
+        rng: &mut impl Rng,
+    ) -> Apply<TableKey, Arc<Item>> {
+        let apply = self.tables[table].replicator.apply_synchronous(
+            write.key.clone(),
+            write.image.clone(),
+            write.stamp,
+            write.context.clone(),
+            now_us,
+        );
+        self.install(table, &apply, now_us, rng);
+        apply
+    }
+
+    /// The newest version this region holds of a workload key, as a write another
+    /// region can apply (MRSC read repair before a conditional write).
+    pub fn current_write(&self, table: usize, key: u64) -> Option<SyncWrite> {
+        let t = &self.tables[table];
+        let key_item = t.key_item(key);
+        let encoded = t.item_key(&key_item);
+        let version = t.replicator.version(&encoded)?;
+        let image = if version.deleted {
+            None
+        } else {
+            Some(Arc::new(
+                self.engine.get_raw(&t.spec.name, &encoded)?.clone(),
+            ))
+        };
+        Some(SyncWrite {
+            key: TableKey {
+                encoded,
+                attrs: key_item,
+            },
+            image,
+            stamp: version.stamp,
+            context: version.context.clone(),
+        })
+    }
+
+    /// Install an applied remote write in the table (engine, follower lag, capacity).
+    fn install(
+        &mut self,
+        table: usize,
+        apply: &Apply<TableKey, Arc<Item>>,
+        now_us: u64,
+        rng: &mut impl Rng,
+    ) {
+        let Apply::Applied {
+            key,
+            image,
+            replaced,
+            ..
+        } = apply
+        else {
+            return;
+        };
+        let t = &mut self.tables[table];
+        let key_item = &key.attrs;
+        let key = &key.encoded;
+        // The replicator already holds the new stamp: pair the engine's old value
+        // with the stamp it replaced.
+        let old_value = self.engine.get_raw(&t.spec.name, key).and_then(value_id);
+        let before = ReadValue {
+            value: old_value,
+            stamp: old_value.and(*replaced),
+        };
+        let units = image.as_ref().map_or(1.0, |i| write_units(item_bytes(i)));
+        let image = image.as_ref().map(|i| Item::clone(i));
+        t.charge_replicated(units, now_us);
+        self.engine
+            .apply_replicated(&t.spec.name, key_item, image)
+            .expect("replicated images were validated at their origin");
+        let partition = t.partition_of(key);
+        let lag = self.config.latency.follower_lag_us(rng);
+        t.note_write(key.clone(), before, partition, now_us, lag, &self.az_up);
     }
 
     /// A region restart after an outage: durable data stays, in-flight sends are lost.
@@ -655,6 +737,7 @@ fn failed(kind: ErrorKind, latency_us: u64) -> Served {
         read: None,
         throttle: None,
         dax_hit: false,
+        sync: None,
     }
 }
 
@@ -666,6 +749,7 @@ fn ok_read(value: ReadValue, latency_us: u64, dax_hit: bool) -> Served {
         read: Some(value),
         throttle: None,
         dax_hit,
+        sync: None,
     }
 }
 
@@ -758,7 +842,14 @@ impl TableRuntime {
             ),
         };
         TableRuntime {
-            replicator: Replicator::new(local, &spec.peers, replication),
+            replicator: Replicator::new(
+                local,
+                &spec.peers,
+                ReplicatorConfig {
+                    observe_remote_stamps: replication.observe_remote_stamps || spec.mrsc,
+                    ..replication
+                },
+            ),
             schema,
             read: TokenBucket::new(cap.read_units, config.burst_s),
             write: TokenBucket::new(cap.write_units, config.burst_s),

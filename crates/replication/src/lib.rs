@@ -96,6 +96,13 @@ pub enum Message<K, P> {
     },
 }
 
+/// `clock` plus one write's own dot: the causal context a write carries.
+pub fn context_with(clock: &SeenClock, region: RegionId, seq: u64) -> SeenClock {
+    let mut out = clock.clone();
+    out.apply(Dot::new(region, seq));
+    out
+}
+
 /// What handling one message produced: writes to apply to the table, and an ack to send.
 pub type Handled<K, P> = (Vec<Apply<K, P>>, Option<Message<K, P>>);
 
@@ -300,7 +307,12 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
             };
         }
         let stored = self.versions.get(&key);
-        let context_before = stored.map(|v| v.context.clone()).unwrap_or_default();
+        // Everything this replica has applied happened before this write (its seen
+        // clock), plus whatever this item's version carries (e.g. MRSC synchronous
+        // applies not yet counted in the seen clock). Tombstone collection drops a
+        // version's own context, never the seen clock.
+        let mut context_before = stored.map(|v| v.context.clone()).unwrap_or_default();
+        context_before.merge(self.seen.clone());
         let superseded_by = stored.filter(|v| v.stamp > stamp).map(|v| v.stamp);
         let mut context = context_before.clone();
         context.apply(Dot::new(self.local, log_seq));
@@ -491,9 +503,20 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
         }
         let compare = self.config.bug != Some(KnownBug::ApplyWithoutStampCompare);
         let stored = self.versions.get_mut(&entry.key);
-        if let Some(v) = &stored {
-            let stamps_unique = self.config.bug.is_some() || v.stamp != entry.stamp;
-            assert!(stamps_unique, "stamp reused by two writes: {}", entry.stamp);
+        if let Some(v) = stored
+            .as_ref()
+            .filter(|v| v.stamp == entry.stamp && self.config.bug.is_none())
+        {
+            // The same write again: MRSC applied it synchronously before the stream
+            // delivered it. Stamps are unique per write, so this is not a conflict.
+            let winner = v.stamp;
+            self.counters.duplicates_ignored += 1;
+            return Apply::Discarded {
+                key: entry.key,
+                stamp: entry.stamp,
+                winner,
+                written_at_us: entry.written_at_us,
+            };
         }
         match stored {
             Some(v) if compare && v.stamp >= entry.stamp => {
@@ -545,6 +568,32 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
                 }
             }
         }
+    }
+
+    /// MRSC: apply a write synchronously, before the origin's stream delivers it (the
+    /// stream's copy is then a duplicate). LWW rules as for any remote write; the seen
+    /// clock is not advanced (it counts contiguous stream entries only).
+    pub fn apply_synchronous(
+        &mut self,
+        key: K,
+        image: Option<P>,
+        stamp: Stamp,
+        context: SeenClock,
+        now_us: u64,
+    ) -> Apply<K, P> {
+        assert_ne!(
+            stamp.region, self.local,
+            "a synchronous apply comes from another region"
+        );
+        let entry = Entry {
+            seq: 0,
+            key,
+            image,
+            stamp,
+            context,
+            written_at_us: now_us,
+        };
+        self.apply_remote(entry)
     }
 
     fn track_tombstone(

@@ -1,0 +1,146 @@
+//! The simulation's promises, one test each (issue: deterministic multi-region simulation).
+
+mod common;
+
+use dynasim::history::{OpKind, OpResult};
+use dynasim::{FindingKind, Status, run_file};
+
+fn run(rel: &str, seed: u64) -> dynasim::Outcome {
+    run_file(common::root().join(rel), Some(seed)).expect("scenario runs")
+}
+
+#[test]
+fn concurrent_writes_in_two_regions_resolve_to_the_larger_stamp_everywhere() {
+    let o = run("scenarios/lww/concurrent-writers.toml", 7);
+    o.assert_passed();
+    assert_eq!(o.report.lww.count(FindingKind::WrongWinner), 0);
+    // Every replica holds, for every key, the largest stamp any write carried.
+    let mut best = std::collections::BTreeMap::new();
+    for op in &o.run.history {
+        if let Some(w) = &op.written {
+            let e = best.entry(op.key).or_insert(w.stamp);
+            *e = (*e).max(w.stamp);
+        }
+    }
+    for replica in &o.run.replicas {
+        for v in &replica.versions {
+            assert_eq!(
+                Some(&v.stamp),
+                best.get(&v.key),
+                "region {} key {:?}",
+                replica.region,
+                v.key
+            );
+        }
+    }
+}
+
+#[test]
+fn a_clock_500ms_behind_loses_causally_later_writes_as_skew_inversions_not_lost() {
+    let o = run("scenarios/clock/skew-later-write-loses.toml", 1);
+    o.assert_passed();
+    assert!(
+        o.report.lww.count(FindingKind::SkewInversion) > 0,
+        "{:?}",
+        o.report.lww.counts
+    );
+    assert_eq!(o.report.lww.count(FindingKind::Lost), 0);
+    assert_eq!(o.report.lww.count(FindingKind::SkewInversionBeyondBound), 0);
+}
+
+#[test]
+fn a_region_outage_loses_nothing_acknowledged_once_it_recovers() {
+    let o = run("scenarios/region/region-outage-client-failover.toml", 42);
+    o.assert_passed();
+    let failed_over = o
+        .run
+        .history
+        .iter()
+        .filter(|op| op.session < 16 && op.region.0 == 1)
+        .count();
+    assert!(
+        failed_over > 0,
+        "us-east-1 clients were served by eu-west-1 during the outage"
+    );
+    assert!(
+        o.run
+            .events
+            .iter()
+            .any(|e| e.detail.contains("region us-east-1 down"))
+    );
+}
+
+#[test]
+fn mrsc_never_returns_a_stale_strong_read_and_an_isolated_region_cannot_write() {
+    let o = run("scenarios/mrsc/region-partition.toml", 7);
+    o.assert_passed();
+    let lin = &o.report.reads.linearizability;
+    assert!(lin.keys_decided > 0 && lin.keys_violating == 0, "{lin:?}");
+    let isolated = |op: &&dynasim::history::OpRecord| {
+        op.region.0 == 2
+            && op.invoke_us >= 10_500_000
+            && op.complete_us < 25_000_000
+            && (op.kind.is_write() || op.strong)
+    };
+    let during: Vec<_> = o.run.history.iter().filter(isolated).collect();
+    assert!(!during.is_empty());
+    assert!(
+        during.iter().all(|op| op.result != OpResult::Ok),
+        "us-west-2 completed a write or strong read while isolated"
+    );
+    let conflicts = o
+        .run
+        .history
+        .iter()
+        .filter(|op| op.result == OpResult::Failed("ReplicatedWriteConflictException".into()));
+    assert!(
+        conflicts.count() > 0,
+        "concurrent writes to one item from two regions conflict (GT-25)"
+    );
+}
+
+#[test]
+fn replication_messages_dropped_by_a_lossy_link_are_resent() {
+    let o = run("scenarios/known-bad/ignore-vector-clock.toml", 1);
+    o.assert_passed();
+    let resent: u64 = o
+        .run
+        .replication_counters
+        .iter()
+        .map(|c| c.entries_resent)
+        .sum();
+    assert!(resent > 0, "the lossy link forced resends");
+}
+
+#[test]
+fn a_multi_fault_run_is_identical_across_runs_for_several_seeds() {
+    for seed in [1, 2, 3] {
+        let a = run("scenarios/soak/swizzle-partitions.toml", seed);
+        let b = run("scenarios/soak/swizzle-partitions.toml", seed);
+        assert_eq!(a.run.trace_hash, b.run.trace_hash, "seed {seed}");
+        assert_eq!(a.status(), Status::Pass);
+    }
+}
+
+#[test]
+fn az_outage_fails_over_leaders_after_the_lease() {
+    let o = run("scenarios/az/az-outage-leader-failover.toml", 1);
+    o.assert_passed();
+    let elections: u64 = o
+        .run
+        .region_counters
+        .iter()
+        .map(|c| c.leader_elections)
+        .sum();
+    assert!(
+        elections > 0,
+        "partitions led from the failed AZ elected new leaders"
+    );
+    let writes_ok = o
+        .run
+        .history
+        .iter()
+        .filter(|op| op.kind == OpKind::Put && op.result == OpResult::Ok)
+        .count();
+    assert!(writes_ok > 0);
+}
