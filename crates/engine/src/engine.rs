@@ -476,7 +476,7 @@ impl Engine {
         let texts = ExprTexts {
             condition: input.condition_expression.as_deref(),
             update: input.update_expression.as_deref(),
-            projection: None,
+            ..ExprTexts::default()
         };
         let prepared = prepare(
             &mut self.cache,

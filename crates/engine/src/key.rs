@@ -402,12 +402,23 @@ pub fn component_len(bytes: &[u8], ty: ScalarAttributeType) -> usize {
 /// first and the sort key that follows cannot disturb the order).
 /// N: 0x01 negative / 0x02 zero / 0x03 positive, then a biased big-endian exponent and
 /// one byte per digit, complemented for negatives so larger magnitudes sort lower.
-fn encode_component(value: &AttributeValue, out: &mut Vec<u8>) {
+pub(crate) fn encode_component(value: &AttributeValue, out: &mut Vec<u8>) {
     match value {
         AttributeValue::S(s) => encode_bytes(s.as_bytes(), out),
         AttributeValue::B(b) => encode_bytes(b, out),
         AttributeValue::N(n) => encode_number(n, out),
         _ => unreachable!("key values are checked to be S, N or B before encoding"),
+    }
+}
+
+/// The encoding of every S or B value starting with `prefix`, minus the rest: the
+/// escaped bytes without the terminator (a begins_with range, QS-01).
+pub(crate) fn encode_prefix(prefix: &[u8], out: &mut Vec<u8>) {
+    for &b in prefix {
+        out.push(b);
+        if b == 0 {
+            out.push(0xFF);
+        }
     }
 }
 

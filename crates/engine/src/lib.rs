@@ -34,6 +34,7 @@
 //! ```
 
 pub mod api;
+pub mod capacity;
 pub mod config;
 pub mod control;
 pub mod engine;
@@ -43,12 +44,14 @@ pub mod fuzz;
 pub mod index;
 pub mod key;
 pub mod number;
+pub mod query;
 pub mod size;
 pub mod stream;
 pub mod transact;
 pub mod value;
 
 pub use api::*;
+pub use capacity::{Capacity, CapacityMode, ConsumedCapacity, read_units, write_units};
 pub use config::{EngineConfig, NumberSizeModel, StringSizeUnit};
 pub use engine::{
     BillingMode, Engine, ItemChange, Table, TtlState, WriteOutcome, validate_table_name,
@@ -60,6 +63,7 @@ pub use key::{
     ScalarAttributeType, key_attributes,
 };
 pub use number::Number;
+pub use query::{QueryInput, QueryOutput, ScanInput, ScanOutput};
 pub use size::{ITEM_BYTES_MAX, item_size};
 pub use stream::*;
 pub use value::{AttributeValue, Item, ValueType, validate_item};

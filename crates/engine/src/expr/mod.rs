@@ -179,6 +179,10 @@ pub struct ExprTexts<'a> {
     pub condition: Option<&'a str>,
     pub update: Option<&'a str>,
     pub projection: Option<&'a str>,
+    /// Query's KeyConditionExpression (QS-01).
+    pub key_condition: Option<&'a str>,
+    /// Query's and Scan's FilterExpression (QS-03, QS-06).
+    pub filter: Option<&'a str>,
 }
 
 /// A request's parsed and bound expressions, ready to evaluate.
@@ -189,6 +193,8 @@ pub struct Prepared {
     pub projection: Option<Arc<Projection>>,
     /// The projection's resolved paths.
     pub projection_paths: Vec<ResolvedPath>,
+    pub key_condition: Option<Arc<Condition>>,
+    pub filter: Option<Arc<Condition>>,
 }
 
 /// Parses (through the cache) and binds a request's expressions, enforcing EX-04..EX-07
@@ -212,6 +218,16 @@ pub fn prepare(
         bind_condition(&condition, &bindings, ExprKind::Condition)?;
         prepared.condition = Some(condition);
     }
+    if let Some(text) = texts.key_condition {
+        let condition = cache.condition(text, ExprKind::KeyCondition)?;
+        bind_condition(&condition, &bindings, ExprKind::KeyCondition)?;
+        prepared.key_condition = Some(condition);
+    }
+    if let Some(text) = texts.filter {
+        let condition = cache.condition(text, ExprKind::Filter)?;
+        bind_condition(&condition, &bindings, ExprKind::Filter)?;
+        prepared.filter = Some(condition);
+    }
     if let Some(text) = texts.projection {
         let projection = cache.projection(text)?;
         check_defined(&*projection, &bindings, ExprKind::Projection)?;
@@ -230,8 +246,11 @@ pub fn prepare(
 
 /// EX-06 and EX-07: map shape and placeholder syntax.
 fn check_maps(texts: ExprTexts<'_>, bindings: Bindings<'_>) -> Result<(), EngineError> {
-    let any = texts.condition.is_some() || texts.update.is_some() || texts.projection.is_some();
-    let with_values = texts.condition.is_some() || texts.update.is_some();
+    let with_values = texts.condition.is_some()
+        || texts.update.is_some()
+        || texts.key_condition.is_some()
+        || texts.filter.is_some();
+    let any = with_values || texts.projection.is_some();
     if let Some(names) = bindings.names {
         if !any {
             return Err(EngineError::validation(
@@ -336,7 +355,12 @@ fn check_defined(
 fn check_unused(prepared: &Prepared, bindings: &Bindings<'_>) -> Result<(), EngineError> {
     let mut names: BTreeSet<String> = BTreeSet::new();
     let mut values: BTreeSet<String> = BTreeSet::new();
-    let exprs: [Option<&dyn Placeholders>; 3] = [
+    let exprs: [Option<&dyn Placeholders>; 5] = [
+        prepared
+            .key_condition
+            .as_deref()
+            .map(|c| c as &dyn Placeholders),
+        prepared.filter.as_deref().map(|c| c as &dyn Placeholders),
         prepared
             .condition
             .as_deref()
