@@ -1,5 +1,10 @@
 //! Linearizability of strongly consistent operations, per key (Porcupine-style search).
 //!
+//! What is promised: in an MREC region a strong read reflects every write acknowledged
+//! before it in that region's leader (RC-04, RC-07), replicated writes from the moment
+//! they are applied there (GT-13: not the newest write of another region); in an MRSC
+//! table a strong read in any region returns the latest version (GT-24).
+//!
 //! The object is one item of one region's table (MREC) or one item of an MRSC table
 //! (all regions together). Its model is the LWW register a replica implements: a write
 //! with stamp `s` installs its version only if `s` is larger than the stored stamp

@@ -1,5 +1,8 @@
 //! LWW classification of every acknowledged write, and the final-state checks of every
-//! replica's versions (architecture guide section 5).
+//! replica's versions (architecture guide section 5). The winner of an item is the write
+//! with the largest stamp (GT-12: a replicated write applies only if its timestamp is
+//! greater; ties broken by region, SD-02); a write whose outcome is unknown (ER-01) may be
+//! the winner but is never itself counted as lost.
 //!
 //! Writes are grouped by key (one sort of the whole history) and, within a key, ordered
 //! by stamp. One backward pass per key keeps, for the writes with larger stamps, the

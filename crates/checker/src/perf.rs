@@ -2,12 +2,13 @@
 //! significant digits), throttle ratio and availability.
 //!
 //! Definitions (the report's README states them too):
-//! - Latency of an op is `complete_us - invoke_us`, retries and backoff included, over ops
+//! - Latency of an op is `complete_us - invoke_us`, retries and backoff included (ER-02), over ops
 //!   that got an answer (`Ok` or `Failed`); `Unknown` ops have no latency, only the
 //!   client's timeout, and count against availability instead. An op is in a window when
 //!   it was invoked inside the phase and `[invoke, complete]` overlaps no excluded fault.
 //! - Replication lag of an apply is `at_us - written_at_us` (origin write to remote apply,
-//!   applied or discarded alike), per (origin = stamp region, destination) pair; windows
+//!   applied or discarded alike, as CloudWatch's `ReplicationLatency`, GT-11), per
+//!   (origin = stamp region, destination) pair; windows
 //!   look at `[written_at_us, at_us]`.
 //! - Throttle ratio = throttled ops / ops, where an op is throttled when it ended with a
 //!   throttling error (`ProvisionedThroughputExceededException`, `ThrottlingException`,

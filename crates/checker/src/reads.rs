@@ -1,5 +1,7 @@
 //! Read checks: garbage values, the stale-read ratio, and session guarantees
-//! (read-your-writes, monotonic reads) per client session within a region.
+//! (read-your-writes, monotonic reads) per client session within a region. Strong reads
+//! must keep both (RC-07); eventually consistent reads may not (RC-06), so their
+//! violations are counted, never failed.
 //!
 //! Reads are compared by stamp. A read of an absent item carries no stamp: it is taken
 //! to be at least as new as a stamp `X` when `X` is a delete's, or when some delete of the

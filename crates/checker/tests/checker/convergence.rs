@@ -143,3 +143,38 @@ fn a_larger_stamp_held_counts_as_present() {
     assert_eq!(v.observed, "1s");
     let _ = a;
 }
+
+#[test]
+fn converged_at_end_needs_every_write_everywhere_by_the_end() {
+    let mut sim = Sim::new();
+    let a = sim.put(US, 1, 90_000_000, 90_000_000);
+    sim.replicate(a, EU, 90_200_000);
+    let b = sim.put(EU, 2, 99_000_000, 99_000_000);
+    let extra = "[[assert]]\nkind = \"converged\"\nwithin = \"100ms\"\n";
+    let run = {
+        let mut run = sim.finish();
+        // b reached us-east-1 only after the end of the run: never, as far as the run knows.
+        run.applies.push(dynasim_core::history::ApplyRecord {
+            at_us: 100_500_000,
+            region: RegionId(US),
+            key: key(2),
+            stamp: run
+                .history
+                .iter()
+                .find(|o| o.id == b)
+                .unwrap()
+                .written
+                .as_ref()
+                .unwrap()
+                .stamp,
+            written_at_us: 99_000_000,
+            lost_to: None,
+            overwrote_concurrent: None,
+        });
+        run
+    };
+    let report = check_default(&scenario(extra), &run);
+    let v = verdict(&report, "converged at end");
+    assert_eq!(v.status, Status::Fail, "{v:#?}");
+    assert_eq!(v.observed, "500ms");
+}

@@ -268,3 +268,25 @@ fn no_lost_acked_writes_allowance_decides_whether_lww_losses_count() {
     assert_eq!(verdict(&report, name).status, Status::Pass);
     assert_eq!(verdict(&report, "lww losses").status, Status::Fail);
 }
+
+#[test]
+fn derived_skew_bound_sums_clock_steps_and_drifts() {
+    let scenario = scenario(
+        r#"
+[[fault]]
+kind = "clock_skew"
+region = "eu-west-1"
+offset = "-200ms"
+drift_ppm = 100.0
+at = "1s"
+duration = "10s"
+[[fault]]
+kind = "clock_jump"
+region = "us-east-1"
+offset = "+50ms"
+at = "20s"
+"#,
+    );
+    // 200 ms + 100 ppm over 10 s (1 ms) + 50 ms.
+    assert_eq!(dynasim_checker::derived_skew_bound_us(&scenario), 251_000);
+}
