@@ -5,5 +5,6 @@ mod builder;
 mod convergence;
 mod lww;
 mod perf;
+mod random;
 mod reads;
 mod report;
