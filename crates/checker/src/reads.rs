@@ -73,16 +73,41 @@ impl ReadIndex {
             .map(|(_, s)| *s)
     }
 
-    /// Whether a read value was written to its key with that stamp.
-    pub(crate) fn is_garbage(&self, key: KeyRef, read: &ReadValue) -> bool {
-        let Some(value) = read.value else {
-            return false;
-        };
-        let p = self.values.partition_point(|h| (h.0, h.1) < (key, value));
-        match self.values.get(p) {
-            Some(h) if (h.0, h.1) == (key, value) => read.stamp.is_some_and(|s| s != h.2),
-            _ => true,
+    /// Positions (in history order) of successful reads whose value no write to their
+    /// key produced with that stamp. One sorted sweep, no search per read.
+    pub(crate) fn garbage_reads(&self, run: &RunOutput) -> Vec<u32> {
+        let mut reads: Vec<(KeyRef, u64, u32)> = run
+            .history
+            .iter()
+            .enumerate()
+            .filter_map(|(i, op)| {
+                let value = successful_read(op)?.value?;
+                Some((op.key, value, i as u32))
+            })
+            .collect();
+        reads.sort_unstable();
+        let mut out = Vec::new();
+        let mut p = 0;
+        for (key, value, i) in reads {
+            while p < self.values.len() && (self.values[p].0, self.values[p].1) < (key, value) {
+                p += 1;
+            }
+            let read = successful_read(&run.history[i as usize]).expect("collected as a read");
+            let written = self
+                .values
+                .get(p)
+                .filter(|h| (h.0, h.1) == (key, value))
+                .map(|h| h.2);
+            let garbage = match written {
+                Some(stamp) => read.stamp.is_some_and(|s| s != stamp),
+                None => true,
+            };
+            if garbage {
+                out.push(i);
+            }
         }
+        out.sort_unstable();
+        out
     }
 
     /// Whether `read` (of `key`) shows a state at least as new as stamp `x`.
@@ -206,23 +231,25 @@ enum Moment {
 /// reads.
 pub(crate) fn sessions(run: &RunOutput, index: &ReadIndex, examples_max: usize) -> Sessions {
     let mut out = Sessions::default();
-    let mut moments: Vec<(u32, RegionId, KeyRef, u64, Moment, u32)> = Vec::new();
+    let garbage = index.garbage_reads(run);
+    out.garbage = garbage.len() as u64;
+    for i in garbage.iter().take(examples_max) {
+        let op = &run.history[*i as usize];
+        let read = successful_read(op).expect("garbage reads are reads");
+        out.examples.push(format!(
+            "GARBAGE: {} read op {} in {} returned {}, which no write to the key produced",
+            d::key(op.key),
+            op.id,
+            d::region(run, op.region),
+            describe_read(run, read)
+        ));
+    }
+    let mut moments: Vec<(u32, RegionId, KeyRef, u64, Moment, u32)> =
+        Vec::with_capacity(run.history.len() * 2);
     for (i, op) in run.history.iter().enumerate() {
         let i = i as u32;
         let base = (op.session, op.region, op.key);
-        if let Some(read) = successful_read(op) {
-            if index.is_garbage(op.key, read) {
-                out.garbage += 1;
-                if out.examples.len() < examples_max {
-                    out.examples.push(format!(
-                        "GARBAGE: {} read op {} in {} returned {}, which no write to the key produced",
-                        d::key(op.key),
-                        op.id,
-                        d::region(run, op.region),
-                        describe_read(run, read)
-                    ));
-                }
-            }
+        if successful_read(op).is_some() {
             moments.push((base.0, base.1, base.2, op.invoke_us, Moment::ReadStart, i));
             moments.push((base.0, base.1, base.2, op.complete_us, Moment::ReadDone, i));
         } else if op.result == OpResult::Ok && op.written.is_some() {
