@@ -86,6 +86,19 @@ enum Command {
     },
     /// Re-run a recorded run and compare trace hashes; names the first diverging op.
     Replay { run_dir: PathBuf },
+    /// Measure simulation speed against a plain event-loop baseline, growth curves and
+    /// checker throughput; prints a Markdown table (see BENCHMARKS.md).
+    Bench {
+        /// Runs per figure (the median is reported, with min and max).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Shorter simulated durations (a smoke check, not publishable numbers).
+        #[arg(long)]
+        quick: bool,
+        /// Also write the table to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Regenerate a run directory's report from its scenario and seed, or merge explore
     /// results (`report merge FILE...`).
     Report {
@@ -127,6 +140,17 @@ pub fn main() -> ExitCode {
         } => explore_command(&scenario, seeds, first, jobs, shard),
         Command::Replay { run_dir } => replay_command(&run_dir),
         Command::Report { args } => report_command(&args),
+        Command::Bench { runs, quick, out } => {
+            let table = crate::bench::run_bench(runs, quick);
+            println!("{table}");
+            match out.map(|path| std::fs::write(&path, &table).map_err(|e| (path, e))) {
+                Some(Err((path, e))) => {
+                    eprintln!("dynasim: cannot write {}: {e}", path.display());
+                    exit::INVALID_INPUT
+                }
+                _ => exit::PASS,
+            }
+        }
     };
     ExitCode::from(code)
 }

@@ -174,6 +174,12 @@ pub(crate) fn region_tables(
 
 /// What this build can simulate; anything else is refused at load with a clear message.
 pub fn check_supported(scenario: &Scenario) -> Result<(), String> {
+    // DynamoDB's own naming rules (DM-31), with DynamoDB's message.
+    for (i, t) in scenario.tables.iter().enumerate() {
+        if let Err(e) = dynasim_engine::validate_table_name(&t.name) {
+            return Err(format!("table[{i}].name: {}", e.message));
+        }
+    }
     for p in &scenario.phases {
         if p.mix.query > 0 || p.mix.transaction > 0 {
             return Err(format!(
@@ -186,16 +192,12 @@ pub fn check_supported(scenario: &Scenario) -> Result<(), String> {
 }
 
 /// Run a scenario to completion with one seed.
-pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, String> {
-    check_supported(scenario)?;
+/// The world's state before the first tick: regions with their tables and replicators,
+/// seeded RNGs, the empty output. Shared by the turmoil driver and the plain event-loop
+/// baseline of `dynasim bench`, so both run exactly the same region and replication code.
+pub(crate) fn build_shared(scenario: &Scenario, options: &RunOptions) -> Shared {
     let seed = options.seed;
-    let duration_us = options
-        .until_us
-        .unwrap_or(scenario.sim.duration_us)
-        .min(scenario.sim.duration_us);
     let tick_us = scenario.sim.tick_us.max(1_000);
-    let epoch =
-        std::time::UNIX_EPOCH + Duration::from_micros(scenario.sim.epoch_unix_us.max(0) as u64);
 
     let mut replication = ReplicatorConfig {
         queue_items_max: scenario.replication.queue_items_max,
@@ -256,6 +258,20 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         shared.local_table.push(local);
         shared.global_table.push(global);
     }
+    shared
+}
+
+pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, String> {
+    check_supported(scenario)?;
+    let seed = options.seed;
+    let duration_us = options
+        .until_us
+        .unwrap_or(scenario.sim.duration_us)
+        .min(scenario.sim.duration_us);
+    let tick_us = scenario.sim.tick_us.max(1_000);
+    let epoch =
+        std::time::UNIX_EPOCH + Duration::from_micros(scenario.sim.epoch_unix_us.max(0) as u64);
+    let shared = build_shared(scenario, options);
     let shared = Rc::new(RefCell::new(shared));
 
     let mut sim = turmoil::Builder::new()
