@@ -62,6 +62,13 @@ pub fn workload(regions: usize, rate: u64, duration_s: u64, keys: u64) -> Scenar
     Scenario::from_str(&toml, "<bench>").expect("the bench workload is a valid scenario")
 }
 
+/// A message in flight: (sender, receiver's table, message).
+type Mail = (
+    RegionId,
+    usize,
+    Message<TableKey, Arc<dynasim_engine::Item>>,
+);
+
 /// Run a scenario through the plain event loop: same clients and regions, messages
 /// delivered from a time-ordered queue with the scenario's link delays. Returns the
 /// number of client operations completed.
@@ -130,23 +137,13 @@ pub fn run_event_loop(scenario: &Scenario, seed: u64) -> u64 {
         drop(s);
         now_us = next_us;
     }
-    let ops = shared.borrow().output.history.len() as u64;
-    ops
+    let ops = shared.borrow().output.history.len();
+    ops as u64
 }
 
 fn schedule(
     s: &mut Shared,
-    queue: &mut BTreeMap<
-        (u64, u64),
-        (
-            usize,
-            (
-                RegionId,
-                usize,
-                Message<TableKey, Arc<dynasim_engine::Item>>,
-            ),
-        ),
-    >,
+    queue: &mut BTreeMap<(u64, u64), (usize, Mail)>,
     seq: &mut u64,
     from: usize,
     out: dynasim_region::Outgoing,

@@ -214,11 +214,9 @@ fn run_command(
         Err(code) => return code,
     };
     let dir = out.unwrap_or_else(|| outcome.default_report_dir());
-    if !no_report {
-        if let Err(e) = outcome.write_report(&dir) {
-            eprintln!("dynasim: cannot write report to {}: {e}", dir.display());
-            return exit::INVALID_INPUT;
-        }
+    if !no_report && let Err(e) = outcome.write_report(&dir) {
+        eprintln!("dynasim: cannot write report to {}: {e}", dir.display());
+        return exit::INVALID_INPUT;
     }
     match format {
         Format::Json => {

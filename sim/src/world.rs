@@ -40,6 +40,9 @@ pub struct RunOptions {
     pub until_us: Option<u64>,
 }
 
+/// A message parked in the mailbox: (sender, receiver's table, message, sent at).
+pub(crate) type Parcel = (RegionId, usize, Message<TableKey, Arc<Item>>, u64);
+
 /// State shared by the driver and the region hosts (single-threaded).
 pub(crate) struct Shared {
     pub regions: Vec<Region>,
@@ -53,7 +56,7 @@ pub(crate) struct Shared {
     /// Mail id -> (sender, receiver's table, message, sent at).
     /// `[scenario table]` -> whether it is an MRSC table.
     pub mrsc_tables: Vec<bool>,
-    pub mailbox: BTreeMap<u64, (RegionId, usize, Message<TableKey, Arc<Item>>, u64)>,
+    pub mailbox: BTreeMap<u64, Parcel>,
     /// Mail older than this was lost in the network (a datagram dropped by a partition
     /// or loss never arrives): it is discarded so lost mail cannot pile up.
     pub mail_ttl_us: u64,
