@@ -179,26 +179,42 @@ fn execute(path: &Path, seed: Option<u64>, bug: Option<crate::KnownBug>) -> Resu
     let scenario = load(path)?;
     let seed = seed.or(scenario.meta.seeds.first().copied()).unwrap_or(1);
     eprintln!("SEED={seed}");
-    if std::io::stderr().is_terminal() {
-        eprintln!(
-            "running {} ({:.0} s simulated)...",
-            scenario.meta.name,
-            scenario.sim.duration_us as f64 / 1e6
+    // A progress bar on long runs, only when a person is watching stderr.
+    let long_run = scenario.sim.duration_us >= 60_000_000;
+    let bar = (std::io::stderr().is_terminal() && long_run).then(|| {
+        let bar = indicatif::ProgressBar::new(scenario.sim.duration_us / 1_000_000);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {pos}/{len} simulated s ({elapsed})",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
         );
-    }
-    run_scenario(
+        bar.set_message(scenario.meta.name.clone());
+        bar
+    });
+    let progress: Option<std::rc::Rc<dyn Fn(u64, u64)>> = bar.clone().map(|bar| {
+        std::rc::Rc::new(move |now_us: u64, _total_us: u64| bar.set_position(now_us / 1_000_000))
+            as std::rc::Rc<dyn Fn(u64, u64)>
+    });
+    let outcome = run_scenario(
         scenario,
         &path.display().to_string(),
         &RunOptions {
             seed,
             bug,
+            progress,
             ..Default::default()
         },
     )
     .map_err(|e| {
         eprintln!("{e}");
         exit::INVALID_INPUT
-    })
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    outcome
 }
 
 fn run_command(

@@ -31,13 +31,27 @@ use std::time::Duration;
 const REPLICATION_PORT: u16 = 7000;
 
 /// How to run a scenario.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct RunOptions {
     pub seed: u64,
     /// Deliberately broken replication or region behaviour (known-bad tests).
     pub bug: Option<KnownBug>,
     /// Stop early at this simulated time (tests and `--until`).
     pub until_us: Option<u64>,
+    /// Called about every simulated second with (simulated now, simulated total), for a
+    /// progress display. It observes only; nothing it does can reach the run.
+    pub progress: Option<Rc<dyn Fn(u64, u64)>>,
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("seed", &self.seed)
+            .field("bug", &self.bug)
+            .field("until_us", &self.until_us)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 /// A message parked in the mailbox: (sender, receiver's table, message, sent at).
@@ -305,6 +319,11 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         }
         clients.run_window(&shared, &faults, now_us, next_us);
         shared.borrow_mut().now_us = next_us;
+        if let Some(progress) = &options.progress
+            && next_us % 1_000_000 < tick_us
+        {
+            progress(next_us, duration_us);
+        }
         sim.step()
             .map_err(|e| format!("simulation failed at {}us: {e}", now_us))?;
         now_us = next_us;
