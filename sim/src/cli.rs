@@ -86,6 +86,19 @@ enum Command {
     },
     /// Re-run a recorded run and compare trace hashes; names the first diverging op.
     Replay { run_dir: PathBuf },
+    /// Measure simulation speed against a plain event-loop baseline, growth curves and
+    /// checker throughput; prints a Markdown table (see BENCHMARKS.md).
+    Bench {
+        /// Runs per figure (the median is reported, with min and max).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Shorter simulated durations (a smoke check, not publishable numbers).
+        #[arg(long)]
+        quick: bool,
+        /// Also write the table to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Regenerate a run directory's report from its scenario and seed, or merge explore
     /// results (`report merge FILE...`).
     Report {
@@ -127,6 +140,17 @@ pub fn main() -> ExitCode {
         } => explore_command(&scenario, seeds, first, jobs, shard),
         Command::Replay { run_dir } => replay_command(&run_dir),
         Command::Report { args } => report_command(&args),
+        Command::Bench { runs, quick, out } => {
+            let table = crate::bench::run_bench(runs, quick);
+            println!("{table}");
+            match out.map(|path| std::fs::write(&path, &table).map_err(|e| (path, e))) {
+                Some(Err((path, e))) => {
+                    eprintln!("dynasim: cannot write {}: {e}", path.display());
+                    exit::INVALID_INPUT
+                }
+                _ => exit::PASS,
+            }
+        }
     };
     ExitCode::from(code)
 }
@@ -155,26 +179,42 @@ fn execute(path: &Path, seed: Option<u64>, bug: Option<crate::KnownBug>) -> Resu
     let scenario = load(path)?;
     let seed = seed.or(scenario.meta.seeds.first().copied()).unwrap_or(1);
     eprintln!("SEED={seed}");
-    if std::io::stderr().is_terminal() {
-        eprintln!(
-            "running {} ({:.0} s simulated)...",
-            scenario.meta.name,
-            scenario.sim.duration_us as f64 / 1e6
+    // A progress bar on long runs, only when a person is watching stderr.
+    let long_run = scenario.sim.duration_us >= 60_000_000;
+    let bar = (std::io::stderr().is_terminal() && long_run).then(|| {
+        let bar = indicatif::ProgressBar::new(scenario.sim.duration_us / 1_000_000);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {pos}/{len} simulated s ({elapsed})",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
         );
-    }
-    run_scenario(
+        bar.set_message(scenario.meta.name.clone());
+        bar
+    });
+    let progress: Option<std::rc::Rc<dyn Fn(u64, u64)>> = bar.clone().map(|bar| {
+        std::rc::Rc::new(move |now_us: u64, _total_us: u64| bar.set_position(now_us / 1_000_000))
+            as std::rc::Rc<dyn Fn(u64, u64)>
+    });
+    let outcome = run_scenario(
         scenario,
         &path.display().to_string(),
         &RunOptions {
             seed,
             bug,
+            progress,
             ..Default::default()
         },
     )
     .map_err(|e| {
         eprintln!("{e}");
         exit::INVALID_INPUT
-    })
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    outcome
 }
 
 fn run_command(
@@ -190,11 +230,9 @@ fn run_command(
         Err(code) => return code,
     };
     let dir = out.unwrap_or_else(|| outcome.default_report_dir());
-    if !no_report {
-        if let Err(e) = outcome.write_report(&dir) {
-            eprintln!("dynasim: cannot write report to {}: {e}", dir.display());
-            return exit::INVALID_INPUT;
-        }
+    if !no_report && let Err(e) = outcome.write_report(&dir) {
+        eprintln!("dynasim: cannot write report to {}: {e}", dir.display());
+        return exit::INVALID_INPUT;
     }
     match format {
         Format::Json => {

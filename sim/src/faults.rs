@@ -224,8 +224,9 @@ impl ActiveFaults {
                 multiplier,
                 ramp_us,
             } = f.kind
+                && r.is_none_or(|r| r == region)
             {
-                if r.is_none_or(|r| r == region) {
+                {
                     let ramp = if ramp_us == 0 {
                         1.0
                     } else {

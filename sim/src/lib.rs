@@ -5,6 +5,7 @@
 //! It is the only crate that knows turmoil.
 
 mod api;
+pub mod bench;
 pub mod cli;
 mod clients;
 mod faults;

@@ -87,10 +87,11 @@ impl Mrsc {
             }
             return served;
         }
-        if let Some((writer, until_us)) = self.in_flight.get(&(table, op.key)) {
-            if *writer != target && *until_us > at_us {
-                return failure("ReplicatedWriteConflictException", round_trip_us);
-            }
+        if let Some((writer, until_us)) = self.in_flight.get(&(table, op.key))
+            && *writer != target
+            && *until_us > at_us
+        {
+            return failure("ReplicatedWriteConflictException", round_trip_us);
         }
         // Conditions are checked against the latest version (GT-24): bring this member up
         // to the peer's version first.

@@ -31,14 +31,31 @@ use std::time::Duration;
 const REPLICATION_PORT: u16 = 7000;
 
 /// How to run a scenario.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct RunOptions {
     pub seed: u64,
     /// Deliberately broken replication or region behaviour (known-bad tests).
     pub bug: Option<KnownBug>,
     /// Stop early at this simulated time (tests and `--until`).
     pub until_us: Option<u64>,
+    /// Called about every simulated second with (simulated now, simulated total), for a
+    /// progress display. It observes only; nothing it does can reach the run.
+    pub progress: Option<Rc<dyn Fn(u64, u64)>>,
 }
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("seed", &self.seed)
+            .field("bug", &self.bug)
+            .field("until_us", &self.until_us)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// A message parked in the mailbox: (sender, receiver's table, message, sent at).
+pub(crate) type Parcel = (RegionId, usize, Message<TableKey, Arc<Item>>, u64);
 
 /// State shared by the driver and the region hosts (single-threaded).
 pub(crate) struct Shared {
@@ -53,7 +70,7 @@ pub(crate) struct Shared {
     /// Mail id -> (sender, receiver's table, message, sent at).
     /// `[scenario table]` -> whether it is an MRSC table.
     pub mrsc_tables: Vec<bool>,
-    pub mailbox: BTreeMap<u64, (RegionId, usize, Message<TableKey, Arc<Item>>, u64)>,
+    pub mailbox: BTreeMap<u64, Parcel>,
     /// Mail older than this was lost in the network (a datagram dropped by a partition
     /// or loss never arrives): it is discarded so lost mail cannot pile up.
     pub mail_ttl_us: u64,
@@ -174,6 +191,12 @@ pub(crate) fn region_tables(
 
 /// What this build can simulate; anything else is refused at load with a clear message.
 pub fn check_supported(scenario: &Scenario) -> Result<(), String> {
+    // DynamoDB's own naming rules (DM-31), with DynamoDB's message.
+    for (i, t) in scenario.tables.iter().enumerate() {
+        if let Err(e) = dynasim_engine::validate_table_name(&t.name) {
+            return Err(format!("table[{i}].name: {}", e.message));
+        }
+    }
     for p in &scenario.phases {
         if p.mix.query > 0 || p.mix.transaction > 0 {
             return Err(format!(
@@ -186,16 +209,12 @@ pub fn check_supported(scenario: &Scenario) -> Result<(), String> {
 }
 
 /// Run a scenario to completion with one seed.
-pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, String> {
-    check_supported(scenario)?;
+/// The world's state before the first tick: regions with their tables and replicators,
+/// seeded RNGs, the empty output. Shared by the turmoil driver and the plain event-loop
+/// baseline of `dynasim bench`, so both run exactly the same region and replication code.
+pub(crate) fn build_shared(scenario: &Scenario, options: &RunOptions) -> Shared {
     let seed = options.seed;
-    let duration_us = options
-        .until_us
-        .unwrap_or(scenario.sim.duration_us)
-        .min(scenario.sim.duration_us);
     let tick_us = scenario.sim.tick_us.max(1_000);
-    let epoch =
-        std::time::UNIX_EPOCH + Duration::from_micros(scenario.sim.epoch_unix_us.max(0) as u64);
 
     let mut replication = ReplicatorConfig {
         queue_items_max: scenario.replication.queue_items_max,
@@ -256,6 +275,20 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         shared.local_table.push(local);
         shared.global_table.push(global);
     }
+    shared
+}
+
+pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, String> {
+    check_supported(scenario)?;
+    let seed = options.seed;
+    let duration_us = options
+        .until_us
+        .unwrap_or(scenario.sim.duration_us)
+        .min(scenario.sim.duration_us);
+    let tick_us = scenario.sim.tick_us.max(1_000);
+    let epoch =
+        std::time::UNIX_EPOCH + Duration::from_micros(scenario.sim.epoch_unix_us.max(0) as u64);
+    let shared = build_shared(scenario, options);
     let shared = Rc::new(RefCell::new(shared));
 
     let mut sim = turmoil::Builder::new()
@@ -286,6 +319,11 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         }
         clients.run_window(&shared, &faults, now_us, next_us);
         shared.borrow_mut().now_us = next_us;
+        if let Some(progress) = &options.progress
+            && next_us % 1_000_000 < tick_us
+        {
+            progress(next_us, duration_us);
+        }
         sim.step()
             .map_err(|e| format!("simulation failed at {}us: {e}", now_us))?;
         now_us = next_us;

@@ -397,14 +397,12 @@ impl Region {
     ) -> Served {
         let latency = self.config.latency.clone();
         let table = &mut self.tables[op.table];
-        if !op.strong {
-            if let Some(dax) = &mut table.dax {
-                if let Some(hit) = dax.get(&key, now_us) {
-                    self.counters.dax_hits += 1;
-                    return ok_read(hit, latency.dax_hit_us(rng), true);
-                }
-                self.counters.dax_misses += 1;
+        if let (false, Some(dax)) = (op.strong, &mut table.dax) {
+            if let Some(hit) = dax.get(&key, now_us) {
+                self.counters.dax_hits += 1;
+                return ok_read(hit, latency.dax_hit_us(rng), true);
             }
+            self.counters.dax_misses += 1;
         }
         let leader = table.leaders[partition];
         let az = if op.strong && !self.config.strong_reads_from_follower {
@@ -427,10 +425,8 @@ impl Region {
             }
             _ => current,
         };
-        if !op.strong {
-            if let Some(dax) = &mut table.dax {
-                dax.put(key, value.clone(), now_us);
-            }
+        if let (false, Some(dax)) = (op.strong, &mut table.dax) {
+            dax.put(key, value.clone(), now_us);
         }
         let remote = az != (op.key % 3) as u8;
         ok_read(value, latency.read_us(remote, rng), false)
@@ -499,7 +495,7 @@ impl Region {
         let remote = (op.key % 3) as u8 != table.leaders[partition];
         let context =
             dynasim_replication::context_with(&local.context_before, self.id, local.stamp.seq);
-        let sync = local.superseded_by.is_none().then(|| SyncWrite {
+        let sync = local.superseded_by.is_none().then_some(SyncWrite {
             key: sync_key,
             image: sync_image,
             stamp: local.stamp,
@@ -539,10 +535,7 @@ impl Region {
         message: Message<TableKey, Arc<Item>>,
         now_us: u64,
         rng: &mut impl Rng,
-    ) -> (
-        Vec<Apply<TableKey, Arc<Item>>>,
-        Option<Message<TableKey, Arc<Item>>>,
-    ) {
+    ) -> dynasim_replication::Handled<TableKey, Arc<Item>> {
         let (applies, ack) = self.tables[table].replicator.on_message(message, now_us);
         for apply in &applies {
             self.install(table, apply, now_us, rng);
@@ -903,9 +896,7 @@ impl TableRuntime {
             .version(key)
             .filter(|v| !v.deleted)
             .map(|v| v.stamp);
-        let value = engine
-            .get_raw(&self.spec.name, key)
-            .and_then(|item| value_id(item));
+        let value = engine.get_raw(&self.spec.name, key).and_then(value_id);
         ReadValue {
             value,
             stamp: if value.is_some() { stamp } else { None },
@@ -1100,7 +1091,7 @@ fn number_to_u64(n: &dynasim_engine::Number) -> Option<u64> {
     }
     let exponent = n.exponent();
     let len = n.significant_digits();
-    if n.is_negative() || exponent < 0 || exponent > 19 || len as i64 - 1 > exponent {
+    if n.is_negative() || !(0..=19).contains(&exponent) || len as i64 - 1 > exponent {
         return None;
     }
     let mut value: u64 = 0;
