@@ -171,8 +171,9 @@ impl SettleTimes {
     pub(crate) fn new(scenario: Option<&Scenario>, run: &RunOutput) -> SettleTimes {
         let table_regions = table_regions(scenario, run);
         // (key, region, time, stamp): moments a region held a stamp for a key.
-        let mut held: Vec<(KeyRef, RegionId, u64, Stamp)> = Vec::new();
-        let mut acked: Vec<(u64, u32)> = Vec::new();
+        let mut held: Vec<(KeyRef, RegionId, u64, Stamp)> =
+            Vec::with_capacity(run.history.len() + run.applies.len());
+        let mut acked: Vec<(u64, u32)> = Vec::with_capacity(run.history.len());
         for (i, op) in run.history.iter().enumerate() {
             let (OpResult::Ok, Some(w)) = (&op.result, &op.written) else {
                 continue;

@@ -68,13 +68,33 @@ pub(crate) fn check(
             .get(usize::from(key.table))
             .is_some_and(|t| t.consistency == Consistency::Mrsc)
     };
+    let group_of = |op: &dynasim_core::history::OpRecord| {
+        (op.key, if mrsc(op.key) { u16::MAX } else { op.region.0 })
+    };
+    let is_strong_read = |op: &dynasim_core::history::OpRecord| {
+        op.strong && op.kind == OpKind::Get && op.result == OpResult::Ok && op.read.is_some()
+    };
+    // Only histories with a strong read are searched: find them first.
+    let mut read_groups: Vec<Group> = run
+        .history
+        .iter()
+        .filter(|op| is_strong_read(op))
+        .map(group_of)
+        .collect();
+    if read_groups.is_empty() {
+        return LinearizabilitySummary::default();
+    }
+    read_groups.sort_unstable();
+    read_groups.dedup();
+    let wanted = |g: &Group| read_groups.binary_search(g).is_ok();
     let mut ops: Vec<(Group, LinOp)> = Vec::new();
-    let mut read_groups: Vec<Group> = Vec::new();
     for op in &run.history {
-        let group = (op.key, if mrsc(op.key) { u16::MAX } else { op.region.0 });
-        match (op.kind, &op.result, &op.read, &op.written) {
-            (OpKind::Get, OpResult::Ok, Some(read), _) if op.strong => {
-                read_groups.push(group);
+        let group = group_of(op);
+        if !wanted(&group) {
+            continue;
+        }
+        match (&op.result, &op.read, &op.written) {
+            (_, Some(read), _) if is_strong_read(op) => {
                 let action = Action::Read {
                     stamp: read.stamp,
                     value: read.value,
@@ -84,7 +104,7 @@ pub(crate) fn check(
                     lin_op(op.invoke_us, op.complete_us, action, Some(op.id)),
                 ));
             }
-            (_, OpResult::Ok | OpResult::Unknown, _, Some(w)) => {
+            (OpResult::Ok | OpResult::Unknown, _, Some(w)) => {
                 let return_us = match op.result {
                     OpResult::Ok => op.complete_us,
                     _ => u64::MAX,
@@ -113,18 +133,16 @@ pub(crate) fn check(
             .and_then(|v| v.2)
     };
     for a in run.applies.iter().filter(|a| a.lost_to.is_none()) {
-        if mrsc(a.key) {
+        let group = (a.key, a.region.0);
+        if mrsc(a.key) || !wanted(&group) {
             continue;
         }
         let write = Action::Write {
             stamp: a.stamp,
             value: value_of(a.key, a.stamp),
         };
-        ops.push(((a.key, a.region.0), lin_op(a.at_us, a.at_us, write, None)));
+        ops.push((group, lin_op(a.at_us, a.at_us, write, None)));
     }
-    read_groups.sort_unstable();
-    read_groups.dedup();
-    ops.retain(|(g, _)| read_groups.binary_search(g).is_ok());
     ops.sort_by_key(|(g, op)| (*g, op.call_us, op.return_us));
 
     let mut out = LinearizabilitySummary::default();

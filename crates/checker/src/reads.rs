@@ -25,8 +25,8 @@ pub(crate) struct ReadIndex {
 
 impl ReadIndex {
     pub(crate) fn new(run: &RunOutput) -> ReadIndex {
-        let mut acked = Vec::new();
-        let mut values = Vec::new();
+        let mut acked = Vec::with_capacity(run.history.len());
+        let mut values = Vec::with_capacity(run.history.len());
         let mut deletes: Vec<(KeyRef, Stamp)> = Vec::new();
         for op in &run.history {
             let Some(w) = &op.written else { continue };
