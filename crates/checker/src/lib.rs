@@ -129,6 +129,20 @@ pub fn derived_skew_bound_us(scenario: &Scenario) -> u64 {
     bound
 }
 
+/// Whether a write op may have taken effect: acknowledged, no answer, or a server error
+/// that leaves the outcome open (ER-01: a write answered with a 500 may or may not have
+/// been applied). Client errors and throttles never apply.
+pub(crate) fn may_have_applied(op: &dynasim_core::history::OpRecord) -> bool {
+    use dynasim_core::history::OpResult;
+    op.written.is_some()
+        && match &op.result {
+            OpResult::Ok | OpResult::Unknown => true,
+            OpResult::Failed(e) => {
+                matches!(e.as_str(), "InternalServerError" | "ServiceUnavailable")
+            }
+        }
+}
+
 /// Everything computed once per report and shared by the verdicts.
 struct Context<'a> {
     scenario: &'a Scenario,

@@ -104,7 +104,7 @@ pub(crate) fn check(
                     lin_op(op.invoke_us, op.complete_us, action, Some(op.id)),
                 ));
             }
-            (OpResult::Ok | OpResult::Unknown, _, Some(w)) => {
+            (_, _, Some(w)) if crate::may_have_applied(op) => {
                 let return_us = match op.result {
                     OpResult::Ok => op.complete_us,
                     _ => u64::MAX,

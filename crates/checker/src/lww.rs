@@ -69,10 +69,11 @@ pub(crate) fn classify(run: &RunOutput, options: LwwOptions) -> LwwSummary {
     let mut acked = 0u64;
     for (i, op) in run.history.iter().enumerate() {
         let Some(w) = &op.written else { continue };
-        match op.result {
-            OpResult::Failed(_) => continue,
-            OpResult::Ok => acked += 1,
-            OpResult::Unknown => {}
+        if !crate::may_have_applied(op) {
+            continue;
+        }
+        if op.result == OpResult::Ok {
+            acked += 1;
         }
         regions = regions
             .max(usize::from(w.stamp.region.0) + 1)

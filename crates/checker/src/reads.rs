@@ -30,7 +30,7 @@ impl ReadIndex {
         let mut deletes: Vec<(KeyRef, Stamp)> = Vec::new();
         for op in &run.history {
             let Some(w) = &op.written else { continue };
-            if matches!(op.result, OpResult::Failed(_)) {
+            if !crate::may_have_applied(op) {
                 continue;
             }
             match w.value {

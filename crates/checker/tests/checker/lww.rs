@@ -290,3 +290,20 @@ at = "20s"
     // 200 ms + 100 ppm over 10 s (1 ms) + 50 ms.
     assert_eq!(dynasim_checker::derived_skew_bound_us(&scenario), 251_000);
 }
+
+#[test]
+fn write_answered_with_a_server_error_may_have_applied() {
+    // ER-01: a 500 leaves the outcome open, so its value in the replicas is not garbage,
+    // and it is never counted as a lost acknowledged write.
+    let mut sim = Sim::new();
+    let a = sim.put(US, 1, 1_000, 1_000);
+    let b = sim.put(US, 1, 2_000, 2_000);
+    sim.replicate_all(50_000);
+    sim.op_mut(b).result =
+        dynasim_core::history::OpResult::Failed("InternalServerError".to_string());
+    let report = check_default(&scenario(""), &sim.finish());
+    assert_eq!(report.lww.bugs(), 0, "{:#?}", report.lww);
+    assert_eq!(report.lww.count(FindingKind::Overwritten), 1, "a lost to b");
+    assert_eq!(report.lww.writes_acknowledged, 1);
+    let _ = a;
+}
