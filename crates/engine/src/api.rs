@@ -307,6 +307,8 @@ pub struct PutItemInput {
 pub struct PutItemOutput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Item>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumed_capacity: Option<crate::capacity::ConsumedCapacity>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -334,6 +336,8 @@ pub struct GetItemOutput {
     /// Absent (not an empty map) when no item matches (IT-02).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<Item>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumed_capacity: Option<crate::capacity::ConsumedCapacity>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -372,6 +376,8 @@ pub struct UpdateItemInput {
 pub struct UpdateItemOutput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Item>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumed_capacity: Option<crate::capacity::ConsumedCapacity>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -405,4 +411,6 @@ pub struct DeleteItemInput {
 pub struct DeleteItemOutput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Item>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumed_capacity: Option<crate::capacity::ConsumedCapacity>,
 }

@@ -1,6 +1,7 @@
 //! The engine: tables by name and the single-item operations (IT-01..IT-06).
 
 use crate::api::*;
+use crate::capacity::{CapacityMode, ConsumedCapacity};
 use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::expr::eval::Evaluator;
@@ -246,7 +247,6 @@ pub struct Engine {
     /// The latest time any call passed in (replicated writes carry no time).
     pub(crate) now_max: SimTime,
     /// TransactWriteItems ClientRequestTokens (TX-04).
-    #[allow(dead_code)]
     pub(crate) tokens: BTreeMap<String, crate::transact::TokenEntry>,
 }
 
@@ -256,8 +256,17 @@ impl Default for Engine {
     }
 }
 
+/// A write that passed every check and is ready to apply.
+#[derive(Clone, Debug)]
+pub(crate) struct Planned {
+    pub(crate) table: String,
+    pub(crate) key: ItemKey,
+    pub(crate) key_attrs: Item,
+    pub(crate) new_image: Option<Item>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ReturnValues {
+pub(crate) enum ReturnValues {
     None,
     AllOld,
     UpdatedOld,
@@ -320,6 +329,27 @@ impl Engine {
         now: SimTime,
     ) -> Result<WriteOutcome<PutItemOutput>, EngineError> {
         self.observe(now);
+        let mode = CapacityMode::parse(input.return_consumed_capacity.as_deref())?;
+        let (planned, return_values) = self.plan_put(&input)?;
+        let (change, consumed_capacity) = self.apply_planned(planned, now, mode, 1.0);
+        let attributes = match return_values {
+            ReturnValues::AllOld => change.old_image.clone(),
+            _ => None,
+        };
+        Ok(WriteOutcome {
+            output: PutItemOutput {
+                attributes,
+                consumed_capacity,
+            },
+            change,
+        })
+    }
+
+    /// Every check of a PutItem, changing nothing: the write to make.
+    pub(crate) fn plan_put(
+        &mut self,
+        input: &PutItemInput,
+    ) -> Result<(Planned, ReturnValues), EngineError> {
         validate_table_name(&input.table_name)?;
         reject_legacy(
             &[
@@ -353,7 +383,7 @@ impl Engine {
         let config = &self.config;
         let table = self
             .tables
-            .get_mut(&input.table_name)
+            .get(&input.table_name)
             .ok_or_else(EngineError::resource_not_found)?;
         let key = ItemKey::from_item(&table.schema, &input.item)?;
         if item_size(&input.item, config) > ITEM_BYTES_MAX {
@@ -369,25 +399,46 @@ impl Engine {
             return_old_on_failure,
         )?;
         table.check_write(&key, &input.item, config)?;
-        let key_attrs = key_attributes(&table.schema, &input.item);
-        let new_image = input.item.clone();
-        let old_image = table.store(&key, Some(input.item), config);
-        let attributes = match return_values {
-            ReturnValues::AllOld => old_image.clone(),
-            _ => None,
-        };
-        let change = ItemChange {
-            table: input.table_name,
+        let planned = Planned {
+            table: input.table_name.clone(),
+            key_attrs: key_attributes(&table.schema, &input.item),
             key,
-            key_attrs,
+            new_image: Some(input.item.clone()),
+        };
+        Ok((planned, return_values))
+    }
+
+    /// Makes a planned write: storage, indexes, stream; returns the change and its
+    /// capacity report (`factor` 2 for transactions, TX-05).
+    pub(crate) fn apply_planned(
+        &mut self,
+        planned: Planned,
+        now: SimTime,
+        mode: CapacityMode,
+        factor: f64,
+    ) -> (ItemChange, Option<ConsumedCapacity>) {
+        let config = &self.config;
+        let table = self
+            .tables
+            .get_mut(&planned.table)
+            .expect("a planned write names an existing table");
+        let old_image = table.store(&planned.key, planned.new_image.clone(), config);
+        let change = ItemChange {
+            table: planned.table,
+            key: planned.key,
+            key_attrs: planned.key_attrs,
             old_image,
-            new_image: Some(new_image),
+            new_image: planned.new_image,
+        };
+        let consumed = match mode {
+            CapacityMode::None => None,
+            _ => {
+                let (units, indexes) = crate::capacity::change_units(table, &change, config);
+                mode.write(&change.table, units, &indexes, factor)
+            }
         };
         self.record_change(&change, now, false);
-        Ok(WriteOutcome {
-            output: PutItemOutput { attributes },
-            change,
-        })
+        (change, consumed)
     }
 
     /// GetItem (IT-02, PX-01). Reads are always of the latest state; `ConsistentRead`
@@ -430,11 +481,20 @@ impl Engine {
             .get(&input.table_name)
             .ok_or_else(EngineError::resource_not_found)?;
         let key = ItemKey::from_key(&table.schema, &input.key)?;
-        let item = table.items.get(&key).map(|item| match &prepared {
+        let stored = table.items.get(&key);
+        let item = stored.map(|item| match &prepared {
             Some(p) if p.projection.is_some() => project(item, &p.projection_paths),
             _ => item.clone(),
         });
-        Ok(GetItemOutput { item })
+        // CA-07: a missing item still costs the minimum.
+        let bytes = stored.map_or(0, |i| item_size(i, &self.config));
+        let units = crate::capacity::read_units(bytes, input.consistent_read.unwrap_or(false));
+        let consumed_capacity = CapacityMode::parse(input.return_consumed_capacity.as_deref())?
+            .read(table, None, units);
+        Ok(GetItemOutput {
+            item,
+            consumed_capacity,
+        })
     }
 
     /// UpdateItem (IT-03, IT-05, UX-01..UX-11, DM-23, DM-26).
@@ -444,6 +504,37 @@ impl Engine {
         now: SimTime,
     ) -> Result<WriteOutcome<UpdateItemOutput>, EngineError> {
         self.observe(now);
+        let mode = CapacityMode::parse(input.return_consumed_capacity.as_deref())?;
+        let (planned, return_values, touched) = self.plan_update(&input)?;
+        let new_item = planned.new_image.clone().expect("an update writes an item");
+        let (change, consumed_capacity) = self.apply_planned(planned, now, mode, 1.0);
+        let non_empty = |item: Item| (!item.is_empty()).then_some(item);
+        let attributes = match return_values {
+            ReturnValues::None => None,
+            ReturnValues::AllOld => change.old_image.clone(),
+            ReturnValues::AllNew => Some(new_item),
+            ReturnValues::UpdatedOld => change
+                .old_image
+                .as_ref()
+                .and_then(|old| non_empty(project(old, &touched))),
+            ReturnValues::UpdatedNew => non_empty(project(&new_item, &touched)),
+        };
+        Ok(WriteOutcome {
+            output: UpdateItemOutput {
+                attributes,
+                consumed_capacity,
+            },
+            change,
+        })
+    }
+
+    /// Every check of an UpdateItem, changing nothing: the write to make, the
+    /// ReturnValues choice and the paths the update touched.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn plan_update(
+        &mut self,
+        input: &UpdateItemInput,
+    ) -> Result<(Planned, ReturnValues, Vec<crate::expr::ast::ResolvedPath>), EngineError> {
         validate_table_name(&input.table_name)?;
         reject_legacy(
             &[
@@ -487,7 +578,7 @@ impl Engine {
         let config = &self.config;
         let table = self
             .tables
-            .get_mut(&input.table_name)
+            .get(&input.table_name)
             .ok_or_else(EngineError::resource_not_found)?;
         let key = ItemKey::from_key(&table.schema, &input.key)?;
         let old = table.items.get(&key);
@@ -509,30 +600,13 @@ impl Engine {
             ));
         }
         table.check_write(&key, &new_item, config)?;
-        let old_image = table.store(&key, Some(new_item.clone()), config);
-        let non_empty = |item: Item| (!item.is_empty()).then_some(item);
-        let attributes = match return_values {
-            ReturnValues::None => None,
-            ReturnValues::AllOld => old_image.clone(),
-            ReturnValues::AllNew => Some(new_item.clone()),
-            ReturnValues::UpdatedOld => old_image
-                .as_ref()
-                .and_then(|old| non_empty(project(old, &touched))),
-            ReturnValues::UpdatedNew => non_empty(project(&new_item, &touched)),
-        };
-        let key_attrs = input.key;
-        let change = ItemChange {
-            table: input.table_name,
+        let planned = Planned {
+            table: input.table_name.clone(),
             key,
-            key_attrs,
-            old_image,
+            key_attrs: input.key.clone(),
             new_image: Some(new_item),
         };
-        self.record_change(&change, now, false);
-        Ok(WriteOutcome {
-            output: UpdateItemOutput { attributes },
-            change,
-        })
+        Ok((planned, return_values, touched))
     }
 
     /// DeleteItem (IT-04, IT-05, IT-06): deleting a missing item is not an error.
@@ -542,6 +616,27 @@ impl Engine {
         now: SimTime,
     ) -> Result<WriteOutcome<DeleteItemOutput>, EngineError> {
         self.observe(now);
+        let mode = CapacityMode::parse(input.return_consumed_capacity.as_deref())?;
+        let (planned, return_values) = self.plan_delete(&input)?;
+        let (change, consumed_capacity) = self.apply_planned(planned, now, mode, 1.0);
+        let attributes = match return_values {
+            ReturnValues::AllOld => change.old_image.clone(),
+            _ => None,
+        };
+        Ok(WriteOutcome {
+            output: DeleteItemOutput {
+                attributes,
+                consumed_capacity,
+            },
+            change,
+        })
+    }
+
+    /// Every check of a DeleteItem, changing nothing.
+    pub(crate) fn plan_delete(
+        &mut self,
+        input: &DeleteItemInput,
+    ) -> Result<(Planned, ReturnValues), EngineError> {
         validate_table_name(&input.table_name)?;
         reject_legacy(
             &[
@@ -574,7 +669,7 @@ impl Engine {
         let config = &self.config;
         let table = self
             .tables
-            .get_mut(&input.table_name)
+            .get(&input.table_name)
             .ok_or_else(EngineError::resource_not_found)?;
         let key = ItemKey::from_key(&table.schema, &input.key)?;
         check_condition(
@@ -584,23 +679,13 @@ impl Engine {
             config,
             return_old_on_failure,
         )?;
-        let old_image = table.store(&key, None, config);
-        let attributes = match return_values {
-            ReturnValues::AllOld => old_image.clone(),
-            _ => None,
-        };
-        let change = ItemChange {
-            table: input.table_name,
+        let planned = Planned {
+            table: input.table_name.clone(),
             key,
-            key_attrs: input.key,
-            old_image,
+            key_attrs: input.key.clone(),
             new_image: None,
         };
-        self.record_change(&change, now, false);
-        Ok(WriteOutcome {
-            output: DeleteItemOutput { attributes },
-            change,
-        })
+        Ok((planned, return_values))
     }
 
     /// Replication's write: an unconditional put (`Some`) or delete (`None`) of a whole

@@ -133,6 +133,19 @@ pub struct EngineError {
     pub kind: ErrorKind,
     pub message: String,
     pub item: Option<Item>,
+    /// TransactionCanceledException's per-action reasons, in request order (TX-09).
+    pub cancellation_reasons: Vec<CancellationReason>,
+}
+
+/// One entry of `CancellationReasons` (TX-09): Code `None` for an action without error.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CancellationReason {
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<Item>,
 }
 
 impl EngineError {
@@ -141,6 +154,7 @@ impl EngineError {
             kind,
             message: message.into(),
             item: None,
+            cancellation_reasons: Vec::new(),
         }
     }
     pub fn validation(message: impl Into<String>) -> EngineError {
@@ -162,6 +176,7 @@ impl EngineError {
             kind: ErrorKind::ConditionalCheckFailedException,
             message: "The conditional request failed".to_string(),
             item,
+            cancellation_reasons: Vec::new(),
         }
     }
     pub fn http_status(&self) -> u16 {
@@ -182,6 +197,12 @@ impl EngineError {
             self.kind.message_field().into(),
             serde_json::Value::String(self.message.clone()),
         );
+        if !self.cancellation_reasons.is_empty() {
+            body.insert(
+                "CancellationReasons".into(),
+                serde_json::to_value(&self.cancellation_reasons).expect("reasons serialize"),
+            );
+        }
         if let Some(item) = &self.item {
             body.insert(
                 "Item".into(),

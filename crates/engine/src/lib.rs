@@ -48,6 +48,7 @@ pub mod query;
 pub mod size;
 pub mod stream;
 pub mod transact;
+pub mod ttl;
 pub mod value;
 
 pub use api::*;
@@ -56,7 +57,7 @@ pub use config::{EngineConfig, NumberSizeModel, StringSizeUnit};
 pub use engine::{
     BillingMode, Engine, ItemChange, Table, TtlState, WriteOutcome, validate_table_name,
 };
-pub use error::{EngineError, ErrorKind};
+pub use error::{CancellationReason, EngineError, ErrorKind};
 pub use index::{IndexKind, ProjectionSpec, SecondaryIndex};
 pub use key::{
     AttributeDefinition, ItemKey, KeyAttribute, KeySchema, KeySchemaElement, KeyType,
@@ -66,4 +67,5 @@ pub use number::Number;
 pub use query::{QueryInput, QueryOutput, ScanInput, ScanOutput};
 pub use size::{ITEM_BYTES_MAX, item_size};
 pub use stream::*;
+pub use transact::*;
 pub use value::{AttributeValue, Item, ValueType, validate_item};

@@ -42,6 +42,8 @@ pub struct Shard {
     pub starting_sequence_number: u128,
     /// Set when the shard is closed.
     pub ending_sequence_number: Option<u128>,
+    /// Everything below this sequence number has been trimmed (ST-01).
+    trimmed_below: u128,
     records: VecDeque<(u128, SimTime, StreamRecord)>,
 }
 
@@ -277,7 +279,9 @@ impl Stream {
                 .front()
                 .is_some_and(|(_, at, _)| now.saturating_sub(*at) > retention_us)
             {
-                shard.records.pop_front();
+                if let Some((n, _, _)) = shard.records.pop_front() {
+                    shard.trimmed_below = n + 1;
+                }
             }
         }
         // Drop closed, drained shards older than retention (their lineage stays in children).
@@ -316,7 +320,7 @@ impl Shard {
     fn trim_horizon(&self) -> u128 {
         self.records
             .front()
-            .map_or(self.starting_sequence_number, |(n, _, _)| *n)
+            .map_or(self.trimmed_below, |(n, _, _)| *n)
     }
 }
 
@@ -344,6 +348,7 @@ impl Engine {
             created_at: now,
             starting_sequence_number: self.sequence + 1,
             ending_sequence_number: None,
+            trimmed_below: self.sequence + 1,
             records: VecDeque::new(),
         };
         self.streams.insert(
@@ -425,6 +430,7 @@ impl Engine {
                 created_at: now,
                 starting_sequence_number: sequence,
                 ending_sequence_number: None,
+                trimmed_below: sequence,
                 records: VecDeque::new(),
             });
         }
