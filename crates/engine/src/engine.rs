@@ -175,26 +175,23 @@ impl Table {
         new_image: Option<Item>,
         config: &EngineConfig,
     ) -> Option<Item> {
-        let old = match &new_image {
-            Some(item) => self.items.insert(key.clone(), item.clone()),
+        let old = match new_image {
+            Some(item) => self.items.insert(key.clone(), item),
             None => self.items.remove(key),
         };
+        let new_image = self.items.get(key);
         let schema = &self.schema;
         for index in self.indexes.values_mut() {
-            index.update(schema, key, old.as_ref(), new_image.as_ref());
+            index.update(schema, key, old.as_ref(), new_image);
         }
         let old_size = old.as_ref().map_or(0, |o| item_size(o, config) as u64);
-        let new_size = new_image
-            .as_ref()
-            .map_or(0, |n| item_size(n, config) as u64);
+        let new_size = new_image.map_or(0, |n| item_size(n, config) as u64);
         self.size_bytes = self.size_bytes + new_size - old_size;
         if self.has_lsi() {
             let old_fp = old
                 .as_ref()
                 .map_or(0, |o| self.collection_footprint(o, config));
-            let new_fp = new_image
-                .as_ref()
-                .map_or(0, |n| self.collection_footprint(n, config));
+            let new_fp = new_image.map_or(0, |n| self.collection_footprint(n, config));
             let partition = self.partition_of(key);
             let entry = self.collection_bytes.entry(partition.clone()).or_insert(0);
             *entry = *entry + new_fp - old_fp;
@@ -236,7 +233,7 @@ pub struct WriteOutcome<O> {
 /// `Clone` gives a snapshot (e.g. a replica's durable state across a simulated crash).
 #[derive(Clone, Debug)]
 pub struct Engine {
-    config: EngineConfig,
+    pub(crate) config: EngineConfig,
     pub(crate) tables: BTreeMap<String, Table>,
     pub(crate) cache: ExprCache,
     /// Streams by ARN, including disabled ones still inside retention (ST-11).
@@ -330,7 +327,7 @@ impl Engine {
     ) -> Result<WriteOutcome<PutItemOutput>, EngineError> {
         self.observe(now);
         let mode = CapacityMode::parse(input.return_consumed_capacity.as_deref())?;
-        let (planned, return_values) = self.plan_put(&input)?;
+        let (planned, return_values) = self.plan_put(input)?;
         let (change, consumed_capacity) = self.apply_planned(planned, now, mode, 1.0);
         let attributes = match return_values {
             ReturnValues::AllOld => change.old_image.clone(),
@@ -348,7 +345,7 @@ impl Engine {
     /// Every check of a PutItem, changing nothing: the write to make.
     pub(crate) fn plan_put(
         &mut self,
-        input: &PutItemInput,
+        input: PutItemInput,
     ) -> Result<(Planned, ReturnValues), EngineError> {
         validate_table_name(&input.table_name)?;
         reject_legacy(
@@ -403,7 +400,7 @@ impl Engine {
             table: input.table_name.clone(),
             key_attrs: key_attributes(&table.schema, &input.item),
             key,
-            new_image: Some(input.item.clone()),
+            new_image: Some(input.item),
         };
         Ok((planned, return_values))
     }

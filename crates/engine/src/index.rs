@@ -124,13 +124,16 @@ impl SecondaryIndex {
         table_key: &ItemKey,
         item: &Item,
     ) -> Option<(ItemKey, Item)> {
+        let key = self.entry_key(table_key, item)?;
+        Some((key, self.project(table_schema, item)))
+    }
+
+    /// The storage key of the entry an item contributes, without projecting it.
+    pub fn entry_key(&self, table_key: &ItemKey, item: &Item) -> Option<ItemKey> {
         let index_key = ItemKey::from_item(&self.schema, item).ok()?;
         let mut bytes = index_key.as_bytes().to_vec();
         bytes.extend_from_slice(table_key.as_bytes());
-        Some((
-            ItemKey::from_encoded(&bytes),
-            self.project(table_schema, item),
-        ))
+        Some(ItemKey::from_encoded(&bytes))
     }
 
     /// The attributes this index stores for `item` (CP-07): table and index keys always.
@@ -172,11 +175,20 @@ impl SecondaryIndex {
         old: Option<&Item>,
         new: Option<&Item>,
     ) {
-        if let Some((k, _)) = old.and_then(|o| self.entry(table_schema, table_key, o)) {
-            self.entries.remove(&k);
-        }
-        if let Some((k, v)) = new.and_then(|n| self.entry(table_schema, table_key, n)) {
-            self.entries.insert(k, v);
+        let old_key = old.and_then(|o| self.entry_key(table_key, o));
+        let new_entry = new.and_then(|n| self.entry(table_schema, table_key, n));
+        match (old_key, new_entry) {
+            (Some(o), Some((n, v))) if o == n => {
+                self.entries.insert(n, v);
+            }
+            (old_key, new_entry) => {
+                if let Some(o) = old_key {
+                    self.entries.remove(&o);
+                }
+                if let Some((n, v)) = new_entry {
+                    self.entries.insert(n, v);
+                }
+            }
         }
     }
 }

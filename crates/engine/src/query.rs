@@ -737,7 +737,7 @@ impl Engine {
             projection: common.projection_text,
             ..ExprTexts::default()
         };
-        let config = self.config().clone();
+        let config = &self.config;
         let prepared = prepare(
             &mut self.cache,
             texts,
@@ -766,7 +766,7 @@ impl Engine {
             segment,
             limit,
         };
-        let page = plan.read(&config);
+        let page = plan.read(config);
         // An LSI fetches from the table what it does not project (QS-07).
         let fetch = index.is_some_and(|i| {
             i.kind == IndexKind::Local
@@ -789,7 +789,7 @@ impl Engine {
                     .items
                     .get(&key)
                     .expect("index entries have a table item");
-                bytes_read += item_size(full, &config);
+                bytes_read += item_size(full, config);
                 full
             } else {
                 entry
@@ -798,7 +798,7 @@ impl Engine {
                 let evaluator = Evaluator {
                     item,
                     bindings: &bindings,
-                    config: &config,
+                    config,
                 };
                 if !evaluator.condition(filter) {
                     continue;

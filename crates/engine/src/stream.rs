@@ -402,9 +402,6 @@ impl Engine {
 
     /// Appends the stream record of one change (ST-03: a no-op change has none).
     pub(crate) fn record_change(&mut self, change: &ItemChange, now: SimTime, by_ttl: bool) {
-        if change.is_noop() {
-            return;
-        }
         let Some(arn) = self
             .tables
             .get(&change.table)
@@ -412,6 +409,9 @@ impl Engine {
         else {
             return;
         };
+        if change.is_noop() {
+            return;
+        }
         let config = self.config().clone();
         self.sequence += 1;
         let sequence = self.sequence;

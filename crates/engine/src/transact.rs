@@ -512,7 +512,7 @@ impl Engine {
             let result = match action {
                 Action::Check(d) => self.plan_delete(d).map(|_| None),
                 Action::Delete(d) => self.plan_delete(d).map(|(p, _)| Some(p)),
-                Action::Put(p) => self.plan_put(p).map(|(p, _)| Some(p)),
+                Action::Put(p) => self.plan_put(p.clone()).map(|(p, _)| Some(p)),
                 Action::Update(u) => self.plan_update(u).map(|(p, _, _)| Some(p)),
             };
             match result {
@@ -772,7 +772,7 @@ impl Engine {
                 let plan = match (&request.put_request, &request.delete_request) {
                     (Some(put), None) => {
                         bytes += item_size(&put.item, self.config());
-                        self.plan_put(&PutItemInput {
+                        self.plan_put(PutItemInput {
                             table_name: name.clone(),
                             item: put.item.clone(),
                             ..PutItemInput::default()
