@@ -131,8 +131,8 @@ impl ActiveFaults {
         schedule.sort_by_key(|(t, _)| *t);
         let n = scenario.regions.len();
         let mut one_way_us = vec![vec![0; n]; n];
-        for link in &scenario.network.links {
-            one_way_us[link.from.0 as usize][link.to.0 as usize] = link.spec.one_way_us;
+        for (from, to, link) in crate::world::all_links(scenario) {
+            one_way_us[from.0 as usize][to.0 as usize] = link.one_way_us;
         }
         ActiveFaults {
             faults: scenario.faults.clone(),

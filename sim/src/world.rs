@@ -307,7 +307,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
             region_host(shared.clone(), index)
         });
     }
-    configure_links(&sim, scenario);
+    configure_links(&mut sim, scenario);
 
     let mut faults = ActiveFaults::new(scenario);
     let mut clients = Clients::new(scenario, seed);
@@ -354,16 +354,23 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         duration_us,
         hasher,
     );
+    // A partition that let replication through would make every verdict meaningless:
+    // that is a simulator bug, not a finding about the system under test.
+    let leaks = verify_cuts(scenario, &shared.output);
+    if !leaks.is_empty() {
+        return Err(format!(
+            "internal: a fault did not take effect (seed {seed}): {}",
+            leaks.join("; ")
+        ));
+    }
     Ok(shared.output)
 }
 
 /// The slowest inter-region round trip, with jitter.
 fn slowest_round_trip_us(scenario: &Scenario) -> u64 {
-    scenario
-        .network
-        .links
+    all_links(scenario)
         .iter()
-        .map(|l| 2 * (l.spec.one_way_us + 3 * l.spec.jitter_us))
+        .map(|(_, _, l)| 2 * (l.one_way_us + 3 * l.jitter_us))
         .max()
         .unwrap_or(0)
 }
@@ -399,11 +406,9 @@ fn replication_drained(s: &Shared) -> bool {
 /// How long a message may stay in flight: the slowest link plus jitter, or the longest
 /// `hold` partition (held messages are delivered after the heal), plus a margin.
 fn mail_ttl_us(scenario: &Scenario) -> u64 {
-    let link_us = scenario
-        .network
-        .links
+    let link_us = all_links(scenario)
         .iter()
-        .map(|l| l.spec.one_way_us + 3 * l.spec.jitter_us)
+        .map(|(_, _, l)| l.one_way_us + 3 * l.jitter_us)
         .max()
         .unwrap_or(0);
     let hold_us = scenario
@@ -429,18 +434,37 @@ fn mail_ttl_us(scenario: &Scenario) -> u64 {
 
 /// Inter-region links: one-way delay, jitter and loss per pair (defaults from the
 /// reference's RTT table, resolved by the scenario crate).
-fn configure_links(sim: &turmoil::Sim<'_>, scenario: &Scenario) {
-    for link in &scenario.network.links {
-        let from = scenario.regions[link.from.0 as usize].name.as_str();
-        let to = scenario.regions[link.to.0 as usize].name.as_str();
-        let base = Duration::from_micros(link.spec.one_way_us.max(1_000));
+fn configure_links(sim: &mut turmoil::Sim<'_>, scenario: &Scenario) {
+    // Every pair: declared links, else the reference's RTT table (scenario defaults).
+    for (from, to, spec) in all_links(scenario) {
+        let from = scenario.regions[from.0 as usize].name.as_str();
+        let to = scenario.regions[to.0 as usize].name.as_str();
+        let base = Duration::from_micros(spec.one_way_us.max(1_000));
         sim.set_link_latency(from, to, base);
         sim.set_link_max_message_latency(
             from,
             to,
-            base + Duration::from_micros(link.spec.jitter_us * 3),
+            base + Duration::from_micros(spec.jitter_us * 3),
         );
+        if spec.loss > 0.0 {
+            sim.set_link_fail_rate(from, to, spec.loss);
+        }
     }
+}
+
+/// Every ordered pair of distinct regions with its link (declared or default).
+pub(crate) fn all_links(
+    scenario: &Scenario,
+) -> Vec<(RegionId, RegionId, dynasim_scenario::LinkSpec)> {
+    let mut out = Vec::new();
+    for a in &scenario.regions {
+        for b in &scenario.regions {
+            if let Some(spec) = scenario.link(a.id, b.id) {
+                out.push((a.id, b.id, spec));
+            }
+        }
+    }
+    out
 }
 
 fn apply_fault_effect(
@@ -479,11 +503,8 @@ fn apply_fault_effect(
         } => {
             let (a, b) = (name(between[0]), name(between[1]));
             let base = scenario
-                .network
-                .links
-                .iter()
-                .find(|l| l.from == between[0] && l.to == between[1])
-                .map_or(50_000, |l| l.spec.one_way_us);
+                .link(between[0], between[1])
+                .map_or(50_000, |l| l.one_way_us);
             sim.set_link_latency(
                 a.as_str(),
                 b.as_str(),
@@ -518,10 +539,146 @@ fn apply_fault_effect(
         }
         FaultEffect::Clock | FaultEffect::Traffic => {}
     }
+    let verified = verify_effect(sim, &shared.borrow(), scenario, effect, now_us);
     let mut s = shared.borrow_mut();
-    let event = Event::new(now_us, EventKind::Fault, effect.describe(scenario));
+    let event = Event::new(
+        now_us,
+        EventKind::Fault,
+        format!("{} ({verified})", effect.describe(scenario)),
+    );
     s.hasher.event(&event);
     s.output.events.push(event);
+}
+
+/// Read back what a fault changed, so the event log says whether it took effect (a
+/// fault that silently did nothing would make a passing run meaningless). Partitions are
+/// verified after the run from the applies ([`verify_cuts`]).
+fn verify_effect(
+    sim: &mut turmoil::Sim<'_>,
+    s: &Shared,
+    scenario: &Scenario,
+    effect: &FaultEffect,
+    now_us: u64,
+) -> String {
+    let name = |r: &RegionId| scenario.regions[r.0 as usize].name.as_str();
+    let check = |ok: bool, what: String| {
+        if ok {
+            format!("verified: {what}")
+        } else {
+            format!("NOT IN EFFECT: {what}")
+        }
+    };
+    match effect {
+        FaultEffect::RegionDown { region } => check(
+            !sim.is_host_running(name(region)),
+            format!("host {} stopped", name(region)),
+        ),
+        FaultEffect::RegionUp { region } => check(
+            sim.is_host_running(name(region)),
+            format!("host {} running", name(region)),
+        ),
+        FaultEffect::Az { region, az, up } => check(
+            s.regions[region.0 as usize].az_up()[*az as usize] == *up,
+            format!("az state is {}", if *up { "up" } else { "down" }),
+        ),
+        FaultEffect::Capacity {
+            table,
+            region,
+            write,
+            read,
+            ..
+        } => {
+            let mut ok = true;
+            for (r, local) in s
+                .local_table
+                .iter()
+                .enumerate()
+                .filter_map(|(r, l)| l[*table].map(|l| (r, l)))
+            {
+                if region.is_some_and(|x| x.0 as usize != r) {
+                    continue;
+                }
+                let c = s.regions[r].capacity(local);
+                ok &= write.is_none_or(|w| c.write_units == w)
+                    && read.is_none_or(|rd| c.read_units == rd);
+            }
+            check(ok, "capacity read back".into())
+        }
+        FaultEffect::Clock => {
+            let offsets: Vec<String> = scenario
+                .regions
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {:+}us",
+                        r.name,
+                        ActiveFaults::new(scenario).clock_offset_us(r.id, now_us)
+                    )
+                })
+                .collect();
+            format!("clock offsets now {}", offsets.join(", "))
+        }
+        FaultEffect::Cut { .. } | FaultEffect::Mend { .. } => {
+            "checked after the run against the applies".into()
+        }
+        FaultEffect::LinkLatency { .. } | FaultEffect::Traffic => "applied".into(),
+    }
+}
+
+/// After the run: no replication apply crossed a cut link while the cut was in force
+/// (allowing for messages already in flight when it began). Returns findings.
+fn verify_cuts(scenario: &Scenario, output: &RunOutput) -> Vec<String> {
+    let mut findings = Vec::new();
+    for (i, fault) in scenario.faults.iter().enumerate() {
+        let (pairs, dropping) = match &fault.kind {
+            dynasim_scenario::FaultKind::Partition { sides, mode } => {
+                let mut pairs = Vec::new();
+                for (a, side_a) in sides.iter().enumerate() {
+                    for (b, side_b) in sides.iter().enumerate() {
+                        if a != b {
+                            pairs.extend(
+                                side_a
+                                    .iter()
+                                    .flat_map(|x| side_b.iter().map(move |y| (*x, *y))),
+                            );
+                        }
+                    }
+                }
+                (pairs, *mode == dynasim_scenario::PartitionMode::Drop)
+            }
+            dynasim_scenario::FaultKind::OneWayPartition { from, to, mode } => (
+                from.iter()
+                    .flat_map(|x| to.iter().map(move |y| (*x, *y)))
+                    .collect(),
+                *mode == dynasim_scenario::PartitionMode::Drop,
+            ),
+            _ => continue,
+        };
+        let in_flight_us = slowest_round_trip_us(scenario);
+        let start = fault.start_us + in_flight_us;
+        let end = fault.end_us.unwrap_or(u64::MAX);
+        let crossed = output
+            .applies
+            .iter()
+            .filter(|a| {
+                a.at_us > start && a.at_us < end && (dropping || a.written_at_us >= fault.start_us)
+            })
+            // MRSC members also receive a write through a third member (read repair),
+            // so only MREC tables, whose origins ship their own logs, are checked.
+            .filter(|a| {
+                scenario.tables[a.key.table as usize].consistency
+                    == dynasim_scenario::Consistency::Mrec
+            })
+            .filter(|a| pairs.contains(&(a.stamp.region, a.region)))
+            .count();
+        if crossed > 0 {
+            findings.push(format!(
+                "fault[{i}] {:?}: {crossed} replication applies crossed the cut while it was in force",
+                fault.id.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    findings
 }
 
 /// The body of one region host: receive replication messages, and every batch interval
