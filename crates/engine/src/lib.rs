@@ -2,7 +2,16 @@
 //!
 //! The engine holds tables by name and runs the single-item operations (PutItem,
 //! GetItem, UpdateItem, DeleteItem) with DynamoDB's validation rules, expressions and
-//! exact error messages (reference §1, §2, §4.1-§4.5). It has no clock, randomness,
+//! exact error messages (reference §1, §2, §4.1-§4.5), plus (issue #3, §3, §4.6-§4.9,
+//! §6.1, §7): the control plane ([`control`]), secondary indexes kept in step with
+//! every write ([`index`]), Query and Scan ([`query`]), batches and transactions
+//! ([`transact`]), the TTL sweeper ([`ttl`]), streams ([`stream`]) and
+//! ConsumedCapacity ([`capacity`]).
+//!
+//! Invariants: every item change goes through one function (`Table::store`), which
+//! updates the indexes, the table size and LSI item collections; every change that
+//! alters an item appends one stream record (ST-02, ST-03). Writes of batches and
+//! transactions are all checked before any is applied. It has no clock, randomness,
 //! I/O or threads: every operation takes the current [`SimTime`](dynasim_core::SimTime)
 //! as an argument. Every successful write returns an [`ItemChange`] (old and new image)
 //! for streams and replication; [`Engine::apply_replicated`] applies a remote image.
