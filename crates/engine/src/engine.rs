@@ -687,13 +687,28 @@ impl Engine {
 
     /// Replication's write: an unconditional put (`Some`) or delete (`None`) of a whole
     /// image under `key_attrs`, with no expressions and no capacity. The image is
-    /// validated like a PutItem item and must carry the same key.
+    /// validated like a PutItem item and must carry the same key. Indexes are
+    /// maintained and the change is streamed, stamped with the latest time seen.
     pub fn apply_replicated(
         &mut self,
         table: &str,
         key_attrs: &Item,
         new_image: Option<Item>,
     ) -> Result<ItemChange, EngineError> {
+        let now = self.now_max;
+        self.apply_replicated_at(table, key_attrs, new_image, now)
+    }
+
+    /// [`Engine::apply_replicated`] with the time of the write, for the stream record's
+    /// ApproximateCreationDateTime and shard rollover.
+    pub fn apply_replicated_at(
+        &mut self,
+        table: &str,
+        key_attrs: &Item,
+        new_image: Option<Item>,
+        now: SimTime,
+    ) -> Result<ItemChange, EngineError> {
+        self.observe(now);
         let config = &self.config;
         let table_ref = self
             .tables
@@ -726,7 +741,6 @@ impl Engine {
             old_image,
             new_image,
         };
-        let now = self.now_max;
         self.record_change(&change, now, false);
         Ok(change)
     }

@@ -426,6 +426,15 @@ fn replicated_and_batch_writes_are_streamed() {
     )
     .unwrap();
     engine.batch_write_item(&batch, SimTime::ZERO).unwrap();
-    let names: Vec<String> = records(&engine).into_iter().map(|r| r.event_name).collect();
-    assert_eq!(names, ["INSERT", "INSERT"]);
+    let image: Item = serde_json::from_value(json!({"pk": {"S": "r"}, "v": {"N": "2"}})).unwrap();
+    engine
+        .apply_replicated_at(T, &key, Some(image), SimTime::from_secs(42))
+        .unwrap();
+    let records = records(&engine);
+    let names: Vec<&str> = records.iter().map(|r| r.event_name.as_str()).collect();
+    assert_eq!(names, ["INSERT", "INSERT", "MODIFY"]);
+    assert_eq!(
+        records[2].dynamodb.approximate_creation_date_time,
+        EPOCH + 42
+    );
 }
