@@ -111,7 +111,8 @@ impl Shared {
                 written_at_us,
             } => (key, *stamp, *written_at_us, Some(*winner), None),
         };
-        let Some(workload_key) = dynasim_region::workload_key(&key.attrs) else {
+        let local = self.local_table[region][table].expect("applies happen at member regions");
+        let Some(workload_key) = self.regions[region].workload_key_of(local, &key.attrs) else {
             return;
         };
         let record = ApplyRecord {

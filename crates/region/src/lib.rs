@@ -673,7 +673,7 @@ impl Region {
             .replicator
             .versions()
             .filter_map(|(key, version)| {
-                let workload = workload_key(&key.attrs)?;
+                let workload = workload_key(&t.spec.partition_key, &key.attrs)?;
                 let value = if version.deleted {
                     None
                 } else {
@@ -694,6 +694,11 @@ impl Region {
             .collect();
         out.sort_by_key(|v| v.key);
         out
+    }
+
+    /// The workload key of a replicated key in `table` (see [`workload_key`]).
+    pub fn workload_key_of(&self, table: usize, key_attrs: &Item) -> Option<u64> {
+        workload_key(&self.tables[table].spec.partition_key, key_attrs)
     }
 
     /// Provisioned units per second now (for metrics and plots).
@@ -1064,17 +1069,15 @@ impl TableRuntime {
     }
 }
 
-/// The workload key index encoded in an item's partition key (`k000000042`, 42, or
-/// big-endian bytes), if it is one the workload wrote.
-pub fn workload_key(key_attrs: &Item) -> Option<u64> {
-    key_attrs.values().find_map(|v| match v {
+/// The workload key index encoded in an item's partition key `partition_key`
+/// (`k000000042`, 42, or 8 big-endian bytes), if it is one the workload wrote.
+pub fn workload_key(partition_key: &str, key_attrs: &Item) -> Option<u64> {
+    match key_attrs.get(partition_key)? {
         AttributeValue::S(s) => s.strip_prefix('k').and_then(|d| d.parse().ok()),
-        AttributeValue::N(n) => n.to_string().parse().ok().filter(|_| key_attrs.len() == 1),
-        AttributeValue::B(b) if b.len() == 8 => {
-            Some(u64::from_be_bytes(b.as_slice().try_into().ok()?))
-        }
+        AttributeValue::N(n) => number_to_u64(n),
+        AttributeValue::B(b) => Some(u64::from_be_bytes(b.as_slice().try_into().ok()?)),
         _ => None,
-    })
+    }
 }
 
 fn value_id(item: &Item) -> Option<ValueId> {
