@@ -186,7 +186,7 @@ fn measure(runs: usize, mut f: impl FnMut() -> u64, simulated_s: f64) -> Measure
     let mut wall_s = Vec::new();
     let mut ops = 0;
     for _ in 0..runs.max(1) {
-        let started = Instant::now();
+        let started = Instant::now(); // real time: measuring wall-clock speed
         ops = f();
         wall_s.push(started.elapsed().as_secs_f64());
     }
@@ -340,10 +340,10 @@ pub fn run_bench(runs: usize, quick: bool) -> String {
         },
     )
     .expect("bench runs");
-    let started = Instant::now();
+    let started = Instant::now(); // real time: measuring the checker
     let report = dynasim_checker::check(&scenario, &run, &CheckConfig::default());
     let check_s = started.elapsed().as_secs_f64();
-    let started = Instant::now();
+    let started = Instant::now(); // real time: measuring the checker
     let lww = dynasim_checker::classify_writes(&run, &CheckConfig::default());
     let classify_s = started.elapsed().as_secs_f64();
     let _ = writeln!(
