@@ -1,0 +1,270 @@
+//! Region rules, one test each (reference RC-, CA-, DX-): quorum writes survive an AZ loss,
+//! strong reads see acknowledged writes, eventual reads can be stale only through the
+//! lagging follower, hot keys hit the partition limit, DAX serves stale data only when a
+//! write bypassed it.
+
+use dynasim_core::RegionId;
+use dynasim_core::history::{OpKind, OpResult};
+use dynasim_region::{
+    CapacitySpec, ClientOp, DaxSpec, KeyTypeSpec, Region, RegionConfig, TableSpec,
+};
+use dynasim_replication::ReplicatorConfig;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+fn table(capacity: CapacitySpec, dax: Option<DaxSpec>) -> TableSpec {
+    TableSpec {
+        name: "items".into(),
+        partition_key: "pk".into(),
+        partition_key_type: KeyTypeSpec::S,
+        sort_key: None,
+        peers: vec![RegionId(1)],
+        capacity,
+        dax,
+        mrsc: false,
+    }
+}
+
+fn on_demand() -> CapacitySpec {
+    CapacitySpec {
+        on_demand: true,
+        read_units: 0.0,
+        write_units: 0.0,
+    }
+}
+
+fn region(spec: TableSpec) -> Region {
+    Region::new(
+        RegionId(0),
+        &[spec],
+        RegionConfig::default(),
+        ReplicatorConfig::default(),
+    )
+}
+
+fn op(kind: OpKind, key: u64, value: u64, strong: bool) -> ClientOp {
+    ClientOp {
+        kind,
+        table: 0,
+        key,
+        value,
+        item_bytes: 200,
+        strong,
+    }
+}
+
+#[test]
+fn rc16_a_quorum_write_survives_the_loss_of_any_single_az() {
+    for lost_az in 0..3u8 {
+        let mut r = region(table(on_demand(), None));
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for key in 0..30 {
+            let w = r.execute(
+                &op(OpKind::Put, key, 100 + key, false),
+                1_000,
+                1_000,
+                &mut rng,
+            );
+            assert_eq!(w.result, OpResult::Ok);
+        }
+        r.set_az(lost_az, false, 2_000);
+        // After the lease, every partition has a leader again and still holds every write.
+        let after_lease = 2_000 + RegionConfig::default().lease_us + 1;
+        for key in 0..30 {
+            let read = r.execute(
+                &op(OpKind::Get, key, 0, true),
+                after_lease,
+                after_lease,
+                &mut rng,
+            );
+            assert_eq!(read.result, OpResult::Ok, "az {lost_az} key {key}");
+            assert_eq!(
+                read.read.and_then(|v| v.value),
+                Some(100 + key),
+                "az {lost_az} key {key}"
+            );
+        }
+    }
+}
+
+#[test]
+fn rc10_strong_reads_and_writes_wait_out_the_lease_of_a_failed_leader() {
+    let mut r = region(table(on_demand(), None));
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    for az in 0..3 {
+        r.set_az(az, az != 0, 0);
+    }
+    // Some partitions were led from AZ 0: within the lease some writes must fail.
+    let failures = (0..40)
+        .filter(|key| {
+            r.execute(&op(OpKind::Put, *key, 1, false), 10, 10, &mut rng)
+                .result
+                != OpResult::Ok
+        })
+        .count();
+    assert!(
+        failures > 0,
+        "writes to partitions led from the failed AZ wait for the lease"
+    );
+    let after = RegionConfig::default().lease_us + 10;
+    let later = (0..40).filter(|key| {
+        r.execute(&op(OpKind::Put, *key, 1, false), after, after, &mut rng)
+            .result
+            != OpResult::Ok
+    });
+    assert_eq!(later.count(), 0, "new leaders serve after the lease");
+    assert!(r.counters().leader_elections > 0);
+}
+
+#[test]
+fn rc12_two_azs_down_stop_writes_but_eventual_reads_continue() {
+    let mut r = region(table(on_demand(), None));
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    r.execute(&op(OpKind::Put, 1, 7, false), 0, 0, &mut rng);
+    r.set_az(0, false, 1_000);
+    r.set_az(1, false, 1_000);
+    let w = r.execute(
+        &op(OpKind::Put, 1, 8, false),
+        10_000_000,
+        10_000_000,
+        &mut rng,
+    );
+    assert_eq!(w.result, OpResult::Failed("InternalServerError".into()));
+    let read = r.execute(
+        &op(OpKind::Get, 1, 0, false),
+        10_000_000,
+        10_000_000,
+        &mut rng,
+    );
+    assert_eq!(read.result, OpResult::Ok);
+}
+
+#[test]
+fn rc07_a_strong_read_after_an_acknowledged_write_sees_it() {
+    let mut r = region(table(on_demand(), None));
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    for i in 0..200u64 {
+        let t = i * 10;
+        r.execute(&op(OpKind::Put, 5, i, false), t, t, &mut rng);
+        let read = r.execute(&op(OpKind::Get, 5, 0, true), t + 1, t + 1, &mut rng);
+        assert_eq!(read.read.and_then(|v| v.value), Some(i));
+    }
+}
+
+#[test]
+fn rc14_eventual_reads_are_stale_only_within_the_follower_lag() {
+    let mut r = region(table(on_demand(), None));
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let lag_us = RegionConfig::default().latency.follower_lag_mean_us as u64;
+    let (mut stale_soon, mut stale_late, mut reads) = (0, 0, 0);
+    for i in 1..=2_000u64 {
+        let t = i * 1_000_000; // a new key-version each simulated second
+        r.execute(&op(OpKind::Put, 9, i, false), t, t, &mut rng);
+        let soon = r.execute(&op(OpKind::Get, 9, 0, false), t + 1, t + 1, &mut rng);
+        let late = r.execute(
+            &op(OpKind::Get, 9, 0, false),
+            t + 20 * lag_us,
+            t + 20 * lag_us,
+            &mut rng,
+        );
+        reads += 1;
+        stale_soon += u32::from(soon.read.and_then(|v| v.value) != Some(i));
+        stale_late += u32::from(late.read.and_then(|v| v.value) != Some(i));
+    }
+    // Right after the write only the lagging third replica is behind: about 1 read in 3.
+    let ratio = f64::from(stale_soon) / f64::from(reads);
+    assert!(
+        (0.25..0.42).contains(&ratio),
+        "stale ratio right after a write: {ratio}"
+    );
+    assert_eq!(
+        stale_late, 0,
+        "after 20x the mean lag every replica has the write"
+    );
+}
+
+#[test]
+fn ca08_a_hot_key_is_throttled_at_the_partition_limit_with_table_capacity_left() {
+    let capacity = CapacitySpec {
+        on_demand: false,
+        read_units: 40_000.0,
+        write_units: 40_000.0,
+    };
+    let mut r = region(table(capacity, None));
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    let mut ok = 0;
+    // 2,000 writes of one key within one second: the partition serves about 1,000 WCU
+    // (plus its one second of burst), the table could serve 40,000.
+    for i in 0..2_000u64 {
+        let t = 10_000_000 + i * 500;
+        if r.execute(&op(OpKind::Put, 1, i, false), t, t, &mut rng)
+            .result
+            == OpResult::Ok
+        {
+            ok += 1;
+        }
+    }
+    assert!((900..=2_100).contains(&ok), "served {ok}");
+    assert!(ok < 2_000, "the hot key is throttled");
+    assert!(r.counters().throttles > 0);
+}
+
+#[test]
+fn dx_stale_after_a_bypassing_write_until_ttl_fresh_after_write_through() {
+    let dax = DaxSpec {
+        item_ttl_us: 2_000_000,
+        size_bytes: 1 << 20,
+    };
+    let mut r = region(table(on_demand(), Some(dax)));
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    // Write through the region (write-through DAX), read: fresh and cached.
+    r.execute(&op(OpKind::Put, 3, 1, false), 0, 0, &mut rng);
+    let first = r.execute(&op(OpKind::Get, 3, 0, false), 10, 10, &mut rng);
+    assert_eq!(first.read.and_then(|v| v.value), Some(1));
+    assert!(first.dax_hit, "write-through populated the cache");
+    // A replicated write bypasses DAX (GT-18): a peer's write with a larger stamp.
+    let mut peer = Region::new(
+        RegionId(1),
+        &[TableSpec {
+            peers: vec![RegionId(0)],
+            ..table(on_demand(), None)
+        }],
+        RegionConfig::default(),
+        ReplicatorConfig::default(),
+    );
+    peer.execute(&op(OpKind::Put, 3, 2, false), 100, 100, &mut rng);
+    for out in peer.poll_replication(200) {
+        r.on_replication(0, out.message, 300, &mut rng);
+    }
+    assert_eq!(
+        r.value_of(0, 3).value,
+        Some(2),
+        "the table has the replicated write"
+    );
+    let cached = r.execute(&op(OpKind::Get, 3, 0, false), 1_000, 1_000, &mut rng);
+    assert_eq!(
+        cached.read.and_then(|v| v.value),
+        Some(1),
+        "DAX serves the stale item until its TTL"
+    );
+    let expired = r.execute(
+        &op(OpKind::Get, 3, 0, false),
+        2_500_000,
+        2_500_000,
+        &mut rng,
+    );
+    assert_eq!(
+        expired.read.and_then(|v| v.value),
+        Some(2),
+        "fresh after the TTL"
+    );
+    // Strong reads pass through DAX.
+    r.execute(
+        &op(OpKind::Put, 3, 3, false),
+        3_000_000,
+        3_000_000,
+        &mut rng,
+    );
+    let strong = r.execute(&op(OpKind::Get, 3, 0, true), 3_000_001, 3_000_001, &mut rng);
+    assert_eq!(strong.read.and_then(|v| v.value), Some(3));
+}
