@@ -382,7 +382,7 @@ impl Region {
             return s;
         }
         match op.kind {
-            OpKind::Get => self.read(op, key, partition, now_us, rng),
+            OpKind::Get | OpKind::Query => self.read(op, key, partition, now_us, rng),
             _ => self.write(op, key_item, key, partition, now_us, wall_us, rng),
         }
     }
@@ -417,7 +417,16 @@ impl Region {
             }
             up[rng.random_range(0..up.len())]
         };
-        let current = table.current_value(&self.engine, &key);
+        let current = if op.kind == OpKind::Query {
+            // A Query on the partition key, as a client would send it (QS-): the table
+            // keeps one item per partition key, so it returns at most that item.
+            match table.query_value(&mut self.engine, op.key, now_us) {
+                Ok(value) => value,
+                Err(e) => return failed(e.kind, latency.read_us(true, rng)),
+            }
+        } else {
+            table.current_value(&self.engine, &key)
+        };
         let value = match table.lagging.get(&key) {
             Some(l) if l.visible_at_us[az as usize] > now_us => {
                 self.counters.stale_replica_reads += 1;
@@ -893,6 +902,43 @@ impl TableRuntime {
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
         (h % self.partition_read.len() as u64) as usize
+    }
+
+    /// Read a workload key through the engine's Query path.
+    fn query_value(
+        &self,
+        engine: &mut Engine,
+        key: u64,
+        now_us: u64,
+    ) -> Result<ReadValue, EngineError> {
+        let key_item = self.key_item(key);
+        let pk = key_item
+            .get(&self.spec.partition_key)
+            .cloned()
+            .expect("key items hold the partition key");
+        let input = dynasim_engine::QueryInput {
+            table_name: self.spec.name.clone(),
+            key_condition_expression: Some("#pk = :pk".into()),
+            expression_attribute_names: Some(
+                [("#pk".to_string(), self.spec.partition_key.clone())]
+                    .into_iter()
+                    .collect(),
+            ),
+            expression_attribute_values: Some([(":pk".to_string(), pk)].into_iter().collect()),
+            ..Default::default()
+        };
+        let output = engine.query(&input, SimTime(now_us))?;
+        let value = output.items.unwrap_or_default().first().and_then(value_id);
+        let encoded = self.item_key(&key_item);
+        let stamp = self
+            .replicator
+            .version(&encoded)
+            .filter(|v| !v.deleted)
+            .map(|v| v.stamp);
+        Ok(ReadValue {
+            value,
+            stamp: if value.is_some() { stamp } else { None },
+        })
     }
 
     fn current_value(&self, engine: &Engine, key: &ItemKey) -> ReadValue {
