@@ -316,7 +316,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
     while now_us < duration_us {
         let next_us = now_us + tick_us;
         for effect in faults.due(now_us) {
-            apply_fault_effect(&mut sim, &shared, scenario, &effect, now_us);
+            apply_fault_effect(&mut sim, &shared, scenario, &faults, &effect, now_us);
         }
         clients.run_window(&shared, &faults, now_us, next_us);
         shared.borrow_mut().now_us = next_us;
@@ -336,7 +336,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
     while now_us < drain_end_us && !replication_drained(&shared.borrow()) {
         let next_us = now_us + tick_us;
         for effect in faults.due(now_us) {
-            apply_fault_effect(&mut sim, &shared, scenario, &effect, now_us);
+            apply_fault_effect(&mut sim, &shared, scenario, &faults, &effect, now_us);
         }
         shared.borrow_mut().now_us = next_us;
         sim.step()
@@ -472,6 +472,7 @@ fn apply_fault_effect(
     sim: &mut turmoil::Sim<'_>,
     shared: &Rc<RefCell<Shared>>,
     scenario: &Scenario,
+    faults: &ActiveFaults,
     effect: &FaultEffect,
     now_us: u64,
 ) {
@@ -540,7 +541,7 @@ fn apply_fault_effect(
         }
         FaultEffect::Clock | FaultEffect::Traffic => {}
     }
-    let verified = verify_effect(sim, &shared.borrow(), scenario, effect, now_us);
+    let verified = verify_effect(sim, &shared.borrow(), scenario, faults, effect, now_us);
     let mut s = shared.borrow_mut();
     let event = Event::new(
         now_us,
@@ -558,6 +559,7 @@ fn verify_effect(
     sim: &mut turmoil::Sim<'_>,
     s: &Shared,
     scenario: &Scenario,
+    faults: &ActiveFaults,
     effect: &FaultEffect,
     now_us: u64,
 ) -> String {
@@ -609,13 +611,7 @@ fn verify_effect(
             let offsets: Vec<String> = scenario
                 .regions
                 .iter()
-                .map(|r| {
-                    format!(
-                        "{} {:+}us",
-                        r.name,
-                        ActiveFaults::new(scenario).clock_offset_us(r.id, now_us)
-                    )
-                })
+                .map(|r| format!("{} {:+}us", r.name, faults.clock_offset_us(r.id, now_us)))
                 .collect();
             format!("clock offsets now {}", offsets.join(", "))
         }
