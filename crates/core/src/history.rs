@@ -21,10 +21,14 @@ pub enum OpKind {
     Query,
     ConditionalPut,
     Transaction,
+    /// A delete made by the service's TTL sweeper, not by a client (TTL-04..07). It is a
+    /// real, stamped write that replicates, so the checkers see it; client statistics
+    /// (latency, throughput, availability) leave it out.
+    TtlDelete,
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 7] = [
+    pub const ALL: [OpKind; 8] = [
         OpKind::Get,
         OpKind::Put,
         OpKind::Update,
@@ -32,6 +36,7 @@ impl OpKind {
         OpKind::Query,
         OpKind::ConditionalPut,
         OpKind::Transaction,
+        OpKind::TtlDelete,
     ];
 
     pub fn name(self) -> &'static str {
@@ -43,7 +48,13 @@ impl OpKind {
             OpKind::Query => "query",
             OpKind::ConditionalPut => "conditional_put",
             OpKind::Transaction => "transaction",
+            OpKind::TtlDelete => "ttl_delete",
         }
+    }
+
+    /// Sent by a client (everything but the service's own TTL deletes).
+    pub fn is_client(self) -> bool {
+        self != OpKind::TtlDelete
     }
 
     pub fn is_write(self) -> bool {
@@ -87,7 +98,10 @@ pub struct ReadValue {
     pub stamp: Option<Stamp>,
 }
 
-/// One client operation.
+/// The session of the service's own writes (TTL deletes): no client reads in it.
+pub const SERVICE_SESSION: u32 = u32::MAX;
+
+/// One client operation (or a service write, see [`OpKind::TtlDelete`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OpRecord {
     pub id: u64,
@@ -112,6 +126,10 @@ pub struct OpRecord {
 impl OpRecord {
     pub fn latency_us(&self) -> u64 {
         self.complete_us - self.invoke_us
+    }
+    /// Sent by a client, not made by the service itself (see [`OpKind::TtlDelete`]).
+    pub fn is_client(&self) -> bool {
+        self.kind.is_client()
     }
     pub fn acknowledged_write(&self) -> Option<&Written> {
         match self.result {
