@@ -15,7 +15,7 @@ use crate::clients::Clients;
 use crate::faults::{ActiveFaults, FaultEffect};
 use crate::trace::{Event, EventKind, RunOutput, TraceHasher};
 use dynasim_core::RegionId;
-use dynasim_core::history::{ApplyRecord, KeyRef};
+use dynasim_core::history::{ApplyRecord, KeyRef, OpKind, OpRecord, OpResult, SERVICE_SESSION};
 use dynasim_engine::Item;
 use dynasim_region::{KnownBug, Outgoing, Region, RegionConfig, TableKey, TableSpec};
 use dynasim_replication::{Apply, Message, ReplicatorConfig};
@@ -79,6 +79,8 @@ pub(crate) struct Shared {
     pub batch_interval_us: u64,
     pub output: RunOutput,
     pub hasher: TraceHasher,
+    /// Service writes (TTL deletes) recorded so far.
+    pub service_ops: u64,
 }
 
 impl Shared {
@@ -181,6 +183,14 @@ pub(crate) fn region_tables(
                 write_units: t.capacity.write_units.unwrap_or(0) as f64,
             },
             mrsc: t.consistency == dynasim_scenario::Consistency::Mrsc,
+            ttl: t
+                .ttl_attribute
+                .as_ref()
+                .map(|attribute| dynasim_region::TtlSpec {
+                    attribute: attribute.clone(),
+                    delete_delay_us: t.ttl_delete_delay_us,
+                    delete_jitter_us: t.ttl_delete_jitter_us,
+                }),
             dax: t.dax.map(|d| dynasim_region::DaxSpec {
                 item_ttl_us: d.item_ttl_us,
                 size_bytes: d.size_bytes,
@@ -196,6 +206,24 @@ pub fn check_supported(scenario: &Scenario) -> Result<(), String> {
     for (i, t) in scenario.tables.iter().enumerate() {
         if let Err(e) = dynasim_engine::validate_table_name(&t.name) {
             return Err(format!("table[{i}].name: {}", e.message));
+        }
+        if let Some(ttl) = &t.ttl_attribute {
+            if let Err(e) = dynasim_engine::validate_attribute_name(ttl) {
+                return Err(format!("table[{i}].ttl: {}", e.message));
+            }
+            let taken = [
+                Some(t.partition_key.name.as_str()),
+                t.sort_key.as_ref().map(|k| k.name.as_str()),
+                Some(dynasim_region::VALUE_ATTRIBUTE),
+                Some(dynasim_region::PAD_ATTRIBUTE),
+            ];
+            if taken.contains(&Some(ttl.as_str())) {
+                return Err(format!(
+                    "table[{i}].ttl: {ttl:?} is a key attribute or one the workload writes ({:?}, {:?}); name another attribute",
+                    dynasim_region::VALUE_ATTRIBUTE,
+                    dynasim_region::PAD_ATTRIBUTE
+                ));
+            }
         }
     }
     for p in &scenario.phases {
@@ -260,6 +288,7 @@ pub(crate) fn build_shared(scenario: &Scenario, options: &RunOptions) -> Shared 
         batch_interval_us: scenario.replication.batch_interval_us.max(tick_us),
         output: crate::trace::new_output(scenario, seed),
         hasher: TraceHasher::default(),
+        service_ops: 0,
     };
     for region in &scenario.regions {
         let (specs, local, global) = region_tables(scenario, region.id);
@@ -312,6 +341,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
 
     let mut faults = ActiveFaults::new(scenario);
     let mut clients = Clients::new(scenario, seed);
+    let ttl_sweeps = scenario.tables.iter().any(|t| t.ttl_attribute.is_some());
     let mut now_us = 0u64;
     while now_us < duration_us {
         let next_us = now_us + tick_us;
@@ -319,6 +349,9 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
             apply_fault_effect(&mut sim, &shared, scenario, &faults, &effect, now_us);
         }
         clients.run_window(&shared, &faults, now_us, next_us);
+        if ttl_sweeps && now_us % TTL_SWEEP_INTERVAL_US < tick_us {
+            sweep_ttl(&mut shared.borrow_mut(), &faults, now_us);
+        }
         shared.borrow_mut().now_us = next_us;
         if let Some(progress) = &options.progress
             && next_us % 1_000_000 < tick_us
@@ -365,6 +398,47 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         ));
     }
     Ok(shared.output)
+}
+
+/// How often each region's TTL sweeper runs (TTL-04: a background process).
+const TTL_SWEEP_INTERVAL_US: u64 = 1_000_000;
+/// History ids of the service's own writes start here, far above any client op id.
+const SERVICE_OP_ID_BASE: u64 = 1 << 48;
+
+/// Run every live region's TTL sweeper by its own clock; each delete is a stamped
+/// write that replicates, and goes into the history as a service write.
+pub(crate) fn sweep_ttl(s: &mut Shared, faults: &ActiveFaults, now_us: u64) {
+    for r in 0..s.regions.len() {
+        let region = RegionId(r as u16);
+        if faults.region_down(region, now_us) {
+            continue;
+        }
+        let wall_us = crate::clients::wall_clock_us(s, faults, region, now_us);
+        let deleted = s.regions[r].sweep_ttl(now_us, wall_us, &mut s.region_rngs[r]);
+        for d in deleted {
+            let record = OpRecord {
+                id: SERVICE_OP_ID_BASE + s.service_ops,
+                session: SERVICE_SESSION,
+                region,
+                key: KeyRef {
+                    table: s.global_table[r][d.table] as u16,
+                    key: d.key,
+                },
+                kind: OpKind::TtlDelete,
+                strong: false,
+                invoke_us: now_us,
+                complete_us: now_us,
+                region_clock_us: d.written.stamp.hlc_us,
+                result: OpResult::Ok,
+                written: Some(d.written),
+                read: None,
+                attempts: 1,
+            };
+            s.service_ops += 1;
+            s.hasher.op(&record);
+            s.output.history.push(record);
+        }
+    }
 }
 
 /// The slowest inter-region round trip, with jitter.

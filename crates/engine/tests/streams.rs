@@ -157,10 +157,18 @@ fn ttl_sweep_reads_the_sweepers_own_clock() {
     let mut engine = engine(EngineConfig::default(), "KEYS_ONLY");
     enable_ttl(&mut engine);
     let exp = json!({"N": (EPOCH + 10).to_string()});
-    put(&mut engine, json!({"pk": {"S": "a"}, "exp": exp}), SimTime::ZERO);
+    put(
+        &mut engine,
+        json!({"pk": {"S": "a"}, "exp": exp}),
+        SimTime::ZERO,
+    );
     let true_now = SimTime::from_secs(1);
     let honest_clock_us = i128::from(EPOCH + 1) * 1_000_000;
-    assert!(engine.sweep_ttl_by_clock(true_now, honest_clock_us).is_empty());
+    assert!(
+        engine
+            .sweep_ttl_by_clock(true_now, honest_clock_us)
+            .is_empty()
+    );
     let fast_clock_us = honest_clock_us + 20_000_000;
     assert_eq!(engine.sweep_ttl_by_clock(true_now, fast_clock_us).len(), 1);
 }
@@ -180,7 +188,11 @@ fn ttl_sweep_delay_per_table_and_salted_jitter() {
         engine.set_ttl_sweep(T, 5_000_000, 20_000_000).unwrap();
         for k in &keys {
             let exp = json!({"N": EPOCH.to_string()});
-            put(&mut engine, json!({"pk": {"S": k}, "exp": exp}), SimTime::ZERO);
+            put(
+                &mut engine,
+                json!({"pk": {"S": k}, "exp": exp}),
+                SimTime::ZERO,
+            );
         }
         let mut due = vec![0; keys.len()];
         for second in 1..=26 {
@@ -195,11 +207,20 @@ fn ttl_sweep_delay_per_table_and_salted_jitter() {
     };
     let a = due_secs(1);
     let b = due_secs(2);
-    assert!(a.iter().chain(&b).all(|s| (5..=26).contains(s)), "{a:?} {b:?}");
-    assert!(a.iter().any(|s| *s > 10), "jitter spreads the deletes: {a:?}");
+    assert!(
+        a.iter().chain(&b).all(|s| (5..=26).contains(s)),
+        "{a:?} {b:?}"
+    );
+    assert!(
+        a.iter().any(|s| *s > 10),
+        "jitter spreads the deletes: {a:?}"
+    );
     assert_ne!(a, b, "different salts, different sweep times");
     assert_eq!(
-        Engine::new(EngineConfig::default()).set_ttl_sweep(T, 0, 0).unwrap_err().kind,
+        Engine::new(EngineConfig::default())
+            .set_ttl_sweep(T, 0, 0)
+            .unwrap_err()
+            .kind,
         ErrorKind::ResourceNotFoundException
     );
 }

@@ -22,6 +22,7 @@ fn table(capacity: CapacitySpec, dax: Option<DaxSpec>) -> TableSpec {
         capacity,
         dax,
         mrsc: false,
+        ttl: None,
     }
 }
 
@@ -50,6 +51,7 @@ fn op(kind: OpKind, key: u64, value: u64, strong: bool) -> ClientOp {
         value,
         item_bytes: 200,
         strong,
+        expire_after_us: None,
     }
 }
 
@@ -267,4 +269,67 @@ fn dx_stale_after_a_bypassing_write_until_ttl_fresh_after_write_through() {
     );
     let strong = r.execute(&op(OpKind::Get, 3, 0, true), 3_000_001, 3_000_001, &mut rng);
     assert_eq!(strong.read.and_then(|v| v.value), Some(3));
+}
+
+#[test]
+fn ttl_sweep_deletes_by_the_region_clock_and_replicates_the_delete() {
+    // TTL-03/04: expired items stay readable until the sweeper runs; TTL-07: the delete is
+    // a stamped local write that the replicator ships to the peer; TTL-08: by the clock.
+    let spec = TableSpec {
+        ttl: Some(dynasim_region::TtlSpec {
+            attribute: "expires_at".into(),
+            delete_delay_us: 0,
+            delete_jitter_us: 0,
+        }),
+        ..table(on_demand(), None)
+    };
+    let mut r = region(spec);
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let epoch_us = 1_767_225_600_000_000u64;
+    let mut put = op(OpKind::Put, 4, 77, false);
+    put.expire_after_us = Some(5_000_000);
+    let written = r.execute(&put, 0, epoch_us, &mut rng).written.unwrap();
+    let strong_get = op(OpKind::Get, 4, 0, true);
+
+    assert!(
+        r.sweep_ttl(3_000_000, epoch_us + 3_000_000, &mut rng)
+            .is_empty()
+    );
+    // Expired at 5 s by true time, but this region's clock runs 2 s slow.
+    assert!(
+        r.sweep_ttl(6_000_000, epoch_us + 4_000_000, &mut rng)
+            .is_empty()
+    );
+    let read = r.execute(&strong_get, 6_000_000, epoch_us + 4_000_000, &mut rng);
+    assert_eq!(read.read.unwrap().value, Some(77), "TTL-04: still readable");
+
+    let deleted = r.sweep_ttl(7_000_000, epoch_us + 6_000_000, &mut rng);
+    assert_eq!(deleted.len(), 1);
+    assert_eq!((deleted[0].table, deleted[0].key), (0, 4));
+    assert_eq!(deleted[0].written.value, None);
+    assert!(deleted[0].written.stamp > written.stamp);
+    assert_eq!(
+        deleted[0].written.context,
+        vec![written.stamp.seq],
+        "the delete has seen the put it removes"
+    );
+    let read = r.execute(&strong_get, 7_000_000, epoch_us + 6_000_000, &mut rng);
+    assert_eq!(read.read.unwrap().value, None);
+    assert!(
+        r.sweep_ttl(8_000_000, epoch_us + 7_000_000, &mut rng)
+            .is_empty()
+    );
+    let outgoing = r.poll_replication(8_000_000);
+    assert!(
+        outgoing.iter().any(|o| o.to == RegionId(1)),
+        "the put and the TTL delete are shipped to the peer"
+    );
+
+    // Without an expiry request nothing expires.
+    let plain = op(OpKind::Put, 5, 78, false);
+    r.execute(&plain, 9_000_000, epoch_us + 9_000_000, &mut rng);
+    assert!(
+        r.sweep_ttl(99_000_000, epoch_us + 99_000_000, &mut rng)
+            .is_empty()
+    );
 }

@@ -33,7 +33,7 @@ fn percentiles(h: &Histogram<u64>) -> Percentiles {
 /// Latency of successful ops per `region/op`.
 pub fn latency(run: &RunOutput) -> BTreeMap<String, Percentiles> {
     let mut by: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
-    for op in &run.history {
+    for op in run.history.iter().filter(|op| op.is_client()) {
         if op.result != OpResult::Ok {
             continue;
         }
@@ -89,7 +89,7 @@ pub fn op_counts(run: &RunOutput) -> BTreeMap<String, u64> {
 /// Per-second buckets: `f(bucket histograms)` for each series key.
 pub fn latency_series(run: &RunOutput, quantile: f64) -> BTreeMap<String, Vec<(f64, f64)>> {
     let mut buckets: BTreeMap<String, BTreeMap<u64, Histogram<u64>>> = BTreeMap::new();
-    for op in &run.history {
+    for op in run.history.iter().filter(|op| op.is_client()) {
         if op.result != OpResult::Ok {
             continue;
         }
@@ -149,7 +149,7 @@ pub fn throughput_series(run: &RunOutput) -> BTreeMap<String, Vec<(f64, f64)>> {
     for name in ["ok", "throttled", "errors", "unknown"] {
         series.insert(name.to_string(), vec![0.0; seconds]);
     }
-    for op in &run.history {
+    for op in run.history.iter().filter(|op| op.is_client()) {
         let s = ((op.complete_us / 1_000_000) as usize).min(seconds - 1);
         let name = match &op.result {
             OpResult::Ok => "ok",

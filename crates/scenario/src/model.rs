@@ -177,6 +177,10 @@ pub struct Table {
     pub gsis: Vec<Gsi>,
     /// Attribute holding the expiry time, if TTL is enabled.
     pub ttl_attribute: Option<String>,
+    /// How long after expiry the sweeper deletes an item: this delay plus a per-key,
+    /// per-region share of the jitter (TTL-04, TTL-08). Defaults 0.
+    pub ttl_delete_delay_us: u64,
+    pub ttl_delete_jitter_us: u64,
     pub stream: Option<StreamView>,
     pub dax: Option<Dax>,
 }
@@ -264,6 +268,9 @@ pub struct Phase {
     /// Default: eventual.
     pub reads: ReadConsistency,
     pub retry: Option<RetryPolicy>,
+    /// Puts and updates set the table's TTL attribute to expire this long after the
+    /// write (by the writing region's clock).
+    pub expire_after_us: Option<u64>,
     /// Where clients of a region go when their region is unavailable.
     pub failover: Vec<(RegionId, RegionId)>,
 }

@@ -181,6 +181,8 @@ pub struct Table {
     #[serde(default)]
     pub gsi: Vec<S<Gsi>>,
     pub ttl: Option<S<String>>,
+    pub ttl_delete_delay: Option<S<String>>,
+    pub ttl_delete_jitter: Option<S<String>>,
     pub stream: Option<S<StreamView>>,
     pub dax: Option<S<Dax>>,
 }
@@ -267,6 +269,7 @@ pub struct Phase {
     pub item_size: Option<S<ItemSize>>,
     pub reads: Option<S<Reads>>,
     pub retry: Option<S<Retry>>,
+    pub expire_after: Option<S<String>>,
     #[serde(default)]
     pub failover: BTreeMap<S<String>, S<String>>,
 }

@@ -63,6 +63,7 @@ impl Resolver {
             );
             self.table_consistency
                 .push(parsed.as_ref().map_or(Consistency::Mrec, |p| p.consistency));
+            self.table_ttl.push(t.ttl.is_some());
             out.extend(parsed);
         }
         (out.len() == tables.len()).then_some(out)
@@ -234,6 +235,34 @@ impl Resolver {
             }
             None => None,
         };
+        let ttl_delay = |r: &mut Self, value: Option<&S<String>>, field: &str| -> Option<u64> {
+            let Some(value) = value else { return Some(0) };
+            let field_path = format!("{path}.{field}");
+            if t.ttl.is_none() {
+                r.error(
+                    value.span(),
+                    &field_path,
+                    "needs `ttl` (the TTL attribute) on the table",
+                );
+                return None;
+            }
+            let us = r.duration(value, &field_path)?;
+            if us > limits::TTL_DELETE_DELAY_US_MAX {
+                r.error(
+                    value.span(),
+                    &field_path,
+                    format!(
+                        "{:?} exceeds 48h, DynamoDB's TTL deletion window (TTL-04)",
+                        value.get_ref()
+                    ),
+                );
+                return None;
+            }
+            Some(us)
+        };
+        let ttl_delete_delay_us = ttl_delay(self, t.ttl_delete_delay.as_ref(), "ttl_delete_delay");
+        let ttl_delete_jitter_us =
+            ttl_delay(self, t.ttl_delete_jitter.as_ref(), "ttl_delete_jitter");
         ok.then_some(())?;
         Some(Table {
             name: t.name.get_ref().clone(),
@@ -245,6 +274,8 @@ impl Resolver {
             capacity: capacity?,
             gsis,
             ttl_attribute: t.ttl.as_ref().map(|s| s.get_ref().clone()),
+            ttl_delete_delay_us: ttl_delete_delay_us?,
+            ttl_delete_jitter_us: ttl_delete_jitter_us?,
             stream,
             dax,
         })
@@ -388,6 +419,24 @@ impl Resolver {
             None => Some(None),
         };
         let failover = self.failover(&p.failover, &format!("{path}.failover"), table);
+        let expire_after_us = match &p.expire_after {
+            None => Some(None),
+            Some(value) => {
+                let field_path = format!("{path}.expire_after");
+                let has_ttl = table.and_then(|t| self.table_ttl.get(t).copied());
+                if has_ttl == Some(false) {
+                    let name = table.map(|t| self.tables[t].clone()).unwrap_or_default();
+                    self.error(
+                        value.span(),
+                        &field_path,
+                        format!("table {name:?} has no `ttl` attribute to set"),
+                    );
+                    None
+                } else {
+                    self.positive_duration(value, &field_path).map(Some)
+                }
+            }
+        };
         Some(Phase {
             name: p.name.get_ref().clone(),
             start_us,
@@ -399,6 +448,7 @@ impl Resolver {
             item_size: item_size?,
             reads,
             retry: retry?,
+            expire_after_us: expire_after_us?,
             failover: failover?,
         })
     }
