@@ -15,10 +15,12 @@
 //! regions go out as values. The table data lives in a [`dynasim_engine::Engine`]; the
 //! replicator ([`dynasim_replication::Replicator`]) owns the LWW stamps.
 
+pub mod autoscale;
 pub mod capacity;
 mod dax;
 pub mod latency;
 
+use autoscale::{AutoScaler, AutoScalingSpec, ScalingAction};
 use capacity::{OnDemand, ThrottleReason, TokenBucket, read_units, write_units};
 use dax::DaxCache;
 use dynasim_core::history::{FinalVersion, KeyRef, OpKind, OpResult, ReadValue, ValueId, Written};
@@ -48,6 +50,36 @@ pub struct CapacitySpec {
     /// Provisioned units per second (ignored on demand).
     pub read_units: f64,
     pub write_units: f64,
+    /// Target-tracking auto scaling of provisioned reads and writes (CA-16).
+    pub read_auto_scaling: Option<AutoScalingSpec>,
+    pub write_auto_scaling: Option<AutoScalingSpec>,
+}
+
+/// Reads or writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum CapacityDimension {
+    Read,
+    Write,
+}
+
+impl CapacityDimension {
+    pub fn name(self) -> &'static str {
+        match self {
+            CapacityDimension::Read => "read",
+            CapacityDimension::Write => "write",
+        }
+    }
+}
+
+/// Provisioned and consumed units of one table replica, for metrics and plots.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CapacityUse {
+    pub on_demand: bool,
+    pub provisioned_read_units: f64,
+    pub provisioned_write_units: f64,
+    /// Cumulative units consumed since the start (replicated writes included).
+    pub consumed_read_units: f64,
+    pub consumed_write_units: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -251,6 +283,10 @@ struct TableRuntime {
     dax: Option<DaxCache>,
     /// Partition leaders: AZ index per partition.
     leaders: Vec<u8>,
+    consumed_read_units: f64,
+    consumed_write_units: f64,
+    read_scaler: Option<AutoScaler>,
+    write_scaler: Option<AutoScaler>,
 }
 
 pub struct Region {
@@ -780,6 +816,51 @@ impl Region {
         }
     }
 
+    /// Run the auto scaling controllers of every provisioned table (CA-16); each action
+    /// has already taken effect when it is returned.
+    pub fn auto_scale(&mut self, now_us: u64) -> Vec<(usize, CapacityDimension, ScalingAction)> {
+        let mut actions = Vec::new();
+        for (i, t) in self.tables.iter_mut().enumerate() {
+            if t.spec.capacity.on_demand {
+                continue;
+            }
+            let (read_total, write_total) = (t.consumed_read_units, t.consumed_write_units);
+            let (read_units, write_units) =
+                (t.spec.capacity.read_units, t.spec.capacity.write_units);
+            if let Some(a) = t
+                .read_scaler
+                .as_mut()
+                .and_then(|s| s.tick(read_total, read_units, now_us))
+            {
+                t.spec.capacity.read_units = a.to_units;
+                t.read.set_rate(a.to_units, now_us);
+                actions.push((i, CapacityDimension::Read, a));
+            }
+            if let Some(a) = t
+                .write_scaler
+                .as_mut()
+                .and_then(|s| s.tick(write_total, write_units, now_us))
+            {
+                t.spec.capacity.write_units = a.to_units;
+                t.write.set_rate(a.to_units, now_us);
+                actions.push((i, CapacityDimension::Write, a));
+            }
+        }
+        actions
+    }
+
+    /// Provisioned and consumed units of a table replica.
+    pub fn capacity_use(&self, table: usize) -> CapacityUse {
+        let t = &self.tables[table];
+        CapacityUse {
+            on_demand: t.spec.capacity.on_demand,
+            provisioned_read_units: t.spec.capacity.read_units,
+            provisioned_write_units: t.spec.capacity.write_units,
+            consumed_read_units: t.consumed_read_units,
+            consumed_write_units: t.consumed_write_units,
+        }
+    }
+
     /// The value and stamp this region's leader replicas hold for a workload key.
     pub fn value_of(&self, table: usize, key: u64) -> ReadValue {
         let t = &self.tables[table];
@@ -999,6 +1080,10 @@ impl TableRuntime {
                 .as_ref()
                 .map(|d| DaxCache::new(d.item_ttl_us, d.size_bytes)),
             leaders: (0..partitions).map(|p| (p % 3) as u8).collect(),
+            consumed_read_units: 0.0,
+            consumed_write_units: 0.0,
+            read_scaler: cap.read_auto_scaling.map(AutoScaler::new),
+            write_scaler: cap.write_auto_scaling.map(AutoScaler::new),
             spec,
         }
     }
@@ -1097,6 +1182,9 @@ impl TableRuntime {
             } else {
                 self.on_demand_read.admit(units, now_us)
             };
+            if ok {
+                self.consume(write, units);
+            }
             return (!ok).then_some(if write {
                 ThrottleReason::TableWriteMaxOnDemandThroughputExceeded
             } else {
@@ -1124,10 +1212,20 @@ impl TableRuntime {
         }
         part.take(units, now_us);
         table.take(units, now_us);
+        self.consume(write, units);
         None
     }
 
+    fn consume(&mut self, write: bool, units: f64) {
+        if write {
+            self.consumed_write_units += units;
+        } else {
+            self.consumed_read_units += units;
+        }
+    }
+
     fn charge_replicated(&mut self, units: f64, now_us: u64) {
+        self.consume(true, units);
         if self.spec.capacity.on_demand {
             self.on_demand_write.force(units, now_us);
         } else {

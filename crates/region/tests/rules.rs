@@ -31,6 +31,8 @@ fn on_demand() -> CapacitySpec {
         on_demand: true,
         read_units: 0.0,
         write_units: 0.0,
+        read_auto_scaling: None,
+        write_auto_scaling: None,
     }
 }
 
@@ -191,6 +193,8 @@ fn ca08_a_hot_key_is_throttled_at_the_partition_limit_with_table_capacity_left()
         on_demand: false,
         read_units: 40_000.0,
         write_units: 40_000.0,
+        read_auto_scaling: None,
+        write_auto_scaling: None,
     };
     let mut r = region(table(capacity, None));
     let mut rng = ChaCha8Rng::seed_from_u64(6);
@@ -332,4 +336,62 @@ fn ttl_sweep_deletes_by_the_region_clock_and_replicates_the_delete() {
         r.sweep_ttl(99_000_000, epoch_us + 99_000_000, &mut rng)
             .is_empty()
     );
+}
+
+#[test]
+fn ca16_auto_scaling_raises_write_capacity_minutes_after_throttling_starts() {
+    // 100 WCU provisioned, 600 writes/s of 1 KB: the 300 s burst (30,000 units) drains in
+    // a minute, writes are throttled, and since throttled writes consume nothing the
+    // controller only ever sees 100% of what it provisioned: it scales out by 1/0.7
+    // every two minutes until the load fits under the 70% target.
+    let minute_us = 60_000_000u64;
+    let capacity = CapacitySpec {
+        on_demand: false,
+        read_units: 100.0,
+        write_units: 100.0,
+        read_auto_scaling: None,
+        write_auto_scaling: Some(dynasim_region::autoscale::AutoScalingSpec {
+            target_percent: 70.0,
+            min_units: 100.0,
+            max_units: 2_000.0,
+            scale_out_after_us: 2 * minute_us,
+            scale_in_after_us: 15 * minute_us,
+        }),
+    };
+    // No peers: an unacknowledged replication log would push back on its own.
+    let mut r = region(TableSpec {
+        peers: Vec::new(),
+        ..table(capacity, None)
+    });
+    let mut rng = ChaCha8Rng::seed_from_u64(16);
+    let mut throttled_by_minute = vec![0u32; 20];
+    let mut actions = Vec::new();
+    for i in 0..(20 * 60 * 600u64) {
+        let now_us = i * 1_000_000 / 600;
+        let mut put = op(OpKind::Put, i % 5_000, i, false);
+        put.item_bytes = 1_000;
+        let served = r.execute(&put, now_us, now_us, &mut rng);
+        if served.throttle.is_some() {
+            throttled_by_minute[(now_us / minute_us) as usize] += 1;
+        } else {
+            assert_eq!(served.result, OpResult::Ok, "op {i}");
+        }
+        actions.extend(r.auto_scale(now_us));
+    }
+    assert!(
+        throttled_by_minute[0] < 3_000,
+        "burst credit absorbs most of the first minute: {throttled_by_minute:?}"
+    );
+    assert!(
+        throttled_by_minute[1..4].iter().all(|t| *t > 10_000),
+        "{throttled_by_minute:?}"
+    );
+    assert!(actions.len() >= 4, "{actions:?}");
+    assert_eq!(actions[0].2.to_units, 143.0, "{actions:?}");
+    assert!(actions.iter().all(
+        |(_, d, a)| *d == dynasim_region::CapacityDimension::Write && a.to_units > a.from_units
+    ));
+    let last = r.capacity_use(0);
+    assert!(last.provisioned_write_units >= 600.0 / 0.7, "{last:?}");
+    assert_eq!(throttled_by_minute[19], 0, "{throttled_by_minute:?}");
 }
