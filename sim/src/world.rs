@@ -81,6 +81,10 @@ pub(crate) struct Shared {
     pub hasher: TraceHasher,
     /// Service writes (TTL deletes) recorded so far.
     pub service_ops: u64,
+    /// `[scenario table]` -> its name.
+    pub table_names: Vec<String>,
+    /// `[region][local table]` -> consumed (read, write) units at the last sample.
+    pub capacity_totals: Vec<Vec<(f64, f64)>>,
 }
 
 impl Shared {
@@ -181,6 +185,8 @@ pub(crate) fn region_tables(
                 on_demand: t.capacity.mode == CapacityMode::OnDemand,
                 read_units: t.capacity.read_units.unwrap_or(0) as f64,
                 write_units: t.capacity.write_units.unwrap_or(0) as f64,
+                read_auto_scaling: t.capacity.auto_scaling.map(|a| scaling_spec(&a, false)),
+                write_auto_scaling: t.capacity.auto_scaling.map(|a| scaling_spec(&a, true)),
             },
             mrsc: t.consistency == dynasim_scenario::Consistency::Mrsc,
             ttl: t
@@ -198,6 +204,24 @@ pub(crate) fn region_tables(
         });
     }
     (specs, local, global)
+}
+
+fn scaling_spec(
+    a: &dynasim_scenario::AutoScaling,
+    write: bool,
+) -> dynasim_region::autoscale::AutoScalingSpec {
+    let (min, max) = if write {
+        (a.min_write_units, a.max_write_units)
+    } else {
+        (a.min_read_units, a.max_read_units)
+    };
+    dynasim_region::autoscale::AutoScalingSpec {
+        target_percent: a.target_percent as f64,
+        min_units: min as f64,
+        max_units: max as f64,
+        scale_out_after_us: a.scale_out_after_us,
+        scale_in_after_us: a.scale_in_after_us,
+    }
 }
 
 /// What this build can simulate; anything else is refused at load with a clear message.
@@ -289,6 +313,8 @@ pub(crate) fn build_shared(scenario: &Scenario, options: &RunOptions) -> Shared 
         output: crate::trace::new_output(scenario, seed),
         hasher: TraceHasher::default(),
         service_ops: 0,
+        table_names: scenario.tables.iter().map(|t| t.name.clone()).collect(),
+        capacity_totals: Vec::new(),
     };
     for region in &scenario.regions {
         let (specs, local, global) = region_tables(scenario, region.id);
@@ -303,6 +329,7 @@ pub(crate) fn build_shared(scenario: &Scenario, options: &RunOptions) -> Shared 
             &format!("region/{}", region.id.0),
         ));
         shared.local_table.push(local);
+        shared.capacity_totals.push(vec![(0.0, 0.0); global.len()]);
         shared.global_table.push(global);
     }
     shared
@@ -342,6 +369,10 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
     let mut faults = ActiveFaults::new(scenario);
     let mut clients = Clients::new(scenario, seed);
     let ttl_sweeps = scenario.tables.iter().any(|t| t.ttl_attribute.is_some());
+    let auto_scaling = scenario
+        .tables
+        .iter()
+        .any(|t| t.capacity.auto_scaling.is_some());
     let mut now_us = 0u64;
     while now_us < duration_us {
         let next_us = now_us + tick_us;
@@ -351,6 +382,12 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         clients.run_window(&shared, &faults, now_us, next_us);
         if ttl_sweeps && now_us % TTL_SWEEP_INTERVAL_US < tick_us {
             sweep_ttl(&mut shared.borrow_mut(), &faults, now_us);
+        }
+        if auto_scaling && now_us % crate::capacity::AUTO_SCALE_INTERVAL_US < tick_us {
+            crate::capacity::auto_scale(&mut shared.borrow_mut(), &faults, now_us);
+        }
+        if next_us % crate::capacity::SAMPLE_INTERVAL_US < tick_us {
+            crate::capacity::sample(&mut shared.borrow_mut(), next_us);
         }
         shared.borrow_mut().now_us = next_us;
         if let Some(progress) = &options.progress

@@ -228,3 +228,46 @@ fn ttl_deletes_replicate_and_every_replica_ends_with_expired_items_gone() {
     let client_ops = o.run.history.iter().filter(|op| op.is_client()).count();
     assert_eq!(client_ops + ttl.len(), o.run.history.len());
 }
+
+#[test]
+fn auto_scaling_lags_a_spike_by_minutes_throttling_meanwhile_then_scales_in() {
+    use dynasim::EventKind;
+    let o = run("scenarios/capacity/spike-autoscaling.toml", 1);
+    o.assert_passed();
+    let scaling: Vec<_> = o
+        .run
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::AutoScaling && e.detail.contains("us-east-1 items: write"))
+        .collect();
+    let first_out_us = scaling.first().expect("a scale-out").at_us;
+    // CA-16: two minutes above target before the first step (the spike starts at 60 s).
+    assert!(first_out_us >= 180_000_000, "{scaling:?}");
+    let throttled_before = o
+        .run
+        .history
+        .iter()
+        .filter(|op| {
+            op.invoke_us >= 60_000_000
+                && op.invoke_us < first_out_us
+                && op.result == OpResult::Failed("ProvisionedThroughputExceededException".into())
+        })
+        .count();
+    assert!(throttled_before > 1_000, "{throttled_before}");
+    // Capacity climbs step by step while the spike lasts, and comes down after it.
+    let provisioned: Vec<f64> = o
+        .run
+        .capacity
+        .iter()
+        .filter(|s| s.region.0 == 0)
+        .map(|s| s.provisioned_write_units)
+        .collect();
+    let peak = provisioned.iter().copied().fold(0.0, f64::max);
+    assert!(peak >= 50.0, "{provisioned:?}");
+    assert!(scaling.len() >= 3, "{scaling:?}");
+    assert_eq!(
+        *provisioned.last().unwrap(),
+        20.0,
+        "scaled back in to the minimum"
+    );
+}

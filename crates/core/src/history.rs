@@ -170,6 +170,8 @@ pub enum EventKind {
     LwwOverwrite,
     LeaderElection,
     Finding,
+    /// Auto scaling changed a table's provisioned capacity (CA-16).
+    AutoScaling,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -215,8 +217,27 @@ pub struct RunOutput {
     pub replicas: Vec<ReplicaState>,
     pub region_counters: Vec<RegionCounters>,
     pub replication_counters: Vec<ReplicationCounters>,
+    /// Provisioned and consumed capacity of every table replica over time (derived from
+    /// the run, not part of the trace hash).
+    #[serde(default)]
+    pub capacity: Vec<CapacitySample>,
     /// FNV-1a over every op, apply and event in the order they happened.
     pub trace_hash: String,
+}
+
+/// Capacity of one table replica over one sampling interval ending at `at_us`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CapacitySample {
+    pub at_us: u64,
+    pub region: RegionId,
+    /// Index in the scenario's table list.
+    pub table: usize,
+    pub on_demand: bool,
+    pub provisioned_read_units: f64,
+    pub provisioned_write_units: f64,
+    /// Units consumed per second over the interval (replicated writes included).
+    pub consumed_read_per_s: f64,
+    pub consumed_write_per_s: f64,
 }
 
 impl RunOutput {

@@ -80,6 +80,14 @@ pub fn plots(scenario: &Scenario, run: &RunOutput) -> Vec<(String, String)> {
                 stats::throughput_series(run),
             ),
         ),
+        (
+            "capacity.svg".into(),
+            chart(
+                "Capacity units per second: provisioned and consumed (10 s samples)",
+                "units/s",
+                stats::capacity_series(scenario, run),
+            ),
+        ),
     ]
 }
 
@@ -204,7 +212,7 @@ pub fn summary_md(run: &RunOutput, report: &Report, scenario_path: &str) -> Stri
     }
     let _ = writeln!(
         md,
-        "\nPlots: `latency.svg`, `replication-lag.svg`, `throughput.svg`."
+        "\nPlots: `latency.svg`, `replication-lag.svg`, `throughput.svg`, `capacity.svg`."
     );
     md
 }

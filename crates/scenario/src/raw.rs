@@ -141,6 +141,19 @@ pub struct Capacity {
     pub mode: S<CapacityMode>,
     pub read_units: Option<S<i64>>,
     pub write_units: Option<S<i64>>,
+    pub auto_scaling: Option<S<AutoScaling>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoScaling {
+    pub target: Option<S<i64>>,
+    pub min_read_units: Option<S<i64>>,
+    pub max_read_units: Option<S<i64>>,
+    pub min_write_units: Option<S<i64>>,
+    pub max_write_units: Option<S<i64>>,
+    pub scale_out_after: Option<S<String>>,
+    pub scale_in_after: Option<S<String>>,
 }
 
 #[derive(Deserialize, Clone, Copy)]

@@ -170,6 +170,7 @@ impl Resolver {
                 mode: CapacityMode::OnDemand,
                 read_units: None,
                 write_units: None,
+                auto_scaling: None,
             }),
         };
         let mut gsis = Vec::new();
@@ -315,10 +316,106 @@ impl Resolver {
         };
         let read_units = units(&c.read_units, "read_units");
         let write_units = units(&c.write_units, "write_units");
+        let auto_scaling = match (&c.auto_scaling, mode) {
+            (None, _) => Some(None),
+            (Some(a), CapacityMode::OnDemand) => {
+                self.error(
+                    a.span(),
+                    format!("{path}.auto_scaling"),
+                    "auto_scaling applies only to mode \"provisioned\" (on-demand scales itself)",
+                );
+                None
+            }
+            (Some(a), CapacityMode::Provisioned) => {
+                let base = (read_units.flatten(), write_units.flatten());
+                self.auto_scaling(a.get_ref(), &format!("{path}.auto_scaling"), base)
+                    .map(Some)
+            }
+        };
         Some(Capacity {
             mode,
             read_units: read_units?,
             write_units: write_units?,
+            auto_scaling: auto_scaling?,
+        })
+    }
+
+    /// `base`: the provisioned (read, write) units, the default minimums.
+    fn auto_scaling(
+        &mut self,
+        a: &raw::AutoScaling,
+        path: &str,
+        base: (Option<u64>, Option<u64>),
+    ) -> Option<AutoScaling> {
+        let max = limits::CAPACITY_UNITS_MAX;
+        let bound = |r: &mut Self, v: &Option<S<i64>>, name: &str, default: u64| match v {
+            Some(v) => r.count(v, &format!("{path}.{name}"), 1, max),
+            None => Some(default),
+        };
+        // DynamoDB's target tracking accepts 20..90 percent.
+        let target = bound(self, &a.target, "target", 70).and_then(|t| {
+            if (20..=90).contains(&t) {
+                Some(t)
+            } else {
+                let span = a.target.as_ref().map(|t| t.span()).unwrap_or_default();
+                self.error(
+                    span,
+                    format!("{path}.target"),
+                    format!("expected a target utilisation in percent, 20 to 90; found {t}"),
+                );
+                None
+            }
+        });
+        let min_read = bound(
+            self,
+            &a.min_read_units,
+            "min_read_units",
+            base.0.unwrap_or(1),
+        );
+        let max_read = bound(self, &a.max_read_units, "max_read_units", max);
+        let min_write = bound(
+            self,
+            &a.min_write_units,
+            "min_write_units",
+            base.1.unwrap_or(1),
+        );
+        let max_write = bound(self, &a.max_write_units, "max_write_units", max);
+        for (lo, hi, name, field) in [
+            (min_read, max_read, "max_read_units", &a.max_read_units),
+            (min_write, max_write, "max_write_units", &a.max_write_units),
+        ] {
+            if let (Some(lo), Some(hi)) = (lo, hi)
+                && lo > hi
+            {
+                let span = field.as_ref().map(|f| f.span()).unwrap_or_default();
+                self.error(
+                    span,
+                    format!("{path}.{name}"),
+                    format!("{hi} is below the minimum {lo}"),
+                );
+            }
+        }
+        let minute = 60_000_000;
+        let scale_out = self.opt_duration(
+            a.scale_out_after.as_ref(),
+            &format!("{path}.scale_out_after"),
+            2 * minute,
+        );
+        let scale_in = self.opt_duration(
+            a.scale_in_after.as_ref(),
+            &format!("{path}.scale_in_after"),
+            15 * minute,
+        );
+        let (lo_r, hi_r, lo_w, hi_w) = (min_read?, max_read?, min_write?, max_write?);
+        (lo_r <= hi_r && lo_w <= hi_w).then_some(())?;
+        Some(AutoScaling {
+            target_percent: target?,
+            min_read_units: lo_r,
+            max_read_units: hi_r,
+            min_write_units: lo_w,
+            max_write_units: hi_w,
+            scale_out_after_us: scale_out?,
+            scale_in_after_us: scale_in?,
         })
     }
 
