@@ -9,6 +9,7 @@ pub mod bench;
 mod capacity;
 pub mod cli;
 mod clients;
+mod consumers;
 mod faults;
 mod mrsc;
 mod trace;

@@ -13,6 +13,8 @@ use dynasim_scenario::Scenario;
 pub(crate) fn new_output(scenario: &Scenario, seed: u64) -> RunOutput {
     RunOutput {
         capacity: Vec::new(),
+        deliveries: Vec::new(),
+        consumers: Vec::new(),
         scenario: scenario.meta.name.clone(),
         seed,
         epoch_unix_us: scenario.sim.epoch_unix_us,

@@ -189,6 +189,16 @@ pub(crate) fn region_tables(
                 write_auto_scaling: t.capacity.auto_scaling.map(|a| scaling_spec(&a, true)),
             },
             mrsc: t.consistency == dynasim_scenario::Consistency::Mrsc,
+            stream_view: t.stream.map(|v| {
+                match v {
+                    dynasim_scenario::StreamView::KeysOnly => "KEYS_ONLY",
+                    dynasim_scenario::StreamView::NewImage => "NEW_IMAGE",
+                    dynasim_scenario::StreamView::OldImage => "OLD_IMAGE",
+                    dynasim_scenario::StreamView::NewAndOldImages => "NEW_AND_OLD_IMAGES",
+                }
+                .to_string()
+            }),
+            origin_attribute: scenario.consumers.iter().any(|c| c.table == i),
             ttl: t
                 .ttl_attribute
                 .as_ref()
@@ -368,6 +378,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
 
     let mut faults = ActiveFaults::new(scenario);
     let mut clients = Clients::new(scenario, seed);
+    let mut consumers = crate::consumers::Consumers::new(scenario, seed, &shared.borrow());
     let ttl_sweeps = scenario.tables.iter().any(|t| t.ttl_attribute.is_some());
     let auto_scaling = scenario
         .tables
@@ -389,6 +400,10 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         if next_us % crate::capacity::SAMPLE_INTERVAL_US < tick_us {
             crate::capacity::sample(&mut shared.borrow_mut(), next_us);
         }
+        if !consumers.is_empty() && now_us % crate::consumers::STEP_US < tick_us {
+            let down = |r| faults.region_down(r, now_us);
+            consumers.step(&mut shared.borrow_mut(), down, now_us);
+        }
         shared.borrow_mut().now_us = next_us;
         if let Some(progress) = &options.progress
             && next_us % 1_000_000 < tick_us
@@ -403,10 +418,16 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
     // Drain: no new client traffic; let replication finish so the final states mean
     // something (bounded; a fault lasting to the end can keep it from draining).
     let drain_end_us = duration_us + drain_budget_us(scenario);
-    while now_us < drain_end_us && !replication_drained(&shared.borrow()) {
+    while now_us < drain_end_us
+        && !(replication_drained(&shared.borrow()) && consumers.caught_up(&shared.borrow()))
+    {
         let next_us = now_us + tick_us;
         for effect in faults.due(now_us) {
             apply_fault_effect(&mut sim, &shared, scenario, &faults, &effect, now_us);
+        }
+        if !consumers.is_empty() && now_us % crate::consumers::STEP_US < tick_us {
+            let down = |r| faults.region_down(r, now_us);
+            consumers.step(&mut shared.borrow_mut(), down, now_us);
         }
         shared.borrow_mut().now_us = next_us;
         sim.step()
@@ -417,6 +438,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
     let shared = Rc::try_unwrap(shared)
         .map_err(|_| "internal: world still shared after the run".to_string())?;
     let mut shared = shared.into_inner();
+    consumers.finish(&mut shared);
     let hasher = shared.hasher.clone();
     crate::trace::finish(
         &mut shared.output,

@@ -271,3 +271,52 @@ fn auto_scaling_lags_a_spike_by_minutes_throttling_meanwhile_then_scales_in() {
         "scaled back in to the minimum"
     );
 }
+
+#[test]
+fn triggers_in_every_region_process_each_write_once_only_with_the_origin_filter() {
+    // UC-03 / GT-16: every region's stream carries every write.
+    let path = common::root().join("scenarios/streams/triggers-per-region.toml");
+    let scenario = dynasim::Scenario::from_file(&path).expect("loads");
+    let options = dynasim::RunOptions {
+        seed: 7,
+        ..Default::default()
+    };
+    let filtered = dynasim::run_scenario(scenario.clone(), "triggers", &options).unwrap();
+    filtered.assert_passed();
+    let audit = |o: &dynasim::Outcome| {
+        o.report
+            .verdicts
+            .iter()
+            .find(|v| v.assertion == "consumer audit exactly once")
+            .expect("the assertion ran")
+            .clone()
+    };
+    assert_eq!(audit(&filtered).status, Status::Pass);
+    // The view consumer failed some invocations: records were delivered again, and the
+    // views still equal their tables.
+    let view: Vec<_> = filtered
+        .run
+        .consumers
+        .iter()
+        .filter(|c| c.consumer == 1)
+        .collect();
+    assert!(
+        view.iter()
+            .all(|c| c.failed_invocations > 0 && c.duplicates > 0)
+    );
+    assert!(view.iter().all(|c| c.view_mismatches == Some(0)));
+
+    // The same triggers without the filter: each write is processed in all three regions.
+    let mut broken = scenario;
+    broken.consumers[0].filter_origin_region = false;
+    let unfiltered = dynasim::run_scenario(broken, "triggers-unfiltered", &options).unwrap();
+    let verdict = audit(&unfiltered);
+    assert_eq!(verdict.status, Status::Fail, "{verdict:?}");
+    assert!(
+        verdict
+            .evidence
+            .iter()
+            .any(|e| e.contains("processed 3 times")),
+        "{verdict:?}"
+    );
+}

@@ -144,6 +144,8 @@ fn synthetic_run() -> RunOutput {
         region_counters: Vec::new(),
         replication_counters: Vec::new(),
         capacity: Vec::new(),
+        deliveries: Vec::new(),
+        consumers: Vec::new(),
         trace_hash: String::new(),
     }
 }

@@ -21,6 +21,7 @@
 //! is a pure function of its inputs, every collection sorted and every human-read float
 //! formatted with fixed precision.
 
+mod consumers;
 mod convergence;
 mod describe;
 mod linearizability;
@@ -355,6 +356,26 @@ impl<'a> Context<'a> {
                 let n = self.lww.count(FindingKind::LwwConcurrentLoss);
                 let m = count_verdict(n, *max, self.examples(&[FindingKind::LwwConcurrentLoss]));
                 out.push(m.named("lww losses".into(), at));
+            }
+            Assertion::ConsumerExactlyOnce { consumer } => {
+                let m = consumers::exactly_once(self.scenario, run, *consumer, examples_max);
+                let name = &self.scenario.consumers[*consumer].name;
+                out.push(m.named(format!("consumer {name} exactly once"), at));
+            }
+            Assertion::IteratorAge {
+                consumer,
+                quantile,
+                max_us,
+            } => {
+                let m = consumers::iterator_age(run, *consumer, *quantile, *max_us);
+                let name = &self.scenario.consumers[*consumer].name;
+                let label = format!("iterator age {} {name}", describe::quantile(*quantile));
+                out.push(m.named(label, at));
+            }
+            Assertion::ViewConverged { consumer } => {
+                let m = consumers::view_converged(run, *consumer);
+                let name = &self.scenario.consumers[*consumer].name;
+                out.push(m.named(format!("view {name} converged"), at));
             }
         }
     }

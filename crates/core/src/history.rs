@@ -172,6 +172,8 @@ pub enum EventKind {
     Finding,
     /// Auto scaling changed a table's provisioned capacity (CA-16).
     AutoScaling,
+    /// A stream consumer with the `notify` behaviour processed a batch.
+    Notify,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -221,8 +223,52 @@ pub struct RunOutput {
     /// the run, not part of the trace hash).
     #[serde(default)]
     pub capacity: Vec<CapacitySample>,
+    /// Every stream record a consumer processed (redeliveries included), in order.
+    #[serde(default)]
+    pub deliveries: Vec<Delivery>,
+    /// Per consumer and region, at the end of the run.
+    #[serde(default)]
+    pub consumers: Vec<ConsumerStats>,
     /// FNV-1a over every op, apply and event in the order they happened.
     pub trace_hash: String,
+}
+
+/// One stream record processed by a consumer (side effects done).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Index in the scenario's consumer list.
+    pub consumer: u16,
+    pub region: RegionId,
+    pub key: KeyRef,
+    /// The workload value of the record's new image (`None` for a REMOVE).
+    pub value: Option<ValueId>,
+    /// The record's sequence number in the region's stream.
+    pub sequence: u64,
+    pub at_us: u64,
+    /// Iterator age: how long after the write the record was processed.
+    pub age_us: u64,
+}
+
+/// What one consumer did in one region.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerStats {
+    pub consumer: u16,
+    pub region: RegionId,
+    pub invocations: u64,
+    pub failed_invocations: u64,
+    pub records_delivered: u64,
+    /// Deliveries of a record already delivered (retries of partly processed batches).
+    pub duplicates: u64,
+    /// Records dropped by the origin-region filter.
+    pub filtered: u64,
+    /// Records sent to the failure destination after the last retry.
+    pub to_failure_destination: u64,
+    /// Records that aged out of the stream (24 h) before they were processed.
+    pub expired: u64,
+    /// Records read but not yet processed at the end.
+    pub backlog: u64,
+    /// Materialised views: keys on which the view and the table differ at the end.
+    pub view_mismatches: Option<u64>,
 }
 
 /// Capacity of one table replica over one sampling interval ending at `at_us`.

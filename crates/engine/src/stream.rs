@@ -400,6 +400,30 @@ impl Engine {
         self.streams.get(arn)
     }
 
+    /// The records of `table`'s current stream with sequence numbers above `after`, in
+    /// order, each with the time it was written: for simulated consumers, which read the
+    /// log directly rather than through iterators (same records, no iterator expiry).
+    pub fn stream_records_after(
+        &self,
+        table: &str,
+        after: u128,
+    ) -> Vec<(u128, SimTime, &StreamRecord)> {
+        let Some(stream) = self
+            .tables
+            .get(table)
+            .and_then(|t| t.stream_arn.as_deref())
+            .and_then(|arn| self.streams.get(arn))
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for shard in &stream.shards {
+            let start = shard.records.partition_point(|(n, _, _)| *n <= after);
+            out.extend(shard.records.range(start..).map(|(n, at, r)| (*n, *at, r)));
+        }
+        out
+    }
+
     /// Appends the stream record of one change (ST-03: a no-op change has none).
     pub(crate) fn record_change(&mut self, change: &ItemChange, now: SimTime, by_ttl: bool) {
         let Some(arn) = self

@@ -104,7 +104,15 @@ pub struct TableSpec {
     pub mrsc: bool,
     /// Time to live, if enabled on the table (TTL-01..08).
     pub ttl: Option<TtlSpec>,
+    /// DynamoDB Streams view type (e.g. "NEW_AND_OLD_IMAGES"), if the table has a stream.
+    pub stream_view: Option<String>,
+    /// Client writes carry [`ORIGIN_ATTRIBUTE`], the writing region's id, as applications
+    /// do so that stream consumers can tell local writes from replicated ones (UC-03).
+    pub origin_attribute: bool,
 }
+
+/// The attribute holding the id of the region a client wrote an item in.
+pub const ORIGIN_ATTRIBUTE: &str = "origin_region";
 
 /// A table's TTL: the attribute holding expiry epoch seconds, and when the sweeper
 /// deletes an expired item (`delete_delay_us` plus a per-key, per-region share of
@@ -1013,6 +1021,12 @@ fn create_table_input(spec: &TableSpec) -> CreateTableInput {
             }
             .to_string(),
         ),
+        stream_specification: spec.stream_view.as_ref().map(|view| {
+            dynasim_engine::api::StreamSpecification {
+                stream_enabled: true,
+                stream_view_type: Some(view.clone()),
+            }
+        }),
         ..Default::default()
     }
 }
@@ -1257,14 +1271,19 @@ impl TableRuntime {
                 let secs = (wall_us + after_us) / 1_000_000;
                 (ttl.attribute.clone(), AttributeValue::n(&secs.to_string()))
             });
+        let origin = self.spec.origin_attribute.then(|| {
+            let id = self.replicator.local().0;
+            (
+                ORIGIN_ATTRIBUTE.to_string(),
+                AttributeValue::n(&id.to_string()),
+            )
+        });
         match op.kind {
             OpKind::Put | OpKind::ConditionalPut => {
                 let mut item = key_item;
                 item.insert(VALUE_ATTRIBUTE.into(), value);
                 item.insert(PAD_ATTRIBUTE.into(), pad);
-                if let Some((name, at)) = expiry {
-                    item.insert(name, at);
-                }
+                item.extend(expiry.into_iter().chain(origin));
                 let mut input = PutItemInput {
                     table_name,
                     item,
@@ -1288,6 +1307,11 @@ impl TableRuntime {
                 let mut values =
                     BTreeMap::from([(":v".to_string(), value), (":p".to_string(), pad)]);
                 let mut update = "SET #v = :v, #p = :p".to_string();
+                if let Some((name, id)) = origin {
+                    names.insert("#o".into(), name);
+                    values.insert(":o".into(), id);
+                    update.push_str(", #o = :o");
+                }
                 if let Some((name, at)) = expiry {
                     // Extending an item's life, as TTL-04 allows until the sweep.
                     names.insert("#t".into(), name);

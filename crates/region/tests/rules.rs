@@ -23,6 +23,8 @@ fn table(capacity: CapacitySpec, dax: Option<DaxSpec>) -> TableSpec {
         dax,
         mrsc: false,
         ttl: None,
+        stream_view: None,
+        origin_attribute: false,
     }
 }
 

@@ -20,6 +20,7 @@ mod latency;
 mod model;
 mod raw;
 mod resolve;
+mod resolve_consumers;
 mod resolve_timeline;
 mod resolve_workload;
 pub mod units;

@@ -22,6 +22,68 @@ pub struct Scenario {
     /// In file order.
     pub faults: Vec<Fault>,
     pub asserts: Vec<Assertion>,
+    /// Stream consumers, in file order.
+    pub consumers: Vec<Consumer>,
+}
+
+/// Index into [`Scenario::consumers`].
+pub type ConsumerIndex = usize;
+
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsumerKind {
+    /// A Lambda event source mapping: polls each shard four times a second.
+    Lambda,
+    /// A Kinesis-style consumer: records reach it `lag_us` after they are written.
+    Kinesis,
+}
+
+/// What a consumer does with each record.
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsumerBehaviour {
+    /// Count invocations and records.
+    Count,
+    /// Keep a log of every change processed (duplicates included).
+    AuditLog,
+    /// Apply each change to a per-region view of the table (a materialised view).
+    Materialize,
+    /// Record an event per processed batch.
+    Notify,
+}
+
+/// A stream consumer attached to a table's stream in some regions. Delivery is at least
+/// once and in order per item (ST-, UC-03): a failed batch is retried whole (its
+/// processed prefix is delivered again), bisected if `bisect_on_error`, and after
+/// `retry_attempts` retries (`None`: until the records expire, 24 h) sent to the failure
+/// destination.
+#[derive(serde::Serialize, Clone, Debug, PartialEq)]
+pub struct Consumer {
+    pub name: String,
+    pub table: TableIndex,
+    /// Regions it runs in (default: every replica of the table), sorted.
+    pub regions: Vec<RegionId>,
+    pub kind: ConsumerKind,
+    pub behaviour: ConsumerBehaviour,
+    /// Records per invocation, 1..10_000 [100].
+    pub batch_size: u64,
+    /// How long to gather records before invoking, ≤ 300 s [0].
+    pub batching_window_us: u64,
+    /// Concurrent batches per shard, 1..10 [1]; records of one item stay in order.
+    pub parallelization: u64,
+    pub retry_attempts: Option<u64>,
+    pub bisect_on_error: bool,
+    /// Name of the failure destination (an SQS queue or SNS topic in AWS).
+    pub on_failure: Option<String>,
+    /// Simulated time one invocation takes [10 ms].
+    pub processing_time_us: u64,
+    /// Chance that an invocation fails [0].
+    pub failure_rate: f64,
+    /// Share of a failing batch processed before the failure (redelivered on retry) [0.5].
+    pub partial_progress: f64,
+    /// Process only writes that originated in the consumer's own region (the filter on an
+    /// origin-region attribute that UC-03 recommends).
+    pub filter_origin_region: bool,
+    /// Kinesis-style delivery lag [1 s for kinesis, 0 for lambda].
+    pub lag_us: u64,
 }
 
 #[derive(serde::Serialize, Clone, Debug, PartialEq, Default)]
@@ -461,5 +523,21 @@ pub enum Assertion {
     /// At most `max` acknowledged writes lost to concurrent writes in other regions.
     LwwLosses {
         max: u64,
+    },
+    /// Every acknowledged client write to the consumer's table was processed by exactly
+    /// one of the consumer's regions, exactly once (no cross-region fan-out, UC-03; no
+    /// redelivery).
+    ConsumerExactlyOnce {
+        consumer: ConsumerIndex,
+    },
+    /// Iterator age (how old a record is when the consumer processes it) at `quantile`.
+    IteratorAge {
+        consumer: ConsumerIndex,
+        quantile: f64,
+        max_us: u64,
+    },
+    /// The consumer's materialised view in each region equals the table there at the end.
+    ViewConverged {
+        consumer: ConsumerIndex,
     },
 }

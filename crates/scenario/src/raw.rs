@@ -30,6 +30,45 @@ pub struct File {
     pub fault: Vec<S<Fault>>,
     #[serde(default, rename = "assert")]
     pub asserts: Vec<S<Assert>>,
+    #[serde(default)]
+    pub consumer: Vec<S<Consumer>>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsumerKind {
+    Lambda,
+    Kinesis,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsumerBehaviour {
+    Count,
+    AuditLog,
+    Materialize,
+    Notify,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Consumer {
+    pub name: S<String>,
+    pub table: S<String>,
+    pub regions: Option<S<Vec<S<String>>>>,
+    pub kind: Option<S<ConsumerKind>>,
+    pub behaviour: Option<S<ConsumerBehaviour>>,
+    pub batch_size: Option<S<i64>>,
+    pub batching_window: Option<S<String>>,
+    pub parallelization: Option<S<i64>>,
+    pub retry_attempts: Option<S<i64>>,
+    pub bisect_on_error: Option<S<bool>>,
+    pub on_failure: Option<S<String>>,
+    pub processing_time: Option<S<String>>,
+    pub failure_rate: Option<S<f64>>,
+    pub partial_progress: Option<S<f64>>,
+    pub filter_origin_region: Option<S<bool>>,
+    pub lag: Option<S<String>>,
 }
 
 #[derive(Deserialize)]
@@ -368,5 +407,6 @@ flat! {
         from: String,
         to: String,
         bound: String,
+        consumer: String,
     }
 }

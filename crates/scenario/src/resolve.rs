@@ -38,6 +38,7 @@ pub(crate) struct Resolver {
     /// Faults named by a heal that was rejected: their "never heals" follow-on errors
     /// are not reported again.
     pub(crate) heal_rejected: BTreeSet<FaultIndex>,
+    pub(crate) consumers: Vec<String>,
 }
 
 pub(crate) fn quoted<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
@@ -82,6 +83,7 @@ impl Resolver {
         let tables = self.tables(&file.table);
         let phases = self.phases(&file.phase);
         let faults = self.faults(&file.fault);
+        let consumers = self.consumers(&file.consumer, tables.as_deref());
         let asserts = self.asserts(&file.asserts, faults.as_deref());
         Some(Scenario {
             schema: 1,
@@ -94,6 +96,7 @@ impl Resolver {
             phases: phases?,
             faults: faults?,
             asserts: asserts?,
+            consumers: consumers?,
         })
     }
 

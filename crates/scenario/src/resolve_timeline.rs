@@ -121,6 +121,13 @@ const ASSERT_KINDS: &[(&str, &[&str], &[&str])] = &[
     ),
     ("skew_inversions", &["max", "bound"], &["max"]),
     ("lww_losses", &["max"], &["max"]),
+    ("consumer_exactly_once", &["consumer"], &["consumer"]),
+    (
+        "iterator_age",
+        &["consumer", "quantile", "max"],
+        &["consumer", "quantile", "max"],
+    ),
+    ("view_converged", &["consumer"], &["consumer"]),
 ];
 
 fn req<T>(value: &Option<S<T>>) -> &S<T> {
@@ -914,9 +921,26 @@ impl Resolver {
                     bound_us: bound,
                 }
             }
-            _ => Assertion::LwwLosses {
+            "lww_losses" => Assertion::LwwLosses {
                 max: self.max_count(req(&a.max), &p("max"))?,
             },
+            "consumer_exactly_once" => Assertion::ConsumerExactlyOnce {
+                consumer: self.consumer_ref(req(&a.consumer), &p("consumer"))?,
+            },
+            "view_converged" => {
+                let consumer = self.consumer_ref(req(&a.consumer), &p("consumer"))?;
+                Assertion::ViewConverged { consumer }
+            }
+            _ => {
+                let consumer = self.consumer_ref(req(&a.consumer), &p("consumer"));
+                let quantile = self.quantile(req(&a.quantile), path);
+                let max_us = self.max_duration(req(&a.max), &p("max"));
+                Assertion::IteratorAge {
+                    consumer: consumer?,
+                    quantile: quantile?,
+                    max_us: max_us?,
+                }
+            }
         })
     }
 }

@@ -59,6 +59,8 @@ impl Sim {
                 region_counters: vec![RegionCounters::default(); regions.len()],
                 replication_counters: Vec::new(),
                 capacity: Vec::new(),
+                deliveries: Vec::new(),
+                consumers: Vec::new(),
                 trace_hash: String::new(),
             },
             seq: vec![0; regions.len()],
