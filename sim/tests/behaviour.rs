@@ -320,3 +320,31 @@ fn triggers_in_every_region_process_each_write_once_only_with_the_origin_filter(
         "{verdict:?}"
     );
 }
+
+#[test]
+fn without_auto_scaling_the_same_spike_throttles_beyond_the_bound() {
+    // Issue check: switch the behaviour off and the scenario's throttle bound fails.
+    let path = common::root().join("scenarios/capacity/spike-autoscaling.toml");
+    let mut scenario = dynasim::Scenario::from_file(&path).expect("loads");
+    for table in &mut scenario.tables {
+        table.capacity.auto_scaling = None;
+    }
+    let options = dynasim::RunOptions {
+        seed: 1,
+        ..Default::default()
+    };
+    let o = dynasim::run_scenario(scenario, "spike-no-autoscaling", &options).unwrap();
+    let verdict = o
+        .report
+        .verdicts
+        .iter()
+        .find(|v| v.assertion.starts_with("throttle ratio"))
+        .expect("the assertion ran");
+    assert_eq!(verdict.status, Status::Fail, "{verdict:?}");
+    assert!(
+        !o.run
+            .events
+            .iter()
+            .any(|e| e.kind == dynasim::EventKind::AutoScaling)
+    );
+}
