@@ -357,5 +357,118 @@ pub fn run_bench(runs: usize, quick: bool) -> String {
         report.reads.linearizability.keys_decided,
         report.reads.linearizability.keys_over_budget
     );
+    region_vs_engine(runs, quick, &mut out);
     out
+}
+
+/// The region (partitions, AZ replicas, leases, capacity, DAX-less latency model,
+/// replication log) against the bare engine on the same puts and gets of 200-byte items:
+/// what the physical model costs per op.
+fn region_vs_engine(runs: usize, quick: bool, out: &mut String) {
+    use dynasim_core::SimTime;
+    use dynasim_core::history::OpKind;
+    use dynasim_engine::{AttributeValue, Engine, EngineConfig, GetItemInput, Item, PutItemInput};
+    use dynasim_region::{CapacitySpec, ClientOp, KeyTypeSpec, Region, RegionConfig, TableSpec};
+    let ops: u64 = if quick { 20_000 } else { 200_000 };
+    let keys = 10_000u64;
+    let spec = TableSpec {
+        name: "bench".into(),
+        partition_key: "pk".into(),
+        partition_key_type: KeyTypeSpec::S,
+        sort_key: None,
+        peers: Vec::new(),
+        capacity: CapacitySpec {
+            on_demand: true,
+            read_units: 0.0,
+            write_units: 0.0,
+            read_auto_scaling: None,
+            write_auto_scaling: None,
+        },
+        dax: None,
+        mrsc: false,
+        ttl: None,
+        stream_view: None,
+        origin_attribute: false,
+    };
+    let region = measure(
+        runs,
+        || {
+            let mut region = Region::new(
+                RegionId(0),
+                std::slice::from_ref(&spec),
+                RegionConfig::default(),
+                dynasim_replication::ReplicatorConfig::default(),
+            );
+            let mut rng = dynasim_workload::rng_for(1, "bench/region");
+            for i in 0..ops {
+                let op = ClientOp {
+                    kind: if i % 2 == 0 { OpKind::Put } else { OpKind::Get },
+                    table: 0,
+                    key: rng.random_range(0..keys),
+                    value: i,
+                    item_bytes: 200,
+                    strong: false,
+                    expire_after_us: None,
+                };
+                // Spread over simulated time so on-demand capacity never throttles.
+                let now_us = i * 100;
+                std::hint::black_box(region.execute(&op, now_us, now_us, &mut rng));
+            }
+            ops
+        },
+        0.0,
+    );
+    let engine = measure(
+        runs,
+        || {
+            let mut engine = Engine::new(EngineConfig::default());
+            let input: dynasim_engine::CreateTableInput =
+                serde_json::from_value(serde_json::json!({
+                    "TableName": "bench",
+                    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                    "BillingMode": "PAY_PER_REQUEST"
+                }))
+                .expect("valid CreateTable");
+            engine.create_table(input, SimTime::ZERO).expect("creates");
+            let mut rng = dynasim_workload::rng_for(1, "bench/region");
+            for i in 0..ops {
+                let key = rng.random_range(0..keys);
+                let mut item = Item::new();
+                item.insert("pk".into(), AttributeValue::S(format!("k{key:09}")));
+                let now = SimTime(i * 100);
+                if i % 2 == 0 {
+                    item.insert("v".into(), AttributeValue::n(&i.to_string()));
+                    item.insert("pad".into(), AttributeValue::S("x".repeat(160)));
+                    let input = PutItemInput {
+                        table_name: "bench".into(),
+                        item,
+                        ..Default::default()
+                    };
+                    std::hint::black_box(engine.put_item(input, now).ok());
+                } else {
+                    let input = GetItemInput {
+                        table_name: "bench".into(),
+                        key: item,
+                        ..Default::default()
+                    };
+                    std::hint::black_box(engine.get_item(&input, now).ok());
+                }
+            }
+            ops
+        },
+        0.0,
+    );
+    let rate = |m: &Measured| m.ops as f64 / m.median();
+    let _ = writeln!(
+        out,
+        "\n## Region vs bare engine (50% PutItem, 50% GetItem, 200 B items, {keys} keys, {ops} ops)\n\n| driver | ops/s (median) | min..max wall s | ratio |\n|---|---|---|---|\n| bare engine | {:.0} | {:.2}..{:.2} | 1.00 |\n| region (partitions, 3 AZ replicas, capacity, latency model, replication log) | {:.0} | {:.2}..{:.2} | {:.2}x the engine's time |",
+        rate(&engine),
+        engine.min(),
+        engine.max(),
+        rate(&region),
+        region.min(),
+        region.max(),
+        region.median() / engine.median()
+    );
 }
