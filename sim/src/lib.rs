@@ -9,6 +9,7 @@ pub mod bench;
 pub mod cli;
 mod clients;
 mod faults;
+pub mod live;
 mod mrsc;
 mod trace;
 mod world;

@@ -152,6 +152,8 @@ pub enum EventKind {
     LwwOverwrite,
     LeaderElection,
     Finding,
+    /// An interactive action (dashboard key), re-injected by `dynasim replay`.
+    Action,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

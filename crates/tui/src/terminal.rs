@@ -31,7 +31,7 @@ pub enum Exit {
     Quit,
     /// Ctrl-C: stop without a report.
     Abort,
-    /// The simulation thread went away (it finished or panicked) and the user quit.
+    /// The simulation thread went away before finishing (it panicked).
     Disconnected,
 }
 
@@ -65,6 +65,11 @@ pub fn run(
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => connected = false,
             }
+        }
+        if !connected && state.run != RunState::Finished {
+            // The simulation thread ended without finishing (it panicked): leave now so
+            // its message lands on a restored terminal.
+            break Exit::Disconnected;
         }
         if dirty && last_frame.elapsed() >= frame_every {
             terminal.draw(|frame| render(&state, frame))?;
