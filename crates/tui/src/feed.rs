@@ -650,3 +650,155 @@ pub fn ms(us: u64) -> String {
 pub fn secs(us: u64) -> String {
     format!("{:.1}s", us as f64 / 1e6)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> Setup {
+        Setup {
+            scenario: "t".into(),
+            seed: 1,
+            total_us: 60_000_000,
+            regions: vec![
+                ("a".into(), vec!["a1".into(), "a2".into(), "a3".into()]),
+                ("b".into(), vec!["b1".into(), "b2".into(), "b3".into()]),
+            ],
+            ops: vec!["get".into(), "put".into()],
+            phases: Vec::new(),
+            faults: vec![Window {
+                label: "split".into(),
+                start_us: 10_000_000,
+                end_us: Some(20_000_000),
+            }],
+            assertions: vec![
+                LiveAssertion {
+                    name: "converged".into(),
+                    rule: Rule::ConvergedAfter {
+                        fault_start_us: 10_000_000,
+                        heal_us: Some(20_000_000),
+                        within_us: 5_000_000,
+                    },
+                },
+                LiveAssertion {
+                    name: "latency".into(),
+                    rule: Rule::Latency {
+                        op: Some(0),
+                        scope: Scope::Each,
+                        quantile: 0.99,
+                        max_us: 10_000,
+                        during: None,
+                        exclude_faults: true,
+                    },
+                },
+            ],
+            window_s: 10,
+            speed: Speed::Max,
+        }
+    }
+
+    fn snap(now_us: u64, backlog: u64, cut: bool, ops: Vec<OpSample>) -> Update {
+        let gauge = |cut_off_from: Vec<u16>| RegionGauge {
+            az_up: vec![true; 3],
+            cut_off_from,
+            ops: now_us / 1_000,
+            ..RegionGauge::default()
+        };
+        Update::Snapshot(Box::new(Snapshot {
+            now_us,
+            ops,
+            regions: vec![
+                gauge(if cut { vec![1] } else { vec![] }),
+                gauge(if cut { vec![0] } else { vec![] }),
+            ],
+            backlog: vec![vec![0, backlog], vec![0, 0]],
+            ..Snapshot::default()
+        }))
+    }
+
+    fn get(region: u16, complete_us: u64, latency_us: u64) -> OpSample {
+        OpSample {
+            region,
+            op: 0,
+            complete_us,
+            latency_us,
+        }
+    }
+
+    #[test]
+    fn windows_rates_and_live_assertions() {
+        let mut feed = Feed::new(setup());
+        let mut state = feed.initial_state();
+        assert_eq!(state.assertions[0].check, Check::WaitingForHeal);
+        feed.apply(
+            &mut state,
+            snap(1_000_000, 10, false, vec![get(0, 900_000, 2_000)]),
+        );
+        feed.apply(
+            &mut state,
+            snap(2_000_000, 10, false, vec![get(1, 1_900_000, 4_000)]),
+        );
+        assert!((state.regions[0].ops_per_s - 1_000.0).abs() < 1e-6);
+        assert_eq!(state.latency.len(), 2, "{:?}", state.latency);
+        assert_eq!(state.assertions[1].check, Check::Passing);
+        // A slow get inside the fault window does not count against the assertion.
+        feed.apply(
+            &mut state,
+            snap(12_000_000, 900, true, vec![get(0, 11_000_000, 50_000)]),
+        );
+        assert_eq!(state.assertions[1].check, Check::Passing);
+        assert_eq!(state.lag[0][1], Lag::Cut);
+        assert_eq!(state.assertions[0].check, Check::WaitingForHeal);
+        // The latency window has slid past the first samples.
+        assert!(
+            state.latency.iter().all(|r| r.p99_us >= 49_000),
+            "{:?}",
+            state.latency
+        );
+        feed.apply(
+            &mut state,
+            snap(20_500_000, 900, false, vec![get(1, 20_400_000, 30_000)]),
+        );
+        assert_eq!(state.assertions[0].check, Check::Converging);
+        assert_eq!(state.assertions[1].check, Check::Failing);
+        feed.apply(&mut state, snap(22_000_000, 15, false, Vec::new()));
+        assert_eq!(state.assertions[0].check, Check::Passing);
+        assert_eq!(state.assertions[0].detail, "caught up 2.0s after heal");
+    }
+
+    #[test]
+    fn throttling_bursts_are_logged_once() {
+        let mut feed = Feed::new(setup());
+        let mut state = feed.initial_state();
+        for (i, throttles) in [0u64, 500, 1_000, 1_000].iter().enumerate() {
+            let mut update = snap((i as u64 + 1) * 1_000_000, 0, false, Vec::new());
+            if let Update::Snapshot(s) = &mut update {
+                s.regions[0].throttles = *throttles;
+            }
+            feed.apply(&mut state, update);
+        }
+        let logged: Vec<&str> = state.events.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(
+            logged,
+            ["throttling burst in a: 500/s", "throttling in a ended"]
+        );
+    }
+
+    #[test]
+    fn the_end_shows_the_checker_verdicts() {
+        let mut feed = Feed::new(setup());
+        let mut state = feed.initial_state();
+        feed.apply(
+            &mut state,
+            Update::Finished(Finished {
+                verdicts: vec![(1, Check::Failing, "13ms (bound <= 10ms)".into())],
+                findings: vec!["safety: lww winners: observed 1".into()],
+                verdict: "FAIL".into(),
+            }),
+        );
+        assert_eq!(state.run, RunState::Finished);
+        assert_eq!(state.assertions[1].check, Check::Failing);
+        assert_eq!(state.verdict.as_deref(), Some("FAIL"));
+        assert_eq!(state.events[0].kind, LogKind::Finding);
+    }
+}

@@ -72,7 +72,9 @@ fn panel(state: &DashboardState, frame: &mut Frame, which: Panel, area: Rect) {
             frame.render_widget(Paragraph::new(region_lines(state, inner.width)), inner)
         }
         Panel::Latency => latency(state, frame, inner),
-        Panel::Replication => frame.render_widget(Paragraph::new(replication_lines(state)), inner),
+        Panel::Replication => {
+            frame.render_widget(Paragraph::new(replication_lines(state, inner.width)), inner)
+        }
         Panel::Assertions => frame.render_widget(
             Paragraph::new(assertion_lines(state, inner.width >= 60)),
             inner,
@@ -339,7 +341,7 @@ fn latency(state: &DashboardState, frame: &mut Frame, area: Rect) {
     }
 }
 
-fn replication_lines(state: &DashboardState) -> Vec<Line<'static>> {
+fn replication_lines(state: &DashboardState, width: u16) -> Vec<Line<'static>> {
     const CELL: usize = 8;
     let short = |name: &str| truncate(name, CELL - 1);
     let mut head = format!("{:<10}", "p99 from\\to");
@@ -366,11 +368,22 @@ fn replication_lines(state: &DashboardState) -> Vec<Line<'static>> {
         .filter(|s| s.backlog > 0)
         .map(|s| format!("{}>{} {}", short(&s.from), short(&s.to), s.backlog))
         .collect();
-    lines.push(Line::raw(if backlog.is_empty() {
-        "backlog: none".to_string()
-    } else {
-        format!("backlog: {}", backlog.join("  "))
-    }));
+    if backlog.is_empty() {
+        lines.push(Line::raw("backlog: none"));
+    }
+    // Streams packed into lines that fit the panel.
+    let mut line = String::from("backlog:");
+    for item in backlog {
+        if line.len() + 2 + item.len() > width as usize && line != "backlog:" {
+            lines.push(Line::raw(std::mem::take(&mut line)));
+            line.push_str("        ");
+        }
+        line.push_str("  ");
+        line.push_str(&item);
+    }
+    if line.trim() != "backlog:" {
+        lines.push(Line::raw(line));
+    }
     lines.push(Line::raw(format!(
         "LWW overwrites: {}",
         state.lww_overwrites
