@@ -545,6 +545,7 @@ fn snapshot(
                 throttles: c.throttles,
                 dax_hits: c.dax_hits,
                 dax_misses: c.dax_misses,
+                leader_elections: c.leader_elections,
             }
         })
         .collect();

@@ -108,6 +108,8 @@ pub struct RegionGauge {
     pub throttles: u64,
     pub dax_hits: u64,
     pub dax_misses: u64,
+    /// Partition leaders elected after their AZ failed, so far.
+    pub leader_elections: u64,
 }
 
 /// What the simulation hands the dashboard: deltas since the previous snapshot, gauges.
@@ -157,6 +159,7 @@ pub struct Feed {
     /// (simulated time, per region: ops, throttles, DAX hits, DAX misses).
     rates: VecDeque<(u64, Vec<[u64; 4]>)>,
     throttling: Vec<bool>,
+    leader_elections: Vec<u64>,
     /// Per assertion: backlog before the fault, at the heal, and when it caught up.
     convergence: Vec<(Option<u64>, Option<u64>, Option<u64>)>,
 }
@@ -169,6 +172,7 @@ impl Feed {
             convergence: vec![(None, None, None); setup.assertions.len()],
             series: vec![BTreeMap::new(); n],
             throttling: vec![false; n],
+            leader_elections: vec![0; n],
             latency: BTreeMap::new(),
             lag: BTreeMap::new(),
             rates: VecDeque::new(),
@@ -354,6 +358,7 @@ impl Feed {
         }
         let (then_us, before) = self.rates.front().cloned().unwrap_or_default();
         let elapsed_s = (snap.now_us.saturating_sub(then_us)) as f64 / 1e6;
+        let mut logs = Vec::new();
         for (r, gauge) in snap.regions.iter().enumerate() {
             let Some(row) = state.regions.get_mut(r) else {
                 continue;
@@ -380,6 +385,15 @@ impl Feed {
             row.throttles_per_s = per_s(1);
             let lookups = delta(2) + delta(3);
             row.dax_hit_ratio = (lookups > 0).then(|| delta(2) as f64 / lookups as f64);
+            if gauge.leader_elections > self.leader_elections[r] {
+                let elected = gauge.leader_elections - self.leader_elections[r];
+                self.leader_elections[r] = gauge.leader_elections;
+                logs.push(LogLine {
+                    at_us: snap.now_us,
+                    kind: LogKind::Failover,
+                    text: format!("{}: {elected} partition leader(s) failed over", row.name),
+                });
+            }
             // A throttling burst: more than 1% of requests throttled.
             let bursting = row.throttles_per_s > 1.0 && row.throttles_per_s > row.ops_per_s * 0.01;
             if bursting != self.throttling[r] {
@@ -392,15 +406,15 @@ impl Feed {
                 } else {
                     format!("throttling in {} ended", row.name)
                 };
-                push_event(
-                    state,
-                    LogLine {
-                        at_us: snap.now_us,
-                        kind: LogKind::Throttle,
-                        text,
-                    },
-                );
+                logs.push(LogLine {
+                    at_us: snap.now_us,
+                    kind: LogKind::Throttle,
+                    text,
+                });
             }
+        }
+        for line in logs {
+            push_event(state, line);
         }
     }
 
@@ -782,6 +796,22 @@ mod tests {
             logged,
             ["throttling burst in a: 500/s", "throttling in a ended"]
         );
+    }
+
+    #[test]
+    fn leader_failovers_are_logged() {
+        let mut feed = Feed::new(setup());
+        let mut state = feed.initial_state();
+        for (i, elections) in [0u64, 2, 2].iter().enumerate() {
+            let mut update = snap((i as u64 + 1) * 1_000_000, 0, false, Vec::new());
+            if let Update::Snapshot(s) = &mut update {
+                s.regions[1].leader_elections = *elections;
+            }
+            feed.apply(&mut state, update);
+        }
+        assert_eq!(state.events.len(), 1);
+        assert_eq!(state.events[0].kind, LogKind::Failover);
+        assert_eq!(state.events[0].text, "b: 2 partition leader(s) failed over");
     }
 
     #[test]
