@@ -309,3 +309,37 @@ fn dashboard_in_tmux_pauses_changes_speed_and_quits_with_a_report() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Not a check: prints how long the simulation takes headless (on the main thread and on
+/// a thread of its own) and with a dashboard link whose UI only drains the snapshots.
+/// `cargo test --release -p dynasim --test live -- --ignored --nocapture speed`
+#[test]
+#[ignore]
+fn speed_with_and_without_the_dashboard_link() {
+    let time = |f: &dyn Fn()| {
+        let started = Instant::now(); // real time: the measurement itself
+        f();
+        started.elapsed().as_secs_f64()
+    };
+    let full = scenario().sim.duration_us;
+    for round in 0..5 {
+        let main = time(&|| {
+            run(&scenario(), &options(full)).expect("run");
+        });
+        let thread = time(&|| {
+            std::thread::spawn(move || run(&scenario(), &options(full)).expect("run"))
+                .join()
+                .expect("thread");
+        });
+        let linked = time(&|| {
+            std::thread::spawn(move || {
+                run_with_ui(full, |updates, _| updates.iter().for_each(drop))
+            })
+            .join()
+            .expect("thread");
+        });
+        println!(
+            "round {round}: headless main {main:.2}s, headless thread {thread:.2}s, linked {linked:.2}s"
+        );
+    }
+}

@@ -152,7 +152,9 @@ type Windowed = BTreeMap<u64, Histogram<u64>>;
 pub struct Feed {
     setup: Setup,
     latency: BTreeMap<(u16, u8), Windowed>,
+    /// Per region: the open seconds' histograms, and the p99 of each closed second.
     series: Vec<Windowed>,
+    series_p99: Vec<BTreeMap<u64, u64>>,
     lag: BTreeMap<(u16, u16), Windowed>,
     /// Per assertion, per pooled region (`u16::MAX` for all), over the whole run.
     totals: Vec<BTreeMap<u16, Histogram<u64>>>,
@@ -162,6 +164,11 @@ pub struct Feed {
     leader_elections: Vec<u64>,
     /// Per assertion: backlog before the fault, at the heal, and when it caught up.
     convergence: Vec<(Option<u64>, Option<u64>, Option<u64>)>,
+    /// The latest snapshot's simulated second and cut links (for [`Feed::refresh`]).
+    now_s: u64,
+    cut_off_from: Vec<Vec<u16>>,
+    /// Snapshots arrived since the windowed figures were last computed.
+    stale: bool,
 }
 
 impl Feed {
@@ -171,11 +178,15 @@ impl Feed {
             totals: vec![BTreeMap::new(); setup.assertions.len()],
             convergence: vec![(None, None, None); setup.assertions.len()],
             series: vec![BTreeMap::new(); n],
+            series_p99: vec![BTreeMap::new(); n],
             throttling: vec![false; n],
             leader_elections: vec![0; n],
             latency: BTreeMap::new(),
             lag: BTreeMap::new(),
             rates: VecDeque::new(),
+            now_s: 0,
+            cut_off_from: Vec::new(),
+            stale: false,
             setup,
         }
     }
@@ -221,6 +232,18 @@ impl Feed {
         }
     }
 
+    /// Compute the windowed percentiles (latency table, sparklines, lag matrix) from the
+    /// snapshots applied so far. Separate from [`Feed::apply`] because it merges every
+    /// window: the terminal loop calls it before a frame, a few times per second at most.
+    pub fn refresh(&mut self, state: &mut DashboardState) {
+        if !self.stale {
+            return;
+        }
+        self.stale = false;
+        self.latency_figures(state, self.now_s);
+        self.lag_figures(state);
+    }
+
     fn snapshot(&mut self, state: &mut DashboardState, snap: &Snapshot) {
         assert!(
             snap.now_us >= state.now_us,
@@ -251,8 +274,14 @@ impl Feed {
         let now_s = snap.now_us / 1_000_000;
         self.expire(now_s);
         self.regions(state, snap);
-        self.latency_figures(state, now_s);
-        self.lag_figures(state, snap);
+        self.now_s = now_s;
+        self.cut_off_from = snap
+            .regions
+            .iter()
+            .map(|g| g.cut_off_from.clone())
+            .collect();
+        self.stale = true;
+        self.streams(state, snap);
         for line in &snap.events {
             push_event(state, line.clone());
         }
@@ -339,9 +368,14 @@ impl Feed {
         for w in self.latency.values_mut().chain(self.lag.values_mut()) {
             *w = w.split_off(&keep_from);
         }
+        // Closed seconds keep only their p99 (computed once, not on every snapshot).
         let series_from = now_s.saturating_sub(SERIES_S_MAX);
-        for w in &mut self.series {
-            *w = w.split_off(&series_from);
+        for (open, closed) in self.series.iter_mut().zip(&mut self.series_p99) {
+            let still_open = open.split_off(&now_s);
+            for (second, h) in std::mem::replace(open, still_open) {
+                closed.insert(second, h.value_at_quantile(0.99));
+            }
+            *closed = closed.split_off(&series_from);
         }
     }
 
@@ -442,19 +476,19 @@ impl Feed {
         // One point per simulated second up to the last complete one.
         let first = now_s.saturating_sub(SERIES_S_MAX);
         state.latency_series = self
-            .series
+            .series_p99
             .iter()
             .enumerate()
-            .map(|(r, w)| LatencySeries {
+            .map(|(r, closed)| LatencySeries {
                 region: self.region_name(r as u16),
                 p99_us: (first..now_s)
-                    .map(|s| w.get(&s).map_or(0, |h| h.value_at_quantile(0.99)))
+                    .map(|s| closed.get(&s).copied().unwrap_or(0))
                     .collect(),
             })
             .collect();
     }
 
-    fn lag_figures(&self, state: &mut DashboardState, snap: &Snapshot) {
+    fn lag_figures(&self, state: &mut DashboardState) {
         let n = self.setup.regions.len();
         state.lag = (0..n)
             .map(|from| {
@@ -463,10 +497,10 @@ impl Feed {
                         if from == to {
                             return Lag::None;
                         }
-                        let cut = snap
-                            .regions
+                        let cut = self
+                            .cut_off_from
                             .get(to)
-                            .is_some_and(|g| g.cut_off_from.contains(&(from as u16)));
+                            .is_some_and(|c| c.contains(&(from as u16)));
                         if cut {
                             return Lag::Cut;
                         }
@@ -478,6 +512,9 @@ impl Feed {
                     .collect()
             })
             .collect();
+    }
+
+    fn streams(&self, state: &mut DashboardState, snap: &Snapshot) {
         state.streams = Vec::new();
         for (from, row) in snap.backlog.iter().enumerate() {
             for (to, backlog) in row.iter().enumerate() {
@@ -753,6 +790,7 @@ mod tests {
             snap(2_000_000, 10, false, vec![get(1, 1_900_000, 4_000)]),
         );
         assert!((state.regions[0].ops_per_s - 1_000.0).abs() < 1e-6);
+        feed.refresh(&mut state);
         assert_eq!(state.latency.len(), 2, "{:?}", state.latency);
         assert_eq!(state.assertions[1].check, Check::Passing);
         // A slow get inside the fault window does not count against the assertion.
@@ -761,6 +799,7 @@ mod tests {
             snap(12_000_000, 900, true, vec![get(0, 11_000_000, 50_000)]),
         );
         assert_eq!(state.assertions[1].check, Check::Passing);
+        feed.refresh(&mut state);
         assert_eq!(state.lag[0][1], Lag::Cut);
         assert_eq!(state.assertions[0].check, Check::WaitingForHeal);
         // The latency window has slid past the first samples.

@@ -20,6 +20,8 @@ use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
 pub const FRAMES_PER_S_MAX: u64 = 30;
+/// How often (real time) the windowed percentiles are recomputed while running.
+const REFRESH_EVERY: Duration = Duration::from_millis(250);
 
 /// Whether the terminal is in dashboard mode (the panic hook restores it only then).
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -52,6 +54,7 @@ pub fn run(
     let frame_every = Duration::from_millis(1000 / FRAMES_PER_S_MAX);
     // real time: frame pacing only; the simulation never sees it.
     let mut last_frame = Instant::now() - frame_every;
+    let mut last_refresh = last_frame;
     let mut dirty = true;
     let mut connected = true;
     let exit = loop {
@@ -72,6 +75,12 @@ pub fn run(
             break Exit::Disconnected;
         }
         if dirty && last_frame.elapsed() >= frame_every {
+            // The windowed percentiles merge many histograms: a few times per second is
+            // enough for a 10 s window, and keeps this thread off the simulation's core.
+            if state.run != RunState::Running || last_refresh.elapsed() >= REFRESH_EVERY {
+                feed.refresh(&mut state);
+                last_refresh = Instant::now();
+            }
             terminal.draw(|frame| render(&state, frame))?;
             last_frame = Instant::now();
             dirty = false;
