@@ -74,7 +74,13 @@ pub fn run(
             // its message lands on a restored terminal.
             break Exit::Disconnected;
         }
-        if dirty && last_frame.elapsed() >= frame_every {
+        // Unthrottled runs move too fast to read: fewer frames leave the CPU to the run.
+        let every = if state.speed == Speed::Max && state.run == RunState::Running {
+            frame_every * 3
+        } else {
+            frame_every
+        };
+        if dirty && last_frame.elapsed() >= every {
             // The windowed percentiles merge many histograms: a few times per second is
             // enough for a 10 s window, and keeps this thread off the simulation's core.
             if state.run != RunState::Running || last_refresh.elapsed() >= REFRESH_EVERY {
