@@ -324,12 +324,18 @@ fn run_command(
 
 fn print_text(outcome: &Outcome, dir: Option<&Path>) {
     let run = &outcome.run;
+    let client_ops = run.history.iter().filter(|op| op.is_client()).count();
+    let ttl_deletes = run.history.len() - client_ops;
+    let ttl = if ttl_deletes > 0 {
+        format!(", {ttl_deletes} TTL deletes")
+    } else {
+        String::new()
+    };
     println!(
-        "{} seed {}: {} ({} ops, {} replication applies, trace {})",
+        "{} seed {}: {} ({client_ops} ops{ttl}, {} replication applies, trace {})",
         run.scenario,
         run.seed,
         format!("{:?}", outcome.status()).to_uppercase(),
-        run.history.len(),
         run.applies.len(),
         run.trace_hash
     );

@@ -115,6 +115,7 @@ impl Clients {
                         value: id,
                         item_bytes,
                         strong: phase.reads == ReadConsistency::Strong,
+                        expire_after_us: phase.expire_after_us,
                     };
                     let session = region.0 as u32 * SESSIONS_PER_REGION as u32
                         + (id % SESSIONS_PER_REGION) as u32;

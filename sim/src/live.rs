@@ -483,6 +483,7 @@ fn snapshot(
 ) -> Snapshot {
     let ops = s.output.history[cursors.0..]
         .iter()
+        .filter(|op| op.is_client()) // TTL deletes are the service's, not client latency
         .map(|op| OpSample {
             region: op.region.0,
             op: OpKind::ALL.iter().position(|k| *k == op.kind).unwrap_or(0) as u8,
@@ -512,6 +513,7 @@ fn snapshot(
                 EventKind::LeaderElection => LogKind::Failover,
                 EventKind::Finding => LogKind::Finding,
                 EventKind::Action => LogKind::Action,
+                EventKind::AutoScaling => LogKind::Info,
             };
             Some(LogLine {
                 at_us: e.at_us,

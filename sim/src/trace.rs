@@ -12,6 +12,7 @@ use dynasim_scenario::Scenario;
 /// Build the empty output of a run (the core crate does not know scenarios).
 pub(crate) fn new_output(scenario: &Scenario, seed: u64) -> RunOutput {
     RunOutput {
+        capacity: Vec::new(),
         scenario: scenario.meta.name.clone(),
         seed,
         epoch_unix_us: scenario.sim.epoch_unix_us,

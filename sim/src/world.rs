@@ -15,7 +15,7 @@ use crate::clients::Clients;
 use crate::faults::{ActiveFaults, FaultEffect};
 use crate::trace::{Event, EventKind, RunOutput, TraceHasher};
 use dynasim_core::RegionId;
-use dynasim_core::history::{ApplyRecord, KeyRef};
+use dynasim_core::history::{ApplyRecord, KeyRef, OpKind, OpRecord, OpResult, SERVICE_SESSION};
 use dynasim_engine::Item;
 use dynasim_region::{KnownBug, Outgoing, Region, RegionConfig, TableKey, TableSpec};
 use dynasim_replication::{Apply, Message, ReplicatorConfig};
@@ -86,6 +86,12 @@ pub(crate) struct Shared {
     pub batch_interval_us: u64,
     pub output: RunOutput,
     pub hasher: TraceHasher,
+    /// Service writes (TTL deletes) recorded so far.
+    pub service_ops: u64,
+    /// `[scenario table]` -> its name.
+    pub table_names: Vec<String>,
+    /// `[region][local table]` -> consumed (read, write) units at the last sample.
+    pub capacity_totals: Vec<Vec<(f64, f64)>>,
 }
 
 impl Shared {
@@ -186,8 +192,18 @@ pub(crate) fn region_tables(
                 on_demand: t.capacity.mode == CapacityMode::OnDemand,
                 read_units: t.capacity.read_units.unwrap_or(0) as f64,
                 write_units: t.capacity.write_units.unwrap_or(0) as f64,
+                read_auto_scaling: t.capacity.auto_scaling.map(|a| scaling_spec(&a, false)),
+                write_auto_scaling: t.capacity.auto_scaling.map(|a| scaling_spec(&a, true)),
             },
             mrsc: t.consistency == dynasim_scenario::Consistency::Mrsc,
+            ttl: t
+                .ttl_attribute
+                .as_ref()
+                .map(|attribute| dynasim_region::TtlSpec {
+                    attribute: attribute.clone(),
+                    delete_delay_us: t.ttl_delete_delay_us,
+                    delete_jitter_us: t.ttl_delete_jitter_us,
+                }),
             dax: t.dax.map(|d| dynasim_region::DaxSpec {
                 item_ttl_us: d.item_ttl_us,
                 size_bytes: d.size_bytes,
@@ -197,12 +213,48 @@ pub(crate) fn region_tables(
     (specs, local, global)
 }
 
+fn scaling_spec(
+    a: &dynasim_scenario::AutoScaling,
+    write: bool,
+) -> dynasim_region::autoscale::AutoScalingSpec {
+    let (min, max) = if write {
+        (a.min_write_units, a.max_write_units)
+    } else {
+        (a.min_read_units, a.max_read_units)
+    };
+    dynasim_region::autoscale::AutoScalingSpec {
+        target_percent: a.target_percent as f64,
+        min_units: min as f64,
+        max_units: max as f64,
+        scale_out_after_us: a.scale_out_after_us,
+        scale_in_after_us: a.scale_in_after_us,
+    }
+}
+
 /// What this build can simulate; anything else is refused at load with a clear message.
 pub fn check_supported(scenario: &Scenario) -> Result<(), String> {
     // DynamoDB's own naming rules (DM-31), with DynamoDB's message.
     for (i, t) in scenario.tables.iter().enumerate() {
         if let Err(e) = dynasim_engine::validate_table_name(&t.name) {
             return Err(format!("table[{i}].name: {}", e.message));
+        }
+        if let Some(ttl) = &t.ttl_attribute {
+            if let Err(e) = dynasim_engine::validate_attribute_name(ttl) {
+                return Err(format!("table[{i}].ttl: {}", e.message));
+            }
+            let taken = [
+                Some(t.partition_key.name.as_str()),
+                t.sort_key.as_ref().map(|k| k.name.as_str()),
+                Some(dynasim_region::VALUE_ATTRIBUTE),
+                Some(dynasim_region::PAD_ATTRIBUTE),
+            ];
+            if taken.contains(&Some(ttl.as_str())) {
+                return Err(format!(
+                    "table[{i}].ttl: {ttl:?} is a key attribute or one the workload writes ({:?}, {:?}); name another attribute",
+                    dynasim_region::VALUE_ATTRIBUTE,
+                    dynasim_region::PAD_ATTRIBUTE
+                ));
+            }
         }
     }
     for p in &scenario.phases {
@@ -267,6 +319,9 @@ pub(crate) fn build_shared(scenario: &Scenario, options: &RunOptions) -> Shared 
         batch_interval_us: scenario.replication.batch_interval_us.max(tick_us),
         output: crate::trace::new_output(scenario, seed),
         hasher: TraceHasher::default(),
+        service_ops: 0,
+        table_names: scenario.tables.iter().map(|t| t.name.clone()).collect(),
+        capacity_totals: Vec::new(),
     };
     for region in &scenario.regions {
         let (specs, local, global) = region_tables(scenario, region.id);
@@ -281,6 +336,7 @@ pub(crate) fn build_shared(scenario: &Scenario, options: &RunOptions) -> Shared 
             &format!("region/{}", region.id.0),
         ));
         shared.local_table.push(local);
+        shared.capacity_totals.push(vec![(0.0, 0.0); global.len()]);
         shared.global_table.push(global);
     }
     shared
@@ -320,6 +376,11 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
     let mut faults = ActiveFaults::new(scenario);
     let mut clients = Clients::new(scenario, seed);
     let mut live = crate::live::Driver::new(scenario, options)?;
+    let ttl_sweeps = scenario.tables.iter().any(|t| t.ttl_attribute.is_some());
+    let auto_scaling = scenario
+        .tables
+        .iter()
+        .any(|t| t.capacity.auto_scaling.is_some());
     let mut now_us = 0u64;
     while now_us < duration_us {
         let next_us = now_us + tick_us;
@@ -328,6 +389,15 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
             apply_fault_effect(&mut sim, &shared, scenario, &faults, &effect, now_us);
         }
         clients.run_window(&shared, &faults, now_us, next_us);
+        if ttl_sweeps && now_us % TTL_SWEEP_INTERVAL_US < tick_us {
+            sweep_ttl(&mut shared.borrow_mut(), &faults, now_us);
+        }
+        if auto_scaling && now_us % crate::capacity::AUTO_SCALE_INTERVAL_US < tick_us {
+            crate::capacity::auto_scale(&mut shared.borrow_mut(), &faults, now_us);
+        }
+        if next_us % crate::capacity::SAMPLE_INTERVAL_US < tick_us {
+            crate::capacity::sample(&mut shared.borrow_mut(), next_us);
+        }
         shared.borrow_mut().now_us = next_us;
         if let Some(progress) = &options.progress
             && next_us % 1_000_000 < tick_us
@@ -376,6 +446,47 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         ));
     }
     Ok(shared.output)
+}
+
+/// How often each region's TTL sweeper runs (TTL-04: a background process).
+const TTL_SWEEP_INTERVAL_US: u64 = 1_000_000;
+/// History ids of the service's own writes start here, far above any client op id.
+const SERVICE_OP_ID_BASE: u64 = 1 << 48;
+
+/// Run every live region's TTL sweeper by its own clock; each delete is a stamped
+/// write that replicates, and goes into the history as a service write.
+pub(crate) fn sweep_ttl(s: &mut Shared, faults: &ActiveFaults, now_us: u64) {
+    for r in 0..s.regions.len() {
+        let region = RegionId(r as u16);
+        if faults.region_down(region, now_us) {
+            continue;
+        }
+        let wall_us = crate::clients::wall_clock_us(s, faults, region, now_us);
+        let deleted = s.regions[r].sweep_ttl(now_us, wall_us, &mut s.region_rngs[r]);
+        for d in deleted {
+            let record = OpRecord {
+                id: SERVICE_OP_ID_BASE + s.service_ops,
+                session: SERVICE_SESSION,
+                region,
+                key: KeyRef {
+                    table: s.global_table[r][d.table] as u16,
+                    key: d.key,
+                },
+                kind: OpKind::TtlDelete,
+                strong: false,
+                invoke_us: now_us,
+                complete_us: now_us,
+                region_clock_us: d.written.stamp.hlc_us,
+                result: OpResult::Ok,
+                written: Some(d.written),
+                read: None,
+                attempts: 1,
+            };
+            s.service_ops += 1;
+            s.hasher.op(&record);
+            s.output.history.push(record);
+        }
+    }
 }
 
 /// The slowest inter-region round trip, with jitter.

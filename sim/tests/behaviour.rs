@@ -174,3 +174,100 @@ fn number_and_binary_keys_replicate_and_are_checked() {
     assert!(!outcome.run.applies.is_empty());
     assert!(outcome.run.replicas.iter().all(|r| !r.versions.is_empty()));
 }
+
+#[test]
+fn ttl_deletes_replicate_and_every_replica_ends_with_expired_items_gone() {
+    let o = run("scenarios/ttl/expiry-replicates.toml", 7);
+    o.assert_passed();
+    let ttl: Vec<_> = o
+        .run
+        .history
+        .iter()
+        .filter(|op| op.kind == OpKind::TtlDelete)
+        .collect();
+    // TTL-08: each region's sweeper, at its own point of the jitter window, deletes some.
+    for region in 0..3u16 {
+        assert!(
+            ttl.iter().any(|op| op.region.0 == region),
+            "region {region} swept nothing"
+        );
+    }
+    assert!(
+        ttl.iter()
+            .all(|op| op.result == OpResult::Ok && !op.is_client())
+    );
+    // TTL-07: the deletes replicate; a replica that had not swept the item yet applies them.
+    let ttl_stamps: std::collections::BTreeSet<_> = ttl
+        .iter()
+        .map(|op| op.written.as_ref().expect("a delete").stamp)
+        .collect();
+    let applied = o
+        .run
+        .applies
+        .iter()
+        .filter(|a| ttl_stamps.contains(&a.stamp) && a.lost_to.is_none())
+        .count();
+    assert!(
+        applied > ttl.len() / 2,
+        "{applied} of {} applied",
+        ttl.len()
+    );
+    // The last write (at 40 s) expired by 50 s and was swept by 55 s: nothing is live at
+    // the end in any replica (tombstones seen everywhere may already be collected).
+    assert_eq!(o.run.replicas.len(), 3);
+    for replica in &o.run.replicas {
+        for v in &replica.versions {
+            assert!(
+                v.deleted,
+                "region {} key {:?} still live",
+                replica.region, v.key
+            );
+        }
+    }
+    // Client statistics leave the service's own writes out.
+    let client_ops = o.run.history.iter().filter(|op| op.is_client()).count();
+    assert_eq!(client_ops + ttl.len(), o.run.history.len());
+}
+
+#[test]
+fn auto_scaling_lags_a_spike_by_minutes_throttling_meanwhile_then_scales_in() {
+    use dynasim::EventKind;
+    let o = run("scenarios/capacity/spike-autoscaling.toml", 1);
+    o.assert_passed();
+    let scaling: Vec<_> = o
+        .run
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::AutoScaling && e.detail.contains("us-east-1 items: write"))
+        .collect();
+    let first_out_us = scaling.first().expect("a scale-out").at_us;
+    // CA-16: two minutes above target before the first step (the spike starts at 60 s).
+    assert!(first_out_us >= 180_000_000, "{scaling:?}");
+    let throttled_before = o
+        .run
+        .history
+        .iter()
+        .filter(|op| {
+            op.invoke_us >= 60_000_000
+                && op.invoke_us < first_out_us
+                && op.result == OpResult::Failed("ProvisionedThroughputExceededException".into())
+        })
+        .count();
+    assert!(throttled_before > 1_000, "{throttled_before}");
+    // Capacity climbs step by step while the spike lasts, and comes down after it.
+    let provisioned: Vec<f64> = o
+        .run
+        .capacity
+        .iter()
+        .filter(|s| s.region.0 == 0)
+        .map(|s| s.provisioned_write_units)
+        .collect();
+    let peak = provisioned.iter().copied().fold(0.0, f64::max);
+    assert!(peak >= 50.0, "{provisioned:?}");
+    assert!(scaling.len() >= 3, "{scaling:?}");
+    assert_eq!(
+        *provisioned.last().unwrap(),
+        20.0,
+        "scaled back in to the minimum"
+    );
+}

@@ -217,6 +217,11 @@ fn report_plots_contain_the_series() {
     assert!(
         throughput.contains("data-name=\"ok\"") && throughput.contains("data-name=\"throttled\"")
     );
+    let capacity = std::fs::read_to_string(dir.join("capacity.svg")).expect("capacity.svg");
+    assert!(
+        capacity.contains("data-name=\"us-east-1 orders write consumed\""),
+        "consumed write units per region and table"
+    );
     let junit = std::fs::read_to_string(dir.join("junit.xml")).expect("junit.xml");
     assert!(junit.contains("<testsuite") && junit.contains("<testcase"));
 }

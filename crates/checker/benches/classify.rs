@@ -143,6 +143,7 @@ fn synthetic_run() -> RunOutput {
         replicas,
         region_counters: Vec::new(),
         replication_counters: Vec::new(),
+        capacity: Vec::new(),
         trace_hash: String::new(),
     }
 }

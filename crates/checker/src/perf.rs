@@ -58,8 +58,12 @@ pub(crate) fn is_available(result: &OpResult) -> bool {
     }
 }
 
+/// Client ops of `region` (all regions if `None`) inside `window`; the service's own
+/// TTL deletes are no client's latency, throughput or availability.
 fn in_scope(op: &OpRecord, region: Option<RegionId>, window: &TimeWindow) -> bool {
-    region.is_none_or(|r| op.region == r) && window.admits(op.invoke_us, op.complete_us)
+    op.is_client()
+        && region.is_none_or(|r| op.region == r)
+        && window.admits(op.invoke_us, op.complete_us)
 }
 
 /// A verdict before it gets its name.

@@ -21,10 +21,14 @@ pub enum OpKind {
     Query,
     ConditionalPut,
     Transaction,
+    /// A delete made by the service's TTL sweeper, not by a client (TTL-04..07). It is a
+    /// real, stamped write that replicates, so the checkers see it; client statistics
+    /// (latency, throughput, availability) leave it out.
+    TtlDelete,
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 7] = [
+    pub const ALL: [OpKind; 8] = [
         OpKind::Get,
         OpKind::Put,
         OpKind::Update,
@@ -32,6 +36,7 @@ impl OpKind {
         OpKind::Query,
         OpKind::ConditionalPut,
         OpKind::Transaction,
+        OpKind::TtlDelete,
     ];
 
     pub fn name(self) -> &'static str {
@@ -43,7 +48,13 @@ impl OpKind {
             OpKind::Query => "query",
             OpKind::ConditionalPut => "conditional_put",
             OpKind::Transaction => "transaction",
+            OpKind::TtlDelete => "ttl_delete",
         }
+    }
+
+    /// Sent by a client (everything but the service's own TTL deletes).
+    pub fn is_client(self) -> bool {
+        self != OpKind::TtlDelete
     }
 
     pub fn is_write(self) -> bool {
@@ -87,7 +98,10 @@ pub struct ReadValue {
     pub stamp: Option<Stamp>,
 }
 
-/// One client operation.
+/// The session of the service's own writes (TTL deletes): no client reads in it.
+pub const SERVICE_SESSION: u32 = u32::MAX;
+
+/// One client operation (or a service write, see [`OpKind::TtlDelete`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OpRecord {
     pub id: u64,
@@ -112,6 +126,10 @@ pub struct OpRecord {
 impl OpRecord {
     pub fn latency_us(&self) -> u64 {
         self.complete_us - self.invoke_us
+    }
+    /// Sent by a client, not made by the service itself (see [`OpKind::TtlDelete`]).
+    pub fn is_client(&self) -> bool {
+        self.kind.is_client()
     }
     pub fn acknowledged_write(&self) -> Option<&Written> {
         match self.result {
@@ -152,6 +170,8 @@ pub enum EventKind {
     LwwOverwrite,
     LeaderElection,
     Finding,
+    /// Auto scaling changed a table's provisioned capacity (CA-16).
+    AutoScaling,
     /// An interactive action (dashboard key), re-injected by `dynasim replay`.
     Action,
 }
@@ -199,8 +219,27 @@ pub struct RunOutput {
     pub replicas: Vec<ReplicaState>,
     pub region_counters: Vec<RegionCounters>,
     pub replication_counters: Vec<ReplicationCounters>,
+    /// Provisioned and consumed capacity of every table replica over time (derived from
+    /// the run, not part of the trace hash).
+    #[serde(default)]
+    pub capacity: Vec<CapacitySample>,
     /// FNV-1a over every op, apply and event in the order they happened.
     pub trace_hash: String,
+}
+
+/// Capacity of one table replica over one sampling interval ending at `at_us`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CapacitySample {
+    pub at_us: u64,
+    pub region: RegionId,
+    /// Index in the scenario's table list.
+    pub table: usize,
+    pub on_demand: bool,
+    pub provisioned_read_units: f64,
+    pub provisioned_write_units: f64,
+    /// Units consumed per second over the interval (replicated writes included).
+    pub consumed_read_per_s: f64,
+    pub consumed_write_per_s: f64,
 }
 
 impl RunOutput {

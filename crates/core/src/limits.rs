@@ -18,6 +18,8 @@ pub const WORKLOAD_RATE_MAX: f64 = 1_000_000.0;
 pub const SIM_DURATION_US_MAX: u64 = 7 * 24 * 3600 * 1_000_000;
 /// Faults in one scenario timeline.
 pub const FAULTS_MAX: usize = 10_000;
+/// Longest TTL sweep delay or jitter: DynamoDB deletes within 48 h (TTL-04).
+pub const TTL_DELETE_DELAY_US_MAX: u64 = 48 * 3_600 * 1_000_000;
 /// Tables in one scenario.
 pub const TABLES_MAX: usize = 64;
 /// Workload phases in one scenario.

@@ -18,6 +18,9 @@
 /// - `ttl_delete_delay_us` 0 and `ttl_delete_jitter_us` 0: an expired item is deleted by
 ///   the first sweep at least `delay + hash(key) % (jitter + 1)` after it expired
 ///   (TTL-04, TTL-08: DynamoDB takes up to 48 h; the distribution is **unconfirmed**).
+///   A table can override both ([`crate::Engine::set_ttl_sweep`]).
+/// - `ttl_jitter_salt` 0: mixed into the per-key jitter so that replicas of one table in
+///   different regions (different salts) sweep a key at different times.
 /// - `ttl_change_interval_us`: 1 h between TTL enable/disable changes (TTL-01).
 /// - `stream_retention_us` 24 h (ST-01), `stream_shard_rollover_us` 4 h (ST-06,
 ///   **unconfirmed**), `stream_iterator_ttl_us` 15 min (ST-08).
@@ -42,6 +45,7 @@ pub struct EngineConfig {
     pub epoch_unix_secs: u64,
     pub ttl_delete_delay_us: u64,
     pub ttl_delete_jitter_us: u64,
+    pub ttl_jitter_salt: u64,
     pub ttl_change_interval_us: u64,
     pub stream_retention_us: u64,
     pub stream_shard_rollover_us: u64,
@@ -68,6 +72,7 @@ impl Default for EngineConfig {
             epoch_unix_secs: 1_767_225_600,
             ttl_delete_delay_us: 0,
             ttl_delete_jitter_us: 0,
+            ttl_jitter_salt: 0,
             ttl_change_interval_us: HOUR_US,
             stream_retention_us: 24 * HOUR_US,
             stream_shard_rollover_us: 4 * HOUR_US,

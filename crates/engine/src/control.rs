@@ -725,6 +725,8 @@ impl Engine {
             attribute_name: spec.attribute_name.clone(),
             enabled: spec.enabled,
             changed_at: now,
+            delete_delay_us: None,
+            delete_jitter_us: None,
         });
         Ok(UpdateTimeToLiveOutput {
             time_to_live_specification: spec.clone(),

@@ -60,6 +60,9 @@ pub struct TtlState {
     pub enabled: bool,
     /// When it was last enabled or disabled (one change per hour, TTL-01).
     pub changed_at: SimTime,
+    /// This table's sweep delay and jitter, overriding the engine's (TTL-08).
+    pub delete_delay_us: Option<u64>,
+    pub delete_jitter_us: Option<u64>,
 }
 
 impl Table {

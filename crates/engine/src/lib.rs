@@ -77,4 +77,4 @@ pub use query::{QueryInput, QueryOutput, ScanInput, ScanOutput};
 pub use size::{ITEM_BYTES_MAX, item_size};
 pub use stream::*;
 pub use transact::*;
-pub use value::{AttributeValue, Item, ValueType, validate_item};
+pub use value::{AttributeValue, Item, ValueType, validate_attribute_name, validate_item};

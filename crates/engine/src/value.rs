@@ -188,7 +188,8 @@ pub fn validate_item(item: &Item) -> Result<(), EngineError> {
 /// Largest attribute name in bytes (DM-32).
 pub const ATTRIBUTE_NAME_BYTES_MAX: usize = 65_535;
 
-pub(crate) fn validate_attribute_name(name: &str) -> Result<(), EngineError> {
+/// DM-32: an attribute name is 1 to 65,535 bytes.
+pub fn validate_attribute_name(name: &str) -> Result<(), EngineError> {
     if name.is_empty() {
         return Err(EngineError::validation(
             "One or more parameter values were invalid: An attribute name can not be empty",

@@ -135,6 +135,96 @@ fn ttl_sweep_deletes_after_the_delay_and_marks_the_service() {
     assert_eq!(engine.table(T).unwrap().len(), 3);
 }
 
+fn enable_ttl(engine: &mut Engine) {
+    engine
+        .update_time_to_live(
+            UpdateTimeToLiveInput {
+                table_name: T.into(),
+                time_to_live_specification: TimeToLiveSpecification {
+                    enabled: true,
+                    attribute_name: "exp".into(),
+                },
+            },
+            SimTime::ZERO,
+        )
+        .unwrap();
+}
+
+#[test]
+fn ttl_sweep_reads_the_sweepers_own_clock() {
+    // TTL-08: a sweeper whose clock runs 20 s ahead deletes an item expiring at 10 s
+    // when true time is only 1 s.
+    let mut engine = engine(EngineConfig::default(), "KEYS_ONLY");
+    enable_ttl(&mut engine);
+    let exp = json!({"N": (EPOCH + 10).to_string()});
+    put(
+        &mut engine,
+        json!({"pk": {"S": "a"}, "exp": exp}),
+        SimTime::ZERO,
+    );
+    let true_now = SimTime::from_secs(1);
+    let honest_clock_us = i128::from(EPOCH + 1) * 1_000_000;
+    assert!(
+        engine
+            .sweep_ttl_by_clock(true_now, honest_clock_us)
+            .is_empty()
+    );
+    let fast_clock_us = honest_clock_us + 20_000_000;
+    assert_eq!(engine.sweep_ttl_by_clock(true_now, fast_clock_us).len(), 1);
+}
+
+#[test]
+fn ttl_sweep_delay_per_table_and_salted_jitter() {
+    // TTL-08: the delay is a table setting; the jitter falls differently per salt, so
+    // replicas in different regions do not all sweep a key at the same moment.
+    let keys: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+    let due_secs = |salt: u64| -> Vec<u64> {
+        let config = EngineConfig {
+            ttl_jitter_salt: salt,
+            ..EngineConfig::default()
+        };
+        let mut engine = engine(config, "KEYS_ONLY");
+        enable_ttl(&mut engine);
+        engine.set_ttl_sweep(T, 5_000_000, 20_000_000).unwrap();
+        for k in &keys {
+            let exp = json!({"N": EPOCH.to_string()});
+            put(
+                &mut engine,
+                json!({"pk": {"S": k}, "exp": exp}),
+                SimTime::ZERO,
+            );
+        }
+        let mut due = vec![0; keys.len()];
+        for second in 1..=26 {
+            for change in engine.sweep_ttl(SimTime::from_secs(second)) {
+                let AttributeValue::S(k) = &change.key_attrs["pk"] else {
+                    panic!("string keys")
+                };
+                due[keys.iter().position(|x| x == k).unwrap()] = second;
+            }
+        }
+        due
+    };
+    let a = due_secs(1);
+    let b = due_secs(2);
+    assert!(
+        a.iter().chain(&b).all(|s| (5..=26).contains(s)),
+        "{a:?} {b:?}"
+    );
+    assert!(
+        a.iter().any(|s| *s > 10),
+        "jitter spreads the deletes: {a:?}"
+    );
+    assert_ne!(a, b, "different salts, different sweep times");
+    assert_eq!(
+        Engine::new(EngineConfig::default())
+            .set_ttl_sweep(T, 0, 0)
+            .unwrap_err()
+            .kind,
+        ErrorKind::ResourceNotFoundException
+    );
+}
+
 #[test]
 fn stream_records_follow_the_view_type() {
     // ST-03..ST-05

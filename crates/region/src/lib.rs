@@ -15,10 +15,12 @@
 //! regions go out as values. The table data lives in a [`dynasim_engine::Engine`]; the
 //! replicator ([`dynasim_replication::Replicator`]) owns the LWW stamps.
 
+pub mod autoscale;
 pub mod capacity;
 mod dax;
 pub mod latency;
 
+use autoscale::{AutoScaler, AutoScalingSpec, ScalingAction};
 use capacity::{OnDemand, ThrottleReason, TokenBucket, read_units, write_units};
 use dax::DaxCache;
 use dynasim_core::history::{FinalVersion, KeyRef, OpKind, OpResult, ReadValue, ValueId, Written};
@@ -48,6 +50,36 @@ pub struct CapacitySpec {
     /// Provisioned units per second (ignored on demand).
     pub read_units: f64,
     pub write_units: f64,
+    /// Target-tracking auto scaling of provisioned reads and writes (CA-16).
+    pub read_auto_scaling: Option<AutoScalingSpec>,
+    pub write_auto_scaling: Option<AutoScalingSpec>,
+}
+
+/// Reads or writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum CapacityDimension {
+    Read,
+    Write,
+}
+
+impl CapacityDimension {
+    pub fn name(self) -> &'static str {
+        match self {
+            CapacityDimension::Read => "read",
+            CapacityDimension::Write => "write",
+        }
+    }
+}
+
+/// Provisioned and consumed units of one table replica, for metrics and plots.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CapacityUse {
+    pub on_demand: bool,
+    pub provisioned_read_units: f64,
+    pub provisioned_write_units: f64,
+    /// Cumulative units consumed since the start (replicated writes included).
+    pub consumed_read_units: f64,
+    pub consumed_write_units: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -70,6 +102,18 @@ pub struct TableSpec {
     /// Multi-Region strong consistency: local writes are stamped after every version
     /// this region has seen (no LWW ambiguity, GT-24).
     pub mrsc: bool,
+    /// Time to live, if enabled on the table (TTL-01..08).
+    pub ttl: Option<TtlSpec>,
+}
+
+/// A table's TTL: the attribute holding expiry epoch seconds, and when the sweeper
+/// deletes an expired item (`delete_delay_us` plus a per-key, per-region share of
+/// `delete_jitter_us`, TTL-08).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TtlSpec {
+    pub attribute: String,
+    pub delete_delay_us: u64,
+    pub delete_jitter_us: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +142,8 @@ pub struct RegionConfig {
     pub on_demand_initial_write_units: f64,
     /// Deliberately broken: strong reads served by a follower.
     pub strong_reads_from_follower: bool,
+    /// How often the TTL sweeper runs (TTL-04: a background process).
+    pub ttl_sweep_interval_us: u64,
 }
 
 impl Default for RegionConfig {
@@ -112,6 +158,7 @@ impl Default for RegionConfig {
             on_demand_initial_read_units: 12_000.0,
             on_demand_initial_write_units: 4_000.0,
             strong_reads_from_follower: false,
+            ttl_sweep_interval_us: 1_000_000,
         }
     }
 }
@@ -126,6 +173,9 @@ pub struct ClientOp {
     pub value: ValueId,
     pub item_bytes: u64,
     pub strong: bool,
+    /// Puts and updates set the table's TTL attribute to the region's clock plus this
+    /// (the client asks for expiry; ignored on tables without TTL).
+    pub expire_after_us: Option<u64>,
 }
 
 /// What serving one op produced.
@@ -181,6 +231,16 @@ impl std::borrow::Borrow<ItemKey> for TableKey {
     }
 }
 
+/// An item the TTL sweeper deleted: a service write in the history ([`OpKind::TtlDelete`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TtlDeleted {
+    /// The region's local table index.
+    pub table: usize,
+    /// The workload key.
+    pub key: u64,
+    pub written: Written,
+}
+
 /// A replication message addressed to another region.
 #[derive(Clone, Debug)]
 pub struct Outgoing {
@@ -223,6 +283,10 @@ struct TableRuntime {
     dax: Option<DaxCache>,
     /// Partition leaders: AZ index per partition.
     leaders: Vec<u8>,
+    consumed_read_units: f64,
+    consumed_write_units: f64,
+    read_scaler: Option<AutoScaler>,
+    write_scaler: Option<AutoScaler>,
 }
 
 pub struct Region {
@@ -242,12 +306,19 @@ impl Region {
         config: RegionConfig,
         replication: ReplicatorConfig,
     ) -> Self {
-        let mut engine = Engine::new(EngineConfig::default());
+        let mut engine = Engine::new(EngineConfig {
+            // Each region's sweeper reaches a key at its own point of the jitter window.
+            ttl_jitter_salt: u64::from(id.0) + 1,
+            ..EngineConfig::default()
+        });
         let mut runtimes = Vec::with_capacity(tables.len());
         for spec in tables {
             engine
                 .create_table(create_table_input(spec), SimTime::ZERO)
                 .expect("table specs are validated when the scenario loads");
+            if let Some(ttl) = &spec.ttl {
+                enable_ttl(&mut engine, &spec.name, ttl);
+            }
             runtimes.push(TableRuntime::new(
                 spec.clone(),
                 id,
@@ -458,7 +529,7 @@ impl Region {
             encoded: key.clone(),
             attrs: key_item.clone(),
         };
-        let outcome = table.engine_write(&mut self.engine, op, key_item, now_us);
+        let outcome = table.engine_write(&mut self.engine, op, key_item, now_us, wall_us);
         let change = match outcome {
             Ok(change) => change,
             Err(e) => {
@@ -519,6 +590,84 @@ impl Region {
             dax_hit: false,
             sync,
         }
+    }
+
+    /// Run the TTL sweeper (TTL-04..07) at `now_us` (true time); `wall_us` is this
+    /// region's clock, which decides what has expired. Each expired item is deleted as a
+    /// stamped local write that replicates like any other (TTL-07), costs no write
+    /// capacity here (TTL-05), and leaves DAX alone (the cache serves the expired item
+    /// until its own TTL, as a cache in front of the table would). Returns the deletes
+    /// of workload items, for the history.
+    pub fn sweep_ttl(&mut self, now_us: u64, wall_us: u64, rng: &mut impl Rng) -> Vec<TtlDeleted> {
+        if self.az_up.iter().filter(|u| **u).count() < 2 {
+            return Vec::new(); // RC-12: without a quorum the sweeper cannot delete.
+        }
+        let changes = self
+            .engine
+            .sweep_ttl_by_clock(SimTime(now_us), i128::from(wall_us));
+        let mut out = Vec::with_capacity(changes.len());
+        for change in changes {
+            let Some(t) = self.tables.iter().position(|t| t.spec.name == change.table) else {
+                continue;
+            };
+            if let Some(deleted) = self.record_ttl_delete(t, change, now_us, wall_us, rng) {
+                out.push(deleted);
+            }
+        }
+        out
+    }
+
+    fn record_ttl_delete(
+        &mut self,
+        t: usize,
+        change: ItemChange,
+        now_us: u64,
+        wall_us: u64,
+        rng: &mut impl Rng,
+    ) -> Option<TtlDeleted> {
+        let lag_us = self.config.latency.follower_lag_us(rng);
+        let table = &mut self.tables[t];
+        let key = change.key.clone();
+        let before = ReadValue {
+            value: change.old_image.as_ref().and_then(value_id),
+            stamp: table
+                .replicator
+                .version(&key)
+                .filter(|v| !v.deleted)
+                .map(|v| v.stamp),
+        };
+        let table_key = TableKey {
+            encoded: key.clone(),
+            attrs: change.key_attrs.clone(),
+        };
+        let local = table
+            .replicator
+            .record_local(table_key, None, wall_us, now_us);
+        if local.superseded_by.is_some() {
+            // The stored version carries a larger stamp (this region's clock is behind):
+            // LWW says the delete loses at once, so the item comes back.
+            self.engine
+                .apply_replicated(
+                    &table.spec.name,
+                    &change.key_attrs,
+                    change.old_image.clone(),
+                )
+                .expect("restoring a stored image cannot fail");
+        } else {
+            let partition = table.partition_of(&key);
+            table.note_write(key, before, partition, now_us, lag_us, &self.az_up);
+        }
+        let workload_key = workload_key(&table.spec.partition_key, &change.key_attrs)?;
+        Some(TtlDeleted {
+            table: t,
+            key: workload_key,
+            written: Written {
+                stamp: local.stamp,
+                value: None,
+                context: dense(&local.context_before),
+                superseded_by: local.superseded_by,
+            },
+        })
     }
 
     /// Replication messages due now, for every table.
@@ -667,6 +816,51 @@ impl Region {
         }
     }
 
+    /// Run the auto scaling controllers of every provisioned table (CA-16); each action
+    /// has already taken effect when it is returned.
+    pub fn auto_scale(&mut self, now_us: u64) -> Vec<(usize, CapacityDimension, ScalingAction)> {
+        let mut actions = Vec::new();
+        for (i, t) in self.tables.iter_mut().enumerate() {
+            if t.spec.capacity.on_demand {
+                continue;
+            }
+            let (read_total, write_total) = (t.consumed_read_units, t.consumed_write_units);
+            let (read_units, write_units) =
+                (t.spec.capacity.read_units, t.spec.capacity.write_units);
+            if let Some(a) = t
+                .read_scaler
+                .as_mut()
+                .and_then(|s| s.tick(read_total, read_units, now_us))
+            {
+                t.spec.capacity.read_units = a.to_units;
+                t.read.set_rate(a.to_units, now_us);
+                actions.push((i, CapacityDimension::Read, a));
+            }
+            if let Some(a) = t
+                .write_scaler
+                .as_mut()
+                .and_then(|s| s.tick(write_total, write_units, now_us))
+            {
+                t.spec.capacity.write_units = a.to_units;
+                t.write.set_rate(a.to_units, now_us);
+                actions.push((i, CapacityDimension::Write, a));
+            }
+        }
+        actions
+    }
+
+    /// Provisioned and consumed units of a table replica.
+    pub fn capacity_use(&self, table: usize) -> CapacityUse {
+        let t = &self.tables[table];
+        CapacityUse {
+            on_demand: t.spec.capacity.on_demand,
+            provisioned_read_units: t.spec.capacity.read_units,
+            provisioned_write_units: t.spec.capacity.write_units,
+            consumed_read_units: t.consumed_read_units,
+            consumed_write_units: t.consumed_write_units,
+        }
+    }
+
     /// The value and stamp this region's leader replicas hold for a workload key.
     pub fn value_of(&self, table: usize, key: u64) -> ReadValue {
         let t = &self.tables[table];
@@ -772,6 +966,22 @@ fn scalar(t: KeyTypeSpec) -> ScalarAttributeType {
     }
 }
 
+fn enable_ttl(engine: &mut Engine, table: &str, ttl: &TtlSpec) {
+    let input = dynasim_engine::api::UpdateTimeToLiveInput {
+        table_name: table.to_string(),
+        time_to_live_specification: dynasim_engine::api::TimeToLiveSpecification {
+            enabled: true,
+            attribute_name: ttl.attribute.clone(),
+        },
+    };
+    engine
+        .update_time_to_live(input, SimTime::ZERO)
+        .expect("TTL attribute names are validated when the scenario loads");
+    engine
+        .set_ttl_sweep(table, ttl.delete_delay_us, ttl.delete_jitter_us)
+        .expect("TTL was just enabled");
+}
+
 fn create_table_input(spec: &TableSpec) -> CreateTableInput {
     let mut key_schema = vec![KeySchemaElement {
         attribute_name: spec.partition_key.clone(),
@@ -870,6 +1080,10 @@ impl TableRuntime {
                 .as_ref()
                 .map(|d| DaxCache::new(d.item_ttl_us, d.size_bytes)),
             leaders: (0..partitions).map(|p| (p % 3) as u8).collect(),
+            consumed_read_units: 0.0,
+            consumed_write_units: 0.0,
+            read_scaler: cap.read_auto_scaling.map(AutoScaler::new),
+            write_scaler: cap.write_auto_scaling.map(AutoScaler::new),
             spec,
         }
     }
@@ -968,6 +1182,9 @@ impl TableRuntime {
             } else {
                 self.on_demand_read.admit(units, now_us)
             };
+            if ok {
+                self.consume(write, units);
+            }
             return (!ok).then_some(if write {
                 ThrottleReason::TableWriteMaxOnDemandThroughputExceeded
             } else {
@@ -995,10 +1212,20 @@ impl TableRuntime {
         }
         part.take(units, now_us);
         table.take(units, now_us);
+        self.consume(write, units);
         None
     }
 
+    fn consume(&mut self, write: bool, units: f64) {
+        if write {
+            self.consumed_write_units += units;
+        } else {
+            self.consumed_read_units += units;
+        }
+    }
+
     fn charge_replicated(&mut self, units: f64, now_us: u64) {
+        self.consume(true, units);
         if self.spec.capacity.on_demand {
             self.on_demand_write.force(units, now_us);
         } else {
@@ -1013,17 +1240,31 @@ impl TableRuntime {
         op: &ClientOp,
         key_item: Item,
         now_us: u64,
+        wall_us: u64,
     ) -> Result<ItemChange, EngineError> {
         let now = SimTime(now_us);
         let table_name = self.spec.name.clone();
         let value = AttributeValue::n(&op.value.to_string());
         let pad_bytes = op.item_bytes.saturating_sub(40).min(300_000) as usize;
         let pad = AttributeValue::S("x".repeat(pad_bytes));
+        // TTL-03: expiry in epoch seconds, from the writing region's clock.
+        let expiry = self
+            .spec
+            .ttl
+            .as_ref()
+            .zip(op.expire_after_us)
+            .map(|(ttl, after_us)| {
+                let secs = (wall_us + after_us) / 1_000_000;
+                (ttl.attribute.clone(), AttributeValue::n(&secs.to_string()))
+            });
         match op.kind {
             OpKind::Put | OpKind::ConditionalPut => {
                 let mut item = key_item;
                 item.insert(VALUE_ATTRIBUTE.into(), value);
                 item.insert(PAD_ATTRIBUTE.into(), pad);
+                if let Some((name, at)) = expiry {
+                    item.insert(name, at);
+                }
                 let mut input = PutItemInput {
                     table_name,
                     item,
@@ -1040,23 +1281,25 @@ impl TableRuntime {
                 engine.put_item(input, now).map(|o| o.change)
             }
             OpKind::Update => {
+                let mut names = BTreeMap::from([
+                    ("#v".to_string(), VALUE_ATTRIBUTE.to_string()),
+                    ("#p".to_string(), PAD_ATTRIBUTE.to_string()),
+                ]);
+                let mut values =
+                    BTreeMap::from([(":v".to_string(), value), (":p".to_string(), pad)]);
+                let mut update = "SET #v = :v, #p = :p".to_string();
+                if let Some((name, at)) = expiry {
+                    // Extending an item's life, as TTL-04 allows until the sweep.
+                    names.insert("#t".into(), name);
+                    values.insert(":t".into(), at);
+                    update.push_str(", #t = :t");
+                }
                 let input = UpdateItemInput {
                     table_name,
                     key: key_item,
-                    update_expression: Some("SET #v = :v, #p = :p".into()),
-                    expression_attribute_names: Some(
-                        [
-                            ("#v".to_string(), VALUE_ATTRIBUTE.to_string()),
-                            ("#p".to_string(), PAD_ATTRIBUTE.to_string()),
-                        ]
-                        .into_iter()
-                        .collect(),
-                    ),
-                    expression_attribute_values: Some(
-                        [(":v".to_string(), value), (":p".to_string(), pad)]
-                            .into_iter()
-                            .collect(),
-                    ),
+                    update_expression: Some(update),
+                    expression_attribute_names: Some(names.into_iter().collect()),
+                    expression_attribute_values: Some(values.into_iter().collect()),
                     ..Default::default()
                 };
                 engine.update_item(input, now).map(|o| o.change)
@@ -1069,9 +1312,9 @@ impl TableRuntime {
                 };
                 engine.delete_item(input, now).map(|o| o.change)
             }
-            OpKind::Get | OpKind::Query | OpKind::Transaction => Err(EngineError::validation(
-                format!("{} is not a single-item write", op.kind.name()),
-            )),
+            OpKind::Get | OpKind::Query | OpKind::Transaction | OpKind::TtlDelete => Err(
+                EngineError::validation(format!("{} is not a single-item write", op.kind.name())),
+            ),
         }
     }
 

@@ -22,6 +22,7 @@ fn table(capacity: CapacitySpec, dax: Option<DaxSpec>) -> TableSpec {
         capacity,
         dax,
         mrsc: false,
+        ttl: None,
     }
 }
 
@@ -30,6 +31,8 @@ fn on_demand() -> CapacitySpec {
         on_demand: true,
         read_units: 0.0,
         write_units: 0.0,
+        read_auto_scaling: None,
+        write_auto_scaling: None,
     }
 }
 
@@ -50,6 +53,7 @@ fn op(kind: OpKind, key: u64, value: u64, strong: bool) -> ClientOp {
         value,
         item_bytes: 200,
         strong,
+        expire_after_us: None,
     }
 }
 
@@ -189,6 +193,8 @@ fn ca08_a_hot_key_is_throttled_at_the_partition_limit_with_table_capacity_left()
         on_demand: false,
         read_units: 40_000.0,
         write_units: 40_000.0,
+        read_auto_scaling: None,
+        write_auto_scaling: None,
     };
     let mut r = region(table(capacity, None));
     let mut rng = ChaCha8Rng::seed_from_u64(6);
@@ -267,4 +273,125 @@ fn dx_stale_after_a_bypassing_write_until_ttl_fresh_after_write_through() {
     );
     let strong = r.execute(&op(OpKind::Get, 3, 0, true), 3_000_001, 3_000_001, &mut rng);
     assert_eq!(strong.read.and_then(|v| v.value), Some(3));
+}
+
+#[test]
+fn ttl_sweep_deletes_by_the_region_clock_and_replicates_the_delete() {
+    // TTL-03/04: expired items stay readable until the sweeper runs; TTL-07: the delete is
+    // a stamped local write that the replicator ships to the peer; TTL-08: by the clock.
+    let spec = TableSpec {
+        ttl: Some(dynasim_region::TtlSpec {
+            attribute: "expires_at".into(),
+            delete_delay_us: 0,
+            delete_jitter_us: 0,
+        }),
+        ..table(on_demand(), None)
+    };
+    let mut r = region(spec);
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let epoch_us = 1_767_225_600_000_000u64;
+    let mut put = op(OpKind::Put, 4, 77, false);
+    put.expire_after_us = Some(5_000_000);
+    let written = r.execute(&put, 0, epoch_us, &mut rng).written.unwrap();
+    let strong_get = op(OpKind::Get, 4, 0, true);
+
+    assert!(
+        r.sweep_ttl(3_000_000, epoch_us + 3_000_000, &mut rng)
+            .is_empty()
+    );
+    // Expired at 5 s by true time, but this region's clock runs 2 s slow.
+    assert!(
+        r.sweep_ttl(6_000_000, epoch_us + 4_000_000, &mut rng)
+            .is_empty()
+    );
+    let read = r.execute(&strong_get, 6_000_000, epoch_us + 4_000_000, &mut rng);
+    assert_eq!(read.read.unwrap().value, Some(77), "TTL-04: still readable");
+
+    let deleted = r.sweep_ttl(7_000_000, epoch_us + 6_000_000, &mut rng);
+    assert_eq!(deleted.len(), 1);
+    assert_eq!((deleted[0].table, deleted[0].key), (0, 4));
+    assert_eq!(deleted[0].written.value, None);
+    assert!(deleted[0].written.stamp > written.stamp);
+    assert_eq!(
+        deleted[0].written.context,
+        vec![written.stamp.seq],
+        "the delete has seen the put it removes"
+    );
+    let read = r.execute(&strong_get, 7_000_000, epoch_us + 6_000_000, &mut rng);
+    assert_eq!(read.read.unwrap().value, None);
+    assert!(
+        r.sweep_ttl(8_000_000, epoch_us + 7_000_000, &mut rng)
+            .is_empty()
+    );
+    let outgoing = r.poll_replication(8_000_000);
+    assert!(
+        outgoing.iter().any(|o| o.to == RegionId(1)),
+        "the put and the TTL delete are shipped to the peer"
+    );
+
+    // Without an expiry request nothing expires.
+    let plain = op(OpKind::Put, 5, 78, false);
+    r.execute(&plain, 9_000_000, epoch_us + 9_000_000, &mut rng);
+    assert!(
+        r.sweep_ttl(99_000_000, epoch_us + 99_000_000, &mut rng)
+            .is_empty()
+    );
+}
+
+#[test]
+fn ca16_auto_scaling_raises_write_capacity_minutes_after_throttling_starts() {
+    // 100 WCU provisioned, 600 writes/s of 1 KB: the 300 s burst (30,000 units) drains in
+    // a minute, writes are throttled, and since throttled writes consume nothing the
+    // controller only ever sees 100% of what it provisioned: it scales out by 1/0.7
+    // every two minutes until the load fits under the 70% target.
+    let minute_us = 60_000_000u64;
+    let capacity = CapacitySpec {
+        on_demand: false,
+        read_units: 100.0,
+        write_units: 100.0,
+        read_auto_scaling: None,
+        write_auto_scaling: Some(dynasim_region::autoscale::AutoScalingSpec {
+            target_percent: 70.0,
+            min_units: 100.0,
+            max_units: 2_000.0,
+            scale_out_after_us: 2 * minute_us,
+            scale_in_after_us: 15 * minute_us,
+        }),
+    };
+    // No peers: an unacknowledged replication log would push back on its own.
+    let mut r = region(TableSpec {
+        peers: Vec::new(),
+        ..table(capacity, None)
+    });
+    let mut rng = ChaCha8Rng::seed_from_u64(16);
+    let mut throttled_by_minute = vec![0u32; 20];
+    let mut actions = Vec::new();
+    for i in 0..(20 * 60 * 600u64) {
+        let now_us = i * 1_000_000 / 600;
+        let mut put = op(OpKind::Put, i % 5_000, i, false);
+        put.item_bytes = 1_000;
+        let served = r.execute(&put, now_us, now_us, &mut rng);
+        if served.throttle.is_some() {
+            throttled_by_minute[(now_us / minute_us) as usize] += 1;
+        } else {
+            assert_eq!(served.result, OpResult::Ok, "op {i}");
+        }
+        actions.extend(r.auto_scale(now_us));
+    }
+    assert!(
+        throttled_by_minute[0] < 3_000,
+        "burst credit absorbs most of the first minute: {throttled_by_minute:?}"
+    );
+    assert!(
+        throttled_by_minute[1..4].iter().all(|t| *t > 10_000),
+        "{throttled_by_minute:?}"
+    );
+    assert!(actions.len() >= 4, "{actions:?}");
+    assert_eq!(actions[0].2.to_units, 143.0, "{actions:?}");
+    assert!(actions.iter().all(
+        |(_, d, a)| *d == dynasim_region::CapacityDimension::Write && a.to_units > a.from_units
+    ));
+    let last = r.capacity_use(0);
+    assert!(last.provisioned_write_units >= 600.0 / 0.7, "{last:?}");
+    assert_eq!(throttled_by_minute[19], 0, "{throttled_by_minute:?}");
 }

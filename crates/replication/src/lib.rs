@@ -345,6 +345,10 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
             context,
             written_at_us: now_us,
         });
+        if self.peers.is_empty() {
+            // A single-region table: nobody will acknowledge, nothing needs keeping.
+            self.truncate_log();
+        }
         self.counters.local_writes += 1;
         LocalWrite {
             stamp,

@@ -219,6 +219,20 @@ fn full_log_is_back_pressure() {
     assert_eq!(us.backlog(EU), 3);
 }
 
+#[test]
+fn a_table_without_peers_never_fills_its_log() {
+    let config = ReplicatorConfig {
+        queue_items_max: 3,
+        ..Default::default()
+    };
+    let mut alone = R::new(US, &[], config);
+    for k in 0..10 {
+        assert!(alone.has_room(), "write {k}");
+        alone.record_local(k, Some("x".into()), k as u64, 0);
+    }
+    assert!(alone.poll(1_000_000).is_empty());
+}
+
 /// Random delays, drops and duplicates; after the network heals, every replica agrees
 /// and the winner of each key is the write with the largest stamp.
 #[test]

@@ -80,6 +80,14 @@ pub fn plots(scenario: &Scenario, run: &RunOutput) -> Vec<(String, String)> {
                 stats::throughput_series(run),
             ),
         ),
+        (
+            "capacity.svg".into(),
+            chart(
+                "Capacity units per second: provisioned and consumed (10 s samples)",
+                "units/s",
+                stats::capacity_series(scenario, run),
+            ),
+        ),
     ]
 }
 
@@ -122,7 +130,8 @@ pub fn summary_json(scenario: &Scenario, run: &RunOutput, report: &Report, wall:
         "latency_ms": stats::latency(run),
         "replication_lag_ms": stats::replication_lag(run),
         "ops": stats::op_counts(run),
-        "ops_total": run.history.len(),
+        "ops_total": run.history.iter().filter(|op| op.is_client()).count(),
+        "ttl_deletes": run.history.iter().filter(|op| !op.is_client()).count(),
         "replication_applies": run.applies.len(),
         "lww_overwrites": lww_overwrites,
         "lww": report.lww,
@@ -203,7 +212,7 @@ pub fn summary_md(run: &RunOutput, report: &Report, scenario_path: &str) -> Stri
     }
     let _ = writeln!(
         md,
-        "\nPlots: `latency.svg`, `replication-lag.svg`, `throughput.svg`."
+        "\nPlots: `latency.svg`, `replication-lag.svg`, `throughput.svg`, `capacity.svg`."
     );
     md
 }

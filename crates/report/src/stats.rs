@@ -33,7 +33,7 @@ fn percentiles(h: &Histogram<u64>) -> Percentiles {
 /// Latency of successful ops per `region/op`.
 pub fn latency(run: &RunOutput) -> BTreeMap<String, Percentiles> {
     let mut by: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
-    for op in &run.history {
+    for op in run.history.iter().filter(|op| op.is_client()) {
         if op.result != OpResult::Ok {
             continue;
         }
@@ -89,7 +89,7 @@ pub fn op_counts(run: &RunOutput) -> BTreeMap<String, u64> {
 /// Per-second buckets: `f(bucket histograms)` for each series key.
 pub fn latency_series(run: &RunOutput, quantile: f64) -> BTreeMap<String, Vec<(f64, f64)>> {
     let mut buckets: BTreeMap<String, BTreeMap<u64, Histogram<u64>>> = BTreeMap::new();
-    for op in &run.history {
+    for op in run.history.iter().filter(|op| op.is_client()) {
         if op.result != OpResult::Ok {
             continue;
         }
@@ -149,7 +149,7 @@ pub fn throughput_series(run: &RunOutput) -> BTreeMap<String, Vec<(f64, f64)>> {
     for name in ["ok", "throttled", "errors", "unknown"] {
         series.insert(name.to_string(), vec![0.0; seconds]);
     }
-    for op in &run.history {
+    for op in run.history.iter().filter(|op| op.is_client()) {
         let s = ((op.complete_us / 1_000_000) as usize).min(seconds - 1);
         let name = match &op.result {
             OpResult::Ok => "ok",
@@ -173,4 +173,45 @@ pub fn throughput_series(run: &RunOutput) -> BTreeMap<String, Vec<(f64, f64)>> {
             )
         })
         .collect()
+}
+
+/// Provisioned and consumed capacity units per second, per region, table and dimension:
+/// `"<region> <table> write provisioned"` and `"... write consumed"` (provisioned only for
+/// provisioned-mode tables; dimensions that consumed nothing are left out).
+pub fn capacity_series(
+    scenario: &dynasim_scenario::Scenario,
+    run: &RunOutput,
+) -> BTreeMap<String, Vec<(f64, f64)>> {
+    let mut used: BTreeMap<String, bool> = BTreeMap::new();
+    let mut series: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for s in &run.capacity {
+        let region = &run.region_names[s.region.0 as usize];
+        let t = s.at_us as f64 / 1e6;
+        for (dimension, provisioned, consumed) in [
+            ("write", s.provisioned_write_units, s.consumed_write_per_s),
+            ("read", s.provisioned_read_units, s.consumed_read_per_s),
+        ] {
+            let table = scenario
+                .tables
+                .get(s.table)
+                .map_or("?", |t| t.name.as_str());
+            let name = format!("{region} {table} {dimension}");
+            *used.entry(name.clone()).or_default() |= consumed > 0.0;
+            if !s.on_demand {
+                series
+                    .entry(format!("{name} provisioned"))
+                    .or_default()
+                    .push((t, provisioned));
+            }
+            series
+                .entry(format!("{name} consumed"))
+                .or_default()
+                .push((t, consumed));
+        }
+    }
+    series.retain(|name, _| {
+        let base = name.rsplit_once(' ').map_or(name.as_str(), |(b, _)| b);
+        used.get(base).copied().unwrap_or(false)
+    });
+    series
 }

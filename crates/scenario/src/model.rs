@@ -138,6 +138,23 @@ pub struct Capacity {
     pub mode: CapacityMode,
     pub read_units: Option<u64>,
     pub write_units: Option<u64>,
+    /// Provisioned mode only: target-tracking auto scaling of reads and writes (CA-16).
+    pub auto_scaling: Option<AutoScaling>,
+}
+
+/// Target tracking as DynamoDB's auto scaling runs it: utilisation above `target_percent`
+/// for `scale_out_after_us` raises capacity to consumed / target; 20 points below it for
+/// `scale_in_after_us` lowers it (within CP-16's decrease budget). Units stay within the
+/// bounds (defaults: min = the provisioned units, max = 40,000).
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AutoScaling {
+    pub target_percent: u64,
+    pub min_read_units: u64,
+    pub max_read_units: u64,
+    pub min_write_units: u64,
+    pub max_write_units: u64,
+    pub scale_out_after_us: u64,
+    pub scale_in_after_us: u64,
 }
 
 #[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,6 +194,10 @@ pub struct Table {
     pub gsis: Vec<Gsi>,
     /// Attribute holding the expiry time, if TTL is enabled.
     pub ttl_attribute: Option<String>,
+    /// How long after expiry the sweeper deletes an item: this delay plus a per-key,
+    /// per-region share of the jitter (TTL-04, TTL-08). Defaults 0.
+    pub ttl_delete_delay_us: u64,
+    pub ttl_delete_jitter_us: u64,
     pub stream: Option<StreamView>,
     pub dax: Option<Dax>,
 }
@@ -264,6 +285,9 @@ pub struct Phase {
     /// Default: eventual.
     pub reads: ReadConsistency,
     pub retry: Option<RetryPolicy>,
+    /// Puts and updates set the table's TTL attribute to expire this long after the
+    /// write (by the writing region's clock).
+    pub expire_after_us: Option<u64>,
     /// Where clients of a region go when their region is unavailable.
     pub failover: Vec<(RegionId, RegionId)>,
 }

@@ -141,6 +141,19 @@ pub struct Capacity {
     pub mode: S<CapacityMode>,
     pub read_units: Option<S<i64>>,
     pub write_units: Option<S<i64>>,
+    pub auto_scaling: Option<S<AutoScaling>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoScaling {
+    pub target: Option<S<i64>>,
+    pub min_read_units: Option<S<i64>>,
+    pub max_read_units: Option<S<i64>>,
+    pub min_write_units: Option<S<i64>>,
+    pub max_write_units: Option<S<i64>>,
+    pub scale_out_after: Option<S<String>>,
+    pub scale_in_after: Option<S<String>>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -181,6 +194,8 @@ pub struct Table {
     #[serde(default)]
     pub gsi: Vec<S<Gsi>>,
     pub ttl: Option<S<String>>,
+    pub ttl_delete_delay: Option<S<String>>,
+    pub ttl_delete_jitter: Option<S<String>>,
     pub stream: Option<S<StreamView>>,
     pub dax: Option<S<Dax>>,
 }
@@ -267,6 +282,7 @@ pub struct Phase {
     pub item_size: Option<S<ItemSize>>,
     pub reads: Option<S<Reads>>,
     pub retry: Option<S<Retry>>,
+    pub expire_after: Option<S<String>>,
     #[serde(default)]
     pub failover: BTreeMap<S<String>, S<String>>,
 }

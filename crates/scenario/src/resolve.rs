@@ -30,6 +30,8 @@ pub(crate) struct Resolver {
     /// Regions holding a replica of each table (witness excluded).
     pub(crate) table_replicas: Vec<Vec<RegionId>>,
     pub(crate) table_consistency: Vec<Consistency>,
+    /// Whether each table has TTL enabled.
+    pub(crate) table_ttl: Vec<bool>,
     pub(crate) phases: Vec<String>,
     pub(crate) fault_ids: Vec<Option<String>>,
     pub(crate) duration_us: u64,

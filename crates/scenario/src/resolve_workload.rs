@@ -63,6 +63,7 @@ impl Resolver {
             );
             self.table_consistency
                 .push(parsed.as_ref().map_or(Consistency::Mrec, |p| p.consistency));
+            self.table_ttl.push(t.ttl.is_some());
             out.extend(parsed);
         }
         (out.len() == tables.len()).then_some(out)
@@ -169,6 +170,7 @@ impl Resolver {
                 mode: CapacityMode::OnDemand,
                 read_units: None,
                 write_units: None,
+                auto_scaling: None,
             }),
         };
         let mut gsis = Vec::new();
@@ -234,6 +236,34 @@ impl Resolver {
             }
             None => None,
         };
+        let ttl_delay = |r: &mut Self, value: Option<&S<String>>, field: &str| -> Option<u64> {
+            let Some(value) = value else { return Some(0) };
+            let field_path = format!("{path}.{field}");
+            if t.ttl.is_none() {
+                r.error(
+                    value.span(),
+                    &field_path,
+                    "needs `ttl` (the TTL attribute) on the table",
+                );
+                return None;
+            }
+            let us = r.duration(value, &field_path)?;
+            if us > limits::TTL_DELETE_DELAY_US_MAX {
+                r.error(
+                    value.span(),
+                    &field_path,
+                    format!(
+                        "{:?} exceeds 48h, DynamoDB's TTL deletion window (TTL-04)",
+                        value.get_ref()
+                    ),
+                );
+                return None;
+            }
+            Some(us)
+        };
+        let ttl_delete_delay_us = ttl_delay(self, t.ttl_delete_delay.as_ref(), "ttl_delete_delay");
+        let ttl_delete_jitter_us =
+            ttl_delay(self, t.ttl_delete_jitter.as_ref(), "ttl_delete_jitter");
         ok.then_some(())?;
         Some(Table {
             name: t.name.get_ref().clone(),
@@ -245,6 +275,8 @@ impl Resolver {
             capacity: capacity?,
             gsis,
             ttl_attribute: t.ttl.as_ref().map(|s| s.get_ref().clone()),
+            ttl_delete_delay_us: ttl_delete_delay_us?,
+            ttl_delete_jitter_us: ttl_delete_jitter_us?,
             stream,
             dax,
         })
@@ -284,10 +316,106 @@ impl Resolver {
         };
         let read_units = units(&c.read_units, "read_units");
         let write_units = units(&c.write_units, "write_units");
+        let auto_scaling = match (&c.auto_scaling, mode) {
+            (None, _) => Some(None),
+            (Some(a), CapacityMode::OnDemand) => {
+                self.error(
+                    a.span(),
+                    format!("{path}.auto_scaling"),
+                    "auto_scaling applies only to mode \"provisioned\" (on-demand scales itself)",
+                );
+                None
+            }
+            (Some(a), CapacityMode::Provisioned) => {
+                let base = (read_units.flatten(), write_units.flatten());
+                self.auto_scaling(a.get_ref(), &format!("{path}.auto_scaling"), base)
+                    .map(Some)
+            }
+        };
         Some(Capacity {
             mode,
             read_units: read_units?,
             write_units: write_units?,
+            auto_scaling: auto_scaling?,
+        })
+    }
+
+    /// `base`: the provisioned (read, write) units, the default minimums.
+    fn auto_scaling(
+        &mut self,
+        a: &raw::AutoScaling,
+        path: &str,
+        base: (Option<u64>, Option<u64>),
+    ) -> Option<AutoScaling> {
+        let max = limits::CAPACITY_UNITS_MAX;
+        let bound = |r: &mut Self, v: &Option<S<i64>>, name: &str, default: u64| match v {
+            Some(v) => r.count(v, &format!("{path}.{name}"), 1, max),
+            None => Some(default),
+        };
+        // DynamoDB's target tracking accepts 20..90 percent.
+        let target = bound(self, &a.target, "target", 70).and_then(|t| {
+            if (20..=90).contains(&t) {
+                Some(t)
+            } else {
+                let span = a.target.as_ref().map(|t| t.span()).unwrap_or_default();
+                self.error(
+                    span,
+                    format!("{path}.target"),
+                    format!("expected a target utilisation in percent, 20 to 90; found {t}"),
+                );
+                None
+            }
+        });
+        let min_read = bound(
+            self,
+            &a.min_read_units,
+            "min_read_units",
+            base.0.unwrap_or(1),
+        );
+        let max_read = bound(self, &a.max_read_units, "max_read_units", max);
+        let min_write = bound(
+            self,
+            &a.min_write_units,
+            "min_write_units",
+            base.1.unwrap_or(1),
+        );
+        let max_write = bound(self, &a.max_write_units, "max_write_units", max);
+        for (lo, hi, name, field) in [
+            (min_read, max_read, "max_read_units", &a.max_read_units),
+            (min_write, max_write, "max_write_units", &a.max_write_units),
+        ] {
+            if let (Some(lo), Some(hi)) = (lo, hi)
+                && lo > hi
+            {
+                let span = field.as_ref().map(|f| f.span()).unwrap_or_default();
+                self.error(
+                    span,
+                    format!("{path}.{name}"),
+                    format!("{hi} is below the minimum {lo}"),
+                );
+            }
+        }
+        let minute = 60_000_000;
+        let scale_out = self.opt_duration(
+            a.scale_out_after.as_ref(),
+            &format!("{path}.scale_out_after"),
+            2 * minute,
+        );
+        let scale_in = self.opt_duration(
+            a.scale_in_after.as_ref(),
+            &format!("{path}.scale_in_after"),
+            15 * minute,
+        );
+        let (lo_r, hi_r, lo_w, hi_w) = (min_read?, max_read?, min_write?, max_write?);
+        (lo_r <= hi_r && lo_w <= hi_w).then_some(())?;
+        Some(AutoScaling {
+            target_percent: target?,
+            min_read_units: lo_r,
+            max_read_units: hi_r,
+            min_write_units: lo_w,
+            max_write_units: hi_w,
+            scale_out_after_us: scale_out?,
+            scale_in_after_us: scale_in?,
         })
     }
 
@@ -388,6 +516,24 @@ impl Resolver {
             None => Some(None),
         };
         let failover = self.failover(&p.failover, &format!("{path}.failover"), table);
+        let expire_after_us = match &p.expire_after {
+            None => Some(None),
+            Some(value) => {
+                let field_path = format!("{path}.expire_after");
+                let has_ttl = table.and_then(|t| self.table_ttl.get(t).copied());
+                if has_ttl == Some(false) {
+                    let name = table.map(|t| self.tables[t].clone()).unwrap_or_default();
+                    self.error(
+                        value.span(),
+                        &field_path,
+                        format!("table {name:?} has no `ttl` attribute to set"),
+                    );
+                    None
+                } else {
+                    self.positive_duration(value, &field_path).map(Some)
+                }
+            }
+        };
         Some(Phase {
             name: p.name.get_ref().clone(),
             start_us,
@@ -399,6 +545,7 @@ impl Resolver {
             item_size: item_size?,
             reads,
             retry: retry?,
+            expire_after_us: expire_after_us?,
             failover: failover?,
         })
     }

@@ -58,6 +58,7 @@ impl Sim {
                 replicas: Vec::new(),
                 region_counters: vec![RegionCounters::default(); regions.len()],
                 replication_counters: Vec::new(),
+                capacity: Vec::new(),
                 trace_hash: String::new(),
             },
             seq: vec![0; regions.len()],
