@@ -3,6 +3,7 @@
 
 use crate::{Outcome, RunOptions, Scenario, Status, run_scenario};
 use clap::{Parser, Subcommand, ValueEnum};
+use dynasim_tui::Speed;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,6 +15,8 @@ pub mod exit {
     pub const INVALID_INPUT: u8 = 2;
     pub const INCONCLUSIVE: u8 = 3;
     pub const NONDETERMINISM: u8 = 4;
+    /// Ctrl-C in the dashboard (as a shell reports SIGINT).
+    pub const INTERRUPTED: u8 = 130;
 }
 
 #[derive(Parser, Debug)]
@@ -49,12 +52,20 @@ enum Command {
         /// Do not write a report directory.
         #[arg(long)]
         no_report: bool,
-        /// Live dashboard (not available in this build; see the README).
+        /// Live dashboard (the default when stdout is a terminal and --format is text).
         #[arg(long, conflicts_with = "no_tui")]
         tui: bool,
-        /// Headless (the only mode of this build).
+        /// Headless: no dashboard even on a terminal.
         #[arg(long)]
         no_tui: bool,
+        /// Dashboard only: start at this many simulated seconds per real second
+        /// (default: unthrottled; `=` in the dashboard returns to it).
+        #[arg(long, value_parser = parse_speed)]
+        speed: Option<f64>,
+        /// Inject an action at a simulated time, as the dashboard's keys do, e.g.
+        /// `--action "25s cut us-east-1 eu-west-1"` (repeatable; recorded for replay).
+        #[arg(long = "action", value_parser = crate::live::ScheduledAction::parse_arg)]
+        actions: Vec<crate::live::ScheduledAction>,
         /// Test only: break replication on purpose (see scenarios/known-bad/), e.g.
         /// `drop_one_in:7`, `apply_without_stamp_compare`, `reuse_stamp`,
         /// `forget_tombstones`, `ignore_vector_clock`, `strong_reads_from_follower`.
@@ -117,17 +128,20 @@ pub fn main() -> ExitCode {
             format,
             no_report,
             tui,
-            no_tui: _,
+            no_tui,
+            speed,
+            actions,
             known_bug,
         } => {
-            if tui {
-                eprintln!(
-                    "dynasim: --tui: the live dashboard is not part of this build yet; run headless (--no-tui)"
-                );
-                exit::INVALID_INPUT
-            } else {
-                run_command(&scenario, seed, out, format, no_report, known_bug)
-            }
+            // The dashboard by default when a person watches stdout.
+            let live =
+                tui || (!no_tui && format == Format::Text && std::io::stdout().is_terminal());
+            let run = Run {
+                bug: known_bug,
+                actions,
+                live: live.then(|| speed.map_or(Speed::Max, Speed::Times)),
+            };
+            run_command(&scenario, seed, out, format, no_report, run)
         }
         Command::Check { scenarios } => check_command(&scenarios),
         Command::List { dir } => list_command(&dir.unwrap_or_else(|| PathBuf::from("scenarios"))),
@@ -175,10 +189,30 @@ fn status_code(status: Status) -> u8 {
     }
 }
 
-fn execute(path: &Path, seed: Option<u64>, bug: Option<crate::KnownBug>) -> Result<Outcome, u8> {
+fn parse_speed(text: &str) -> Result<f64, String> {
+    text.trim_end_matches('x')
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && *x > 0.0)
+        .ok_or_else(|| format!("{text:?}: expected a positive number (x real time), e.g. 10"))
+}
+
+/// How to run: a known bug (tests), recorded actions, and the dashboard at a speed.
+#[derive(Default)]
+struct Run {
+    bug: Option<crate::KnownBug>,
+    actions: Vec<crate::live::ScheduledAction>,
+    live: Option<Speed>,
+}
+
+fn execute(path: &Path, seed: Option<u64>, run: Run) -> Result<Outcome, u8> {
     let scenario = load(path)?;
     let seed = seed.or(scenario.meta.seeds.first().copied()).unwrap_or(1);
     eprintln!("SEED={seed}");
+    if let Some(speed) = run.live {
+        return execute_live(scenario, path, seed, run, speed);
+    }
+    let Run { bug, actions, .. } = run;
     // A progress bar on long runs, only when a person is watching stderr.
     let long_run = scenario.sim.duration_us >= 60_000_000;
     let bar = (std::io::stderr().is_terminal() && long_run).then(|| {
@@ -204,6 +238,7 @@ fn execute(path: &Path, seed: Option<u64>, bug: Option<crate::KnownBug>) -> Resu
             seed,
             bug,
             progress,
+            actions,
             ..Default::default()
         },
     )
@@ -217,15 +252,48 @@ fn execute(path: &Path, seed: Option<u64>, bug: Option<crate::KnownBug>) -> Resu
     outcome
 }
 
+/// The dashboard on this thread, the simulation on another; prints after the terminal
+/// is restored.
+fn execute_live(
+    scenario: Scenario,
+    path: &Path,
+    seed: u64,
+    run: Run,
+    speed: Speed,
+) -> Result<Outcome, u8> {
+    let end = crate::live::run_live(
+        scenario,
+        &path.display().to_string(),
+        seed,
+        run.bug,
+        run.actions,
+        speed,
+    );
+    match end {
+        Ok(crate::live::LiveEnd::Done(outcome)) => (*outcome).map_err(|e| {
+            eprintln!("{e}");
+            exit::INVALID_INPUT
+        }),
+        Ok(crate::live::LiveEnd::Aborted) => {
+            eprintln!("dynasim: interrupted (Ctrl-C): no report written");
+            Err(exit::INTERRUPTED)
+        }
+        Err(e) => {
+            eprintln!("dynasim: the dashboard failed: {e} (run headless with --no-tui)");
+            Err(exit::INVALID_INPUT)
+        }
+    }
+}
+
 fn run_command(
     path: &Path,
     seed: Option<u64>,
     out: Option<PathBuf>,
     format: Format,
     no_report: bool,
-    bug: Option<crate::KnownBug>,
+    run: Run,
 ) -> u8 {
-    let outcome = match execute(path, seed, bug) {
+    let outcome = match execute(path, seed, run) {
         Ok(o) => o,
         Err(code) => return code,
     };
@@ -450,6 +518,9 @@ struct RunMeta {
     scenario_path: String,
     seed: u64,
     trace_hash: String,
+    /// Interactive actions of the run, re-injected at their simulated times.
+    #[serde(default)]
+    actions: Vec<crate::live::ScheduledAction>,
 }
 
 fn read_run_meta(dir: &Path) -> Result<RunMeta, u8> {
@@ -472,7 +543,11 @@ fn replay_command(dir: &Path) -> u8 {
         Ok(m) => m,
         Err(c) => return c,
     };
-    let outcome = match execute(Path::new(&meta.scenario_path), Some(meta.seed), None) {
+    let run = Run {
+        actions: meta.actions.clone(),
+        ..Run::default()
+    };
+    let outcome = match execute(Path::new(&meta.scenario_path), Some(meta.seed), run) {
         Ok(o) => o,
         Err(c) => return c,
     };
@@ -511,7 +586,11 @@ fn report_command(args: &[String]) -> u8 {
         Ok(m) => m,
         Err(c) => return c,
     };
-    let outcome = match execute(Path::new(&meta.scenario_path), Some(meta.seed), None) {
+    let run = Run {
+        actions: meta.actions,
+        ..Run::default()
+    };
+    let outcome = match execute(Path::new(&meta.scenario_path), Some(meta.seed), run) {
         Ok(o) => o,
         Err(c) => return c,
     };

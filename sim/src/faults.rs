@@ -152,6 +152,40 @@ impl ActiveFaults {
         out
     }
 
+    /// Put a fault in force from `now_us` (an interactive action): its start effects are
+    /// due at once, after any already due at `now_us`. Returns its index for [`Self::end`].
+    pub(crate) fn inject(&mut self, scenario: &Scenario, fault: Fault, now_us: u64) -> usize {
+        assert!(fault.start_us == now_us, "injected faults start now");
+        assert!(fault.end_us.is_none(), "injected faults end by an action");
+        let (start, _) = effects(scenario, &fault);
+        self.faults.push(fault);
+        self.schedule_now(now_us, start);
+        self.faults.len() - 1
+    }
+
+    /// End an injected fault at `now_us`: its end effects are due at once.
+    pub(crate) fn end(&mut self, scenario: &Scenario, index: usize, now_us: u64) {
+        let fault = &mut self.faults[index];
+        assert!(fault.end_us.is_none(), "a fault ends once");
+        fault.end_us = Some(now_us);
+        let (_, end) = effects(scenario, fault);
+        self.schedule_now(now_us, end);
+    }
+
+    fn schedule_now(&mut self, now_us: u64, effects: Vec<FaultEffect>) {
+        let at = self.next + self.schedule[self.next..].partition_point(|(t, _)| *t <= now_us);
+        self.schedule
+            .splice(at..at, effects.into_iter().map(|e| (now_us, e)));
+    }
+
+    /// What is in force now, for the dashboard's header: fault ids, else their kinds.
+    pub(crate) fn active_labels(&self, now_us: u64) -> Vec<String> {
+        self.active(now_us)
+            .filter(|f| !matches!(f.kind, FaultKind::Heal { .. }))
+            .map(|f| f.id.clone().unwrap_or_else(|| kind_name(&f.kind).into()))
+            .collect()
+    }
+
     fn active(&self, now_us: u64) -> impl Iterator<Item = &Fault> {
         self.faults
             .iter()
@@ -354,4 +388,20 @@ fn effects(scenario: &Scenario, fault: &Fault) -> (Vec<FaultEffect>, Vec<FaultEf
         }
     }
     (start, end)
+}
+
+/// A fault kind as the timeline labels an unnamed fault.
+pub(crate) fn kind_name(kind: &FaultKind) -> &'static str {
+    match kind {
+        FaultKind::Partition { .. } => "partition",
+        FaultKind::OneWayPartition { .. } => "one-way partition",
+        FaultKind::Heal { .. } => "heal",
+        FaultKind::LinkDegrade { .. } => "link degrade",
+        FaultKind::AzOutage { .. } => "az outage",
+        FaultKind::RegionOutage { .. } => "region outage",
+        FaultKind::ClockSkew { .. } => "clock skew",
+        FaultKind::ClockJump { .. } => "clock jump",
+        FaultKind::TrafficSpike { .. } => "traffic spike",
+        FaultKind::CapacityChange { .. } => "capacity change",
+    }
 }

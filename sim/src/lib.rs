@@ -11,6 +11,7 @@ pub mod cli;
 mod clients;
 mod consumers;
 mod faults;
+pub mod live;
 mod mrsc;
 mod trace;
 mod world;

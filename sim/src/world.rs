@@ -41,6 +41,11 @@ pub struct RunOptions {
     /// Called about every simulated second with (simulated now, simulated total), for a
     /// progress display. It observes only; nothing it does can reach the run.
     pub progress: Option<Rc<dyn Fn(u64, u64)>>,
+    /// Interactive actions to re-inject at their simulated times (`dynasim replay`,
+    /// `--action`), e.g. `{ at_us: 25_000_000, action: "cut us-east-1 eu-west-1" }`.
+    pub actions: Vec<crate::live::ScheduledAction>,
+    /// The live dashboard's link: snapshots out, pause/speed/actions in.
+    pub live: Option<crate::live::LiveLink>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -50,6 +55,8 @@ impl std::fmt::Debug for RunOptions {
             .field("bug", &self.bug)
             .field("until_us", &self.until_us)
             .field("progress", &self.progress.is_some())
+            .field("actions", &self.actions)
+            .field("live", &self.live.is_some())
             .finish()
     }
 }
@@ -379,6 +386,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
     let mut faults = ActiveFaults::new(scenario);
     let mut clients = Clients::new(scenario, seed);
     let mut consumers = crate::consumers::Consumers::new(scenario, seed, &shared.borrow());
+    let mut live = crate::live::Driver::new(scenario, options)?;
     let ttl_sweeps = scenario.tables.iter().any(|t| t.ttl_attribute.is_some());
     let auto_scaling = scenario
         .tables
@@ -387,6 +395,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
     let mut now_us = 0u64;
     while now_us < duration_us {
         let next_us = now_us + tick_us;
+        live.between_ticks(&shared, &mut faults, now_us);
         for effect in faults.due(now_us) {
             apply_fault_effect(&mut sim, &shared, scenario, &faults, &effect, now_us);
         }
@@ -422,6 +431,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         && !(replication_drained(&shared.borrow()) && consumers.caught_up(&shared.borrow()))
     {
         let next_us = now_us + tick_us;
+        live.between_ticks(&shared, &mut faults, now_us);
         for effect in faults.due(now_us) {
             apply_fault_effect(&mut sim, &shared, scenario, &faults, &effect, now_us);
         }
@@ -434,6 +444,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
             .map_err(|e| format!("simulation failed while draining at {now_us}us: {e}"))?;
         now_us = next_us;
     }
+    live.finish(&shared, &faults, now_us);
     drop(sim); // The host factories hold clones of the world.
     let shared = Rc::try_unwrap(shared)
         .map_err(|_| "internal: world still shared after the run".to_string())?;

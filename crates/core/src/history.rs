@@ -174,6 +174,8 @@ pub enum EventKind {
     AutoScaling,
     /// A stream consumer with the `notify` behaviour processed a batch.
     Notify,
+    /// An interactive action (dashboard key), re-injected by `dynasim replay`.
+    Action,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -334,9 +334,19 @@ pub fn write_run_dir(
         events.push(b'\n');
     }
     put("events.jsonl", &events)?;
-    let mut meta = serde_json::to_vec_pretty(
-        &json!({"scenario_path": scenario_path, "seed": run.seed, "trace_hash": run.trace_hash}),
-    )
+    // Interactive actions (dashboard keys, `--action`), so `dynasim replay` re-injects them.
+    let actions: Vec<serde_json::Value> = run
+        .events
+        .iter()
+        .filter(|e| e.kind == dynasim_core::history::EventKind::Action)
+        .map(|e| json!({"at_us": e.at_us, "action": e.detail}))
+        .collect();
+    let mut meta = serde_json::to_vec_pretty(&json!({
+        "scenario_path": scenario_path,
+        "seed": run.seed,
+        "trace_hash": run.trace_hash,
+        "actions": actions,
+    }))
     .expect("run metadata serializes");
     meta.push(b'\n');
     put("run.json", &meta)?;
