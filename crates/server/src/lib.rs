@@ -1,0 +1,1 @@
+//! dynasim-server
