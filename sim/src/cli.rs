@@ -61,6 +61,10 @@ enum Command {
         #[arg(long, hide = true, value_parser = crate::parse_known_bug)]
         known_bug: Option<crate::KnownBug>,
     },
+    /// Serve the regions as DynamoDB HTTP endpoints for real SDKs (see the README).
+    Serve(crate::serve_cli::ServeArgs),
+    /// Inject faults into a running `dynasim serve` and read its metrics.
+    Ctl(crate::serve_cli::CtlArgs),
     /// Validate scenario files without running them.
     Check {
         #[arg(required = true)]
@@ -130,6 +134,23 @@ pub fn main() -> ExitCode {
             }
         }
         Command::Check { scenarios } => check_command(&scenarios),
+        Command::Serve(args) => match crate::serve_cli::serve(args, &|line| println!("{line}")) {
+            Ok(()) => exit::PASS,
+            Err(e) => {
+                eprintln!("dynasim serve: {e:#}");
+                exit::INVALID_INPUT
+            }
+        },
+        Command::Ctl(args) => match crate::serve_cli::ctl(args) {
+            Ok(answer) => {
+                println!("{answer}");
+                exit::PASS
+            }
+            Err(e) => {
+                eprintln!("dynasim ctl: {e:#}");
+                exit::INVALID_INPUT
+            }
+        },
         Command::List { dir } => list_command(&dir.unwrap_or_else(|| PathBuf::from("scenarios"))),
         Command::Explore {
             scenario,

@@ -10,6 +10,7 @@ pub mod cli;
 mod clients;
 mod faults;
 mod mrsc;
+mod serve_cli;
 mod trace;
 mod world;
 
