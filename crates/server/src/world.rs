@@ -526,6 +526,25 @@ impl World {
                 )));
             }
         }
+        if all[r]
+            .engine
+            .table(table)
+            .and_then(|t| t.stream_arn())
+            .is_none()
+        {
+            // GT-16: replication reads a NEW_AND_OLD_IMAGES stream, enabled on every member.
+            let spec = UpdateTableInput {
+                table_name: table.to_string(),
+                stream_specification: Some(StreamSpecification {
+                    stream_enabled: true,
+                    stream_view_type: Some("NEW_AND_OLD_IMAGES".to_string()),
+                }),
+                ..UpdateTableInput::default()
+            };
+            for m in &members {
+                all[*m].engine.update_table(spec.clone(), now)?;
+            }
+        }
         let input = recreate_input(&all[r], table)?;
         let ttl = all[r].engine.table(table).and_then(|t| t.ttl().cloned());
         all[target].engine.create_table(input, now)?;
