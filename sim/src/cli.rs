@@ -3,7 +3,7 @@
 
 use crate::{Outcome, RunOptions, Scenario, Status, run_scenario};
 use clap::{Parser, Subcommand, ValueEnum};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -134,7 +134,11 @@ pub fn main() -> ExitCode {
             }
         }
         Command::Check { scenarios } => check_command(&scenarios),
-        Command::Serve(args) => match crate::serve_cli::serve(args, &|line| println!("{line}")) {
+        Command::Serve(args) => match crate::serve_cli::serve(args, &|line| {
+            // A closed stdout (the parent went away) must not stop the server.
+            let mut out = std::io::stdout();
+            let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+        }) {
             Ok(()) => exit::PASS,
             Err(e) => {
                 eprintln!("dynasim serve: {e:#}");

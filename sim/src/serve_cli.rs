@@ -30,6 +30,10 @@ pub struct ServeArgs {
     /// Serve without authentication even beyond loopback or with --credentials.
     #[arg(long)]
     no_auth: bool,
+    /// Keep a write-ahead log here (fsync before every acknowledged write) and replay it
+    /// at start, so acknowledged writes survive kill -9. Default: in memory only.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
     /// Largest request body accepted (bytes); larger bodies get HTTP 413.
     #[arg(long)]
     body_bytes_max: Option<usize>,
@@ -54,6 +58,7 @@ pub fn serve(args: ServeArgs, say: &dyn Fn(&str)) -> anyhow::Result<()> {
     options.control_port = args.control_port;
     options.host = args.host;
     options.allow_unauthenticated = args.no_auth;
+    options.data_dir = args.data_dir;
     if let Some(max) = args.body_bytes_max {
         options.limits.body_bytes_max = max;
     }

@@ -207,7 +207,13 @@ fn apply(world: &World, path: &str, v: Value) -> Result<Value, String> {
         "/skew" => {
             let req: SkewReq = parse(v)?;
             let id = region(world, &req.region)?;
-            world.region(usize::from(id.0)).skew_us = req.ms.saturating_mul(1_000);
+            let mut r = world.region(usize::from(id.0));
+            r.skew_us = req.ms.saturating_mul(1_000);
+            let record = crate::wal::Record::Skew {
+                r: usize::from(id.0),
+                us: r.skew_us,
+            };
+            world.log(&record, true).map_err(|e| e.message)?;
         }
         "/capacity" => {
             let req: CapacityReq = parse(v)?;

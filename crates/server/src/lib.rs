@@ -32,6 +32,7 @@ mod faults;
 pub mod http;
 mod net;
 mod region;
+mod wal;
 mod world;
 
 pub use auth::{Auth, Credentials, Policy};
@@ -72,6 +73,8 @@ pub struct ServeOptions {
     pub allow_unauthenticated: bool,
     pub limits: Limits,
     pub replication: ReplicatorConfig,
+    /// `--data-dir`: keep a write-ahead log there and replay it at start.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl ServeOptions {
@@ -104,6 +107,7 @@ impl ServeOptions {
             allow_unauthenticated: false,
             limits: Limits::default(),
             replication: ReplicatorConfig::default(),
+            data_dir: None,
         }
     }
 
@@ -256,15 +260,13 @@ impl Server {
     /// Binds every port, then starts serving. Must run inside a tokio runtime.
     pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
         options.check()?;
-        let world = Arc::new(
-            world::World::new(
-                options.regions.clone(),
-                options.links.clone(),
-                options.replication.clone(),
-                &options.tables,
-            )
-            .map_err(|e| anyhow::anyhow!("creating the configured tables: {e}"))?,
-        );
+        let world = Arc::new(world::World::new(
+            options.regions.clone(),
+            options.links.clone(),
+            options.replication.clone(),
+            &options.tables,
+            options.data_dir.as_deref(),
+        )?);
         let mut listeners = Vec::new();
         for (i, name) in options.regions.iter().enumerate() {
             let port = if options.port == 0 {

@@ -39,6 +39,13 @@ pub(crate) async fn run_replication(world: Arc<World>, mut shutdown: watch::Rece
                     // GT-17: TTL deletes are local writes of the sweeping region and replicate.
                     let changes = region.engine.sweep_ttl(SimTime(now_us));
                     let wall_us = world.clock.wall_us();
+                    if !changes.is_empty() {
+                        let record = crate::wal::Record::Sweep {
+                            now: now_us,
+                            wall: wall_us,
+                        };
+                        let _ = world.log(&record, false);
+                    }
                     region.record_changes(changes, now_us, wall_us);
                 }
                 region.poll(now_us)
@@ -78,10 +85,13 @@ fn deliver(world: &Arc<World>, from: RegionId, to: RegionId, table: String, mess
     if blocked(world, from, to) {
         return; // cut while in flight
     }
+    let mut region = world.region(usize::from(to.0));
     let now_us = world.clock.now_us();
-    let ack = world
-        .region(usize::from(to.0))
-        .on_message(&table, from, message, now_us);
+    if world.logging() {
+        world.log_batch(usize::from(to.0), from, &table, &message, now_us);
+    }
+    let ack = region.on_message(&table, from, message, now_us);
+    drop(region);
     if let Some(ack) = ack {
         send(world, to, from, table, ack);
     }

@@ -4,44 +4,55 @@
 
 use crate::faults::{Cuts, Throttle};
 use crate::region::ServeRegion;
+use crate::wal::{Record, Wal, WalEntry};
 use dynasim_core::{RegionId, SimTime};
 use dynasim_engine::api::*;
 use dynasim_engine::{
     BatchGetItemInput, BatchWriteItemInput, DescribeStreamInput, EngineError, ErrorKind,
-    GetRecordsInput, GetShardIteratorInput, ListStreamsInput, QueryInput, ScanInput,
+    GetRecordsInput, GetShardIteratorInput, Item, ListStreamsInput, QueryInput, ScanInput,
     TransactGetItemsInput, TransactWriteItemsInput,
 };
 use dynasim_replication::ReplicatorConfig;
 use serde::Deserialize;
 use serde::Serialize;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Real time (serve mode is not simulated): a monotonic base for the engines' `SimTime`
 /// and replication timers, and the Unix clock that stamps writes.
 pub(crate) struct Clock {
-    start: Instant,
+    /// Unix microseconds of the first start (kept across restarts by the WAL).
+    epoch_unix_us: u64,
     pub(crate) start_unix_secs: u64,
+    last_us: AtomicU64,
 }
 
 impl Clock {
-    pub(crate) fn new() -> Clock {
-        // real time: the wall clock at start is the engines' epoch (TTL, stream dates).
-        let unix = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("clock after 1970");
+    pub(crate) fn new(epoch_unix_us: u64) -> Clock {
         Clock {
-            start: Instant::now(),
-            start_unix_secs: unix.as_secs(),
+            epoch_unix_us,
+            start_unix_secs: epoch_unix_us / 1_000_000,
+            last_us: AtomicU64::new(0),
         }
     }
-    /// real time: microseconds since the server started.
+    /// real time: the Unix clock in microseconds.
+    pub(crate) fn unix_us() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_micros() as u64
+    }
+    /// real time: microseconds since the epoch, never decreasing (the engines' `SimTime`
+    /// and the replicators' timers).
     pub(crate) fn now_us(&self) -> u64 {
-        self.start.elapsed().as_micros() as u64
+        let now = Clock::unix_us().saturating_sub(self.epoch_unix_us);
+        self.last_us.fetch_max(now, Ordering::Relaxed).max(now)
     }
     /// real time: the wall clock in Unix microseconds (before a region's skew).
     pub(crate) fn wall_us(&self) -> u64 {
-        self.start_unix_secs * 1_000_000 + self.now_us()
+        Clock::unix_us()
     }
 }
 
@@ -67,6 +78,8 @@ pub(crate) struct World {
     pub(crate) links: Vec<Vec<LinkDelay>>,
     pub(crate) cuts: Mutex<Cuts>,
     pub(crate) clock: Clock,
+    /// `--data-dir`: the write-ahead log.
+    pub(crate) wal: Option<Mutex<Wal>>,
 }
 
 /// What a request is, for fault checks and the access policy.
@@ -75,6 +88,13 @@ pub(crate) enum OpClass {
     Read,
     Write,
     Control,
+}
+
+fn is_global(op: &str) -> bool {
+    matches!(
+        op,
+        "CreateTable" | "UpdateTable" | "DeleteTable" | "UpdateTimeToLive"
+    )
 }
 
 pub(crate) fn op_class(op: &str) -> OpClass {
@@ -134,8 +154,16 @@ impl World {
         links: Vec<Vec<LinkDelay>>,
         replication: ReplicatorConfig,
         seeds: &[TableSeed],
-    ) -> Result<World, EngineError> {
-        let clock = Clock::new();
+        data_dir: Option<&Path>,
+    ) -> anyhow::Result<World> {
+        let (wal, replay, epoch) = match data_dir {
+            Some(dir) => {
+                let (wal, replay, epoch) = Wal::open(dir, &names, Clock::unix_us())?;
+                (Some(wal), replay, epoch)
+            }
+            None => (None, Vec::new(), Clock::unix_us()),
+        };
+        let clock = Clock::new(epoch);
         let regions = names
             .iter()
             .enumerate()
@@ -149,12 +177,13 @@ impl World {
                 ))
             })
             .collect();
-        let world = World {
+        let mut world = World {
             names,
             regions,
             links,
             cuts: Mutex::new(Cuts::default()),
             clock,
+            wal: None,
         };
         for seed in seeds {
             for r in &seed.replicas {
@@ -175,7 +204,132 @@ impl World {
                 }
             }
         }
+        for record in replay {
+            world.replay(record)?;
+        }
+        world.wal = wal.map(Mutex::new);
         Ok(world)
+    }
+
+    /// Re-applies one logged record with its logged times (restart from `--data-dir`).
+    fn replay(&self, record: Record) -> anyhow::Result<()> {
+        match record {
+            Record::Start { .. } => anyhow::bail!("a second start record in the log"),
+            Record::Req {
+                r,
+                op,
+                body,
+                now,
+                wall,
+            } => {
+                if is_global(&op) {
+                    let mut all: Vec<MutexGuard<'_, ServeRegion>> =
+                        self.regions.iter().map(lock).collect();
+                    self.execute_global_in(&mut all, r, &op, body.as_bytes(), now, SimTime(now))
+                } else {
+                    self.execute_in(&mut self.region(r), &op, body.as_bytes(), now, wall)
+                }
+                .map_err(|e| anyhow::anyhow!("replaying {op} in region {r}: {e}"))?;
+            }
+            Record::Msg {
+                to,
+                from,
+                table,
+                entries,
+                now,
+            } => {
+                let mut region = self.region(to);
+                let Some(schema) = region.engine.table(&table).map(|t| t.schema().clone()) else {
+                    return Ok(());
+                };
+                let mut batch = Vec::with_capacity(entries.len());
+                for e in entries {
+                    let encoded = dynasim_engine::ItemKey::from_key(&schema, &e.key)
+                        .map_err(|err| anyhow::anyhow!("replaying a replicated key: {err}"))?;
+                    batch.push(dynasim_replication::Entry {
+                        seq: e.seq,
+                        key: dynasim_region::TableKey {
+                            encoded,
+                            attrs: e.key,
+                        },
+                        image: e.image.map(std::sync::Arc::new),
+                        stamp: e.stamp,
+                        context: crate::wal::pairs_to_clock(&e.context),
+                        written_at_us: e.written_at_us,
+                    });
+                }
+                let origin = RegionId(from);
+                let message = dynasim_replication::Message::Batch {
+                    origin,
+                    entries: batch,
+                };
+                region.on_message(&table, origin, message, now);
+            }
+            Record::Sweep { now, wall } => {
+                for r in 0..self.regions.len() {
+                    let mut region = self.region(r);
+                    let changes = region.engine.sweep_ttl(SimTime(now));
+                    region.record_changes(changes, now, wall);
+                }
+            }
+            Record::Skew { r, us } => self.region(r).skew_us = us,
+        }
+        Ok(())
+    }
+
+    /// Logs a record; `sync` for what a client is about to be told succeeded.
+    pub(crate) fn log(&self, record: &Record, sync: bool) -> Result<(), EngineError> {
+        let Some(wal) = &self.wal else {
+            return Ok(());
+        };
+        wal.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .append(record, sync)
+            .map_err(|e| {
+                // ER-01: the write happened in memory but may not survive a crash.
+                EngineError::new(
+                    ErrorKind::InternalServerError,
+                    format!("Internal server error (write-ahead log: {e})"),
+                )
+            })
+    }
+
+    pub(crate) fn logging(&self) -> bool {
+        self.wal.is_some()
+    }
+
+    /// Logs a replication batch about to be applied at `to` (under its lock).
+    pub(crate) fn log_batch(
+        &self,
+        to: usize,
+        from: RegionId,
+        table: &str,
+        message: &crate::region::Msg,
+        now: u64,
+    ) {
+        let dynasim_replication::Message::Batch { entries, .. } = message else {
+            return;
+        };
+        let entries = entries
+            .iter()
+            .map(|e| WalEntry {
+                seq: e.seq,
+                key: e.key.attrs.clone(),
+                image: e.image.as_ref().map(|i| Item::clone(i)),
+                stamp: e.stamp,
+                context: crate::wal::clock_to_pairs(&e.context),
+                written_at_us: e.written_at_us,
+            })
+            .collect();
+        let record = Record::Msg {
+            to,
+            from: from.0,
+            table: table.to_string(),
+            entries,
+            now,
+        };
+        // Not synced: a lost replicated write is resent by its origin.
+        let _ = self.log(&record, false);
     }
 
     pub(crate) fn region(&self, i: usize) -> MutexGuard<'_, ServeRegion> {
@@ -191,17 +345,26 @@ impl World {
 
     /// Serves one operation in region `r`. The body is DynamoDB JSON; so is the result.
     pub(crate) fn execute(&self, r: usize, op: &str, body: &[u8]) -> Result<Vec<u8>, EngineError> {
-        match op {
-            "CreateTable" | "UpdateTable" | "DeleteTable" | "UpdateTimeToLive" => {
-                return self.execute_global(r, op, body);
-            }
-            _ => {}
+        if is_global(op) {
+            return self.execute_global(r, op, body);
         }
-        let now_us = self.clock.now_us();
-        let now = SimTime(now_us);
         let mut region = self.region(r);
+        let now_us = self.clock.now_us();
+        let wall_us = self.clock.wall_us();
         region.counters.requests += 1;
-        let result = self.execute_in(&mut region, op, body, now_us, now);
+        let mut result = self.execute_in(&mut region, op, body, now_us, wall_us);
+        if result.is_ok() && op_class(op) == OpClass::Write && self.logging() {
+            let record = Record::Req {
+                r,
+                op: op.to_string(),
+                body: String::from_utf8_lossy(body).into_owned(),
+                now: now_us,
+                wall: wall_us,
+            };
+            if let Err(e) = self.log(&record, true) {
+                result = Err(e);
+            }
+        }
         if result.is_err() {
             region.counters.errors += 1;
         }
@@ -214,8 +377,9 @@ impl World {
         op: &str,
         body: &[u8],
         now_us: u64,
-        now: SimTime,
+        wall_us: u64,
     ) -> Result<Vec<u8>, EngineError> {
+        let now = SimTime(now_us);
         let class = op_class(op);
         if class == OpClass::Write {
             region.check_room()?;
@@ -223,7 +387,6 @@ impl World {
                 return Err(no_quorum());
             }
         }
-        let wall_us = self.clock.wall_us();
         macro_rules! write_op {
             ($input:ty, $method:ident) => {{
                 let input: $input = decode_request(body)?;
@@ -372,11 +535,23 @@ impl World {
     /// Control-plane operations that touch every replica of a table: all regions are
     /// locked in index order (the only place more than one region lock is held).
     fn execute_global(&self, r: usize, op: &str, body: &[u8]) -> Result<Vec<u8>, EngineError> {
+        let mut all: Vec<MutexGuard<'_, ServeRegion>> = self.regions.iter().map(lock).collect();
         let now_us = self.clock.now_us();
         let now = SimTime(now_us);
-        let mut all: Vec<MutexGuard<'_, ServeRegion>> = self.regions.iter().map(lock).collect();
         all[r].counters.requests += 1;
-        let result = self.execute_global_in(&mut all, r, op, body, now_us, now);
+        let mut result = self.execute_global_in(&mut all, r, op, body, now_us, now);
+        if result.is_ok() && self.logging() {
+            let record = Record::Req {
+                r,
+                op: op.to_string(),
+                body: String::from_utf8_lossy(body).into_owned(),
+                now: now_us,
+                wall: self.clock.wall_us(),
+            };
+            if let Err(e) = self.log(&record, true) {
+                result = Err(e);
+            }
+        }
         if result.is_err() {
             all[r].counters.errors += 1;
         }
