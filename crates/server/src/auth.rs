@@ -758,6 +758,109 @@ fn scalar_text(v: &Value) -> Option<String> {
 mod tests {
     use super::*;
 
+    fn signed_parts(body: &[u8], secret: &str) -> hyper::http::request::Parts {
+        let headers = [
+            ("host", "127.0.0.1:8000"),
+            ("x-amz-date", "20260101T000000Z"),
+            ("x-amz-target", "DynamoDB_20120810.GetItem"),
+        ];
+        let authorization = sign(
+            "AKID",
+            secret,
+            "us-east-1",
+            "20260101T000000Z",
+            &headers,
+            body,
+        );
+        let mut req = hyper::Request::post("/");
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        req.header("authorization", authorization)
+            .body(())
+            .expect("valid request")
+            .into_parts()
+            .0
+    }
+
+    fn auth() -> Auth {
+        let creds = Credentials {
+            users: vec![User {
+                user_name: "alice".into(),
+                access_key_id: "AKID".into(),
+                secret_access_key: "secret".into(),
+            }],
+        };
+        Auth::new(creds, None).expect("no policy")
+    }
+
+    fn error_type(e: HttpError) -> &'static str {
+        match e {
+            HttpError::Framework { type_name, .. } => type_name,
+            HttpError::Engine(e) => e.kind.name(),
+        }
+    }
+
+    #[test]
+    fn sigv4_accepts_a_correct_signature_and_rejects_tampering() {
+        let now = parse_amz_date("20260101T000000Z").unwrap();
+        let auth = auth();
+        let body = br#"{"TableName":"t"}"#;
+        let parts = signed_parts(body, "secret");
+        assert!(
+            auth.verify_signature(&parts, body, "us-east-1", now)
+                .is_ok()
+        );
+        let tampered = br#"{"TableName":"u"}"#;
+        let e = auth
+            .verify_signature(&parts, tampered, "us-east-1", now)
+            .unwrap_err();
+        assert!(error_type(e).ends_with("#InvalidSignatureException"));
+        let wrong_secret = signed_parts(body, "guess");
+        let e = auth
+            .verify_signature(&wrong_secret, body, "us-east-1", now)
+            .unwrap_err();
+        assert!(error_type(e).ends_with("#InvalidSignatureException"));
+        let e = auth
+            .verify_signature(&parts, body, "eu-west-1", now)
+            .unwrap_err();
+        assert!(error_type(e).ends_with("#InvalidSignatureException"));
+        let e = auth
+            .verify_signature(&parts, body, "us-east-1", now + 3600)
+            .unwrap_err();
+        assert!(
+            error_type(e).ends_with("#InvalidSignatureException"),
+            "expired"
+        );
+    }
+
+    #[test]
+    fn policy_explicit_deny_wins_and_leading_keys_confine() {
+        let policy: Policy = serde_json::from_value(serde_json::json!({
+            "Statement": [
+                {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*",
+                 "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["${aws:username}"]}}},
+                {"Effect": "Deny", "Action": "dynamodb:DeleteItem", "Resource": "*"}
+            ]
+        }))
+        .unwrap();
+        let arn = "arn:aws:dynamodb:us-east-1:0:table/t";
+        let own = ["alice".to_string()];
+        let other = ["bob".to_string()];
+        assert_eq!(
+            evaluate(&policy, "alice", "0", "dynamodb:GetItem", arn, &own),
+            Verdict::Allow
+        );
+        assert_eq!(
+            evaluate(&policy, "alice", "0", "dynamodb:GetItem", arn, &other),
+            Verdict::ImplicitDeny
+        );
+        assert_eq!(
+            evaluate(&policy, "alice", "0", "dynamodb:DeleteItem", arn, &own),
+            Verdict::ExplicitDeny
+        );
+    }
+
     #[test]
     fn glob_matches_iam_wildcards() {
         assert!(glob("dynamodb:Get*", "dynamodb:GetItem"));
