@@ -452,7 +452,7 @@ impl World {
                 let input: TableNameInput = decode_request(body)?;
                 let out = region.engine.describe_table(&input.table_name)?;
                 let mut value = serde_json::to_value(&out).expect("descriptions serialize");
-                self.add_replicas(region, &input.table_name, &mut value["Table"], now_us);
+                self.add_replicas(region, &input.table_name, &mut value["Table"]);
                 encode(&value)
             }
             "DescribeTimeToLive" => {
@@ -482,13 +482,7 @@ impl World {
     /// `Replicas` (every replica region, this one included; GT-05) with their status, and
     /// `GlobalTableVersion`, for a table that has replicas elsewhere. Replication lag shows
     /// in `ReplicaStatusDescription`.
-    fn add_replicas(
-        &self,
-        region: &ServeRegion,
-        table: &str,
-        description: &mut serde_json::Value,
-        now_us: u64,
-    ) {
+    fn add_replicas(&self, region: &ServeRegion, table: &str, description: &mut serde_json::Value) {
         let Some(replica) = region.replicas.get(table) else {
             return;
         };
@@ -527,7 +521,6 @@ impl World {
                 })
             })
             .collect();
-        let _ = now_us;
         description["Replicas"] = serde_json::Value::Array(list);
         description["GlobalTableVersion"] = "2019.11.21".into();
     }
@@ -653,7 +646,7 @@ impl World {
         }
         let out = all[r].engine.describe_table(&table)?;
         let mut value = serde_json::to_value(&out).expect("descriptions serialize");
-        self.add_replicas(&all[r], &table, &mut value["Table"], now_us);
+        self.add_replicas(&all[r], &table, &mut value["Table"]);
         encode(&serde_json::json!({ "TableDescription": value["Table"] }))
     }
 
