@@ -4,7 +4,7 @@
 use crate::{Outcome, RunOptions, Scenario, Status, run_scenario};
 use clap::{Parser, Subcommand, ValueEnum};
 use dynasim_tui::Speed;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -72,6 +72,10 @@ enum Command {
         #[arg(long, hide = true, value_parser = crate::parse_known_bug)]
         known_bug: Option<crate::KnownBug>,
     },
+    /// Serve the regions as DynamoDB HTTP endpoints for real SDKs (see the README).
+    Serve(crate::serve_cli::ServeArgs),
+    /// Inject faults into a running `dynasim serve` and read its metrics.
+    Ctl(crate::serve_cli::CtlArgs),
     /// Validate scenario files without running them.
     Check {
         #[arg(required = true)]
@@ -144,6 +148,27 @@ pub fn main() -> ExitCode {
             run_command(&scenario, seed, out, format, no_report, run)
         }
         Command::Check { scenarios } => check_command(&scenarios),
+        Command::Serve(args) => match crate::serve_cli::serve(args, &|line| {
+            // A closed stdout (the parent went away) must not stop the server.
+            let mut out = std::io::stdout();
+            let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+        }) {
+            Ok(()) => exit::PASS,
+            Err(e) => {
+                eprintln!("dynasim serve: {e:#}");
+                exit::INVALID_INPUT
+            }
+        },
+        Command::Ctl(args) => match crate::serve_cli::ctl(args) {
+            Ok(answer) => {
+                println!("{answer}");
+                exit::PASS
+            }
+            Err(e) => {
+                eprintln!("dynasim ctl: {e:#}");
+                exit::INVALID_INPUT
+            }
+        },
         Command::List { dir } => list_command(&dir.unwrap_or_else(|| PathBuf::from("scenarios"))),
         Command::Explore {
             scenario,

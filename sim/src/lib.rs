@@ -13,6 +13,7 @@ mod consumers;
 mod faults;
 pub mod live;
 mod mrsc;
+mod serve_cli;
 mod trace;
 mod world;
 

@@ -702,6 +702,44 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
         }
     }
 
+    /// A new replica region joins this table's replication group (GT-19). The joiner was
+    /// backfilled from a snapshot taken under the same lock, so it already holds every
+    /// entry of this log: its stream starts at the current head.
+    pub fn add_peer(&mut self, peer: RegionId, now_us: u64) {
+        assert_ne!(peer, self.local, "a replica is not its own peer");
+        let stream = PeerStream {
+            acked_seq: self.head_seq,
+            sent_seq: self.head_seq,
+            progress_at_us: now_us,
+            ..PeerStream::default()
+        };
+        self.peers.entry(peer).or_insert(stream);
+    }
+
+    /// A replica region leaves the group (ReplicaUpdates Delete): stop sending to it.
+    pub fn remove_peer(&mut self, peer: RegionId) {
+        self.peers.remove(&peer);
+        self.reorder.remove(&peer);
+        for wait in self.tombstones.values_mut() {
+            wait.watermarks.remove(&peer);
+        }
+        self.truncate_log();
+    }
+
+    /// A joining replica: count `origin`'s log as applied up to `seq`, because the
+    /// backfill snapshot already holds those writes. Pairs with [`Replicator::add_peer`]
+    /// at the origin, whose stream to the joiner starts after `seq`.
+    pub fn mark_seen(&mut self, origin: RegionId, seq: u64) {
+        assert_ne!(origin, self.local, "a replica has always seen its own log");
+        assert!(
+            self.seen.get(&origin) <= seq,
+            "the seen clock never moves back"
+        );
+        if seq > 0 {
+            self.seen.apply(Dot::new(origin, seq));
+        }
+    }
+
     /// Tombstones still held.
     pub fn tombstone_count(&self) -> usize {
         self.tombstones.len()

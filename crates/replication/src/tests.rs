@@ -333,3 +333,41 @@ fn reordered_batches_are_applied_in_sequence_without_resend() {
     assert_eq!(order, vec![0, 1, 2], "per-origin order preserved");
     assert_eq!(eu.seen().get(&US), 3);
 }
+
+#[test]
+fn gt19_joining_replica_receives_writes_after_its_snapshot() {
+    let mut rs: Vec<R> = [US, EU]
+        .iter()
+        .map(|r| {
+            R::new(
+                *r,
+                &[if *r == US { EU } else { US }],
+                ReplicatorConfig::default(),
+            )
+        })
+        .collect();
+    rs[0].record_local(1, Some("a".into()), 10, 10);
+    rs[1].record_local(2, Some("b".into()), 11, 11);
+    drain(&mut rs, 20);
+    // AP joins: its snapshot holds everything logged so far, so streams start at the heads.
+    let mut ap = R::new(AP, &[US, EU], ReplicatorConfig::default());
+    for r in rs.iter_mut() {
+        ap.mark_seen(r.local(), r.head_seq());
+        r.add_peer(AP, 20);
+    }
+    rs.push(ap);
+    rs[0].record_local(3, Some("c".into()), 30, 30);
+    let applied = drain(&mut rs, 40);
+    assert_eq!(
+        applied[2].len(),
+        1,
+        "only the write after the snapshot is sent"
+    );
+    assert!(matches!(&applied[2][0], Apply::Applied { key: 3, .. }));
+    // Leaving: no more sends to AP, and the log is no longer held for it.
+    rs[0].remove_peer(AP);
+    rs[0].record_local(4, Some("d".into()), 50, 50);
+    let applied = drain(&mut rs, 60);
+    assert!(applied[2].is_empty());
+    assert_eq!(rs[0].backlog(AP), 0);
+}

@@ -1,0 +1,300 @@
+//! The DynamoDB JSON 1.0 protocol over HTTP/1.1 (WP-01..WP-06): `POST /` with
+//! `X-Amz-Target: DynamoDB_20120810.<Op>` (or `DynamoDBStreams_20120810.<Op>`), JSON
+//! bodies, `x-amz-crc32` and `x-amzn-RequestId` on every response, errors as
+//! `{"__type": ..., "message": ...}` with DynamoDB's status codes.
+//!
+//! Robustness: bodies over [`Limits::body_bytes_max`] get 413 (WP-06); a client that
+//! sends its headers or body too slowly has its connection closed; nothing a client
+//! sends can panic the server (request handling runs behind `catch_unwind`).
+
+use crate::auth::Auth;
+use crate::world::{UNKNOWN_OPERATION_MARKER, World};
+use bytes::Bytes;
+use dynasim_engine::{EngineError, ErrorKind};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Request limits. Defaults: 16 MiB bodies (WP-06, dynalite's figure), 10 s to send the
+/// headers, 30 s to send the body, 10 s for in-flight requests at shutdown.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub body_bytes_max: usize,
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            body_bytes_max: 16 * 1024 * 1024,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+pub(crate) const JSON_1_0: &str = "application/x-amz-json-1.0";
+const DYNAMODB_PREFIX: &str = "DynamoDB_20120810.";
+const STREAMS_PREFIX: &str = "DynamoDBStreams_20120810.";
+const STREAMS_OPERATIONS: &[&str] = &[
+    "ListStreams",
+    "DescribeStream",
+    "GetShardIterator",
+    "GetRecords",
+];
+
+/// An error response: an engine error, or one the framework itself raises.
+#[derive(Debug)]
+pub(crate) enum HttpError {
+    Engine(EngineError),
+    Framework {
+        status: u16,
+        type_name: &'static str,
+        message: String,
+    },
+}
+
+impl From<EngineError> for HttpError {
+    fn from(e: EngineError) -> HttpError {
+        HttpError::Engine(e)
+    }
+}
+
+impl HttpError {
+    pub(crate) fn framework(type_name: &'static str, message: impl Into<String>) -> HttpError {
+        HttpError::Framework {
+            status: 400,
+            type_name,
+            message: message.into(),
+        }
+    }
+
+    fn render(&self) -> (u16, Vec<u8>) {
+        match self {
+            HttpError::Engine(e) if e.message == UNKNOWN_OPERATION_MARKER => {
+                unknown_operation().render()
+            }
+            HttpError::Engine(e) => (
+                e.http_status(),
+                serde_json::to_vec(&e.to_json_body()).expect("error bodies serialize"),
+            ),
+            HttpError::Framework {
+                status,
+                type_name,
+                message,
+            } => {
+                let body = if message.is_empty() {
+                    serde_json::json!({ "__type": type_name })
+                } else {
+                    serde_json::json!({ "__type": type_name, "message": message })
+                };
+                (
+                    *status,
+                    serde_json::to_vec(&body).expect("error bodies serialize"),
+                )
+            }
+        }
+    }
+}
+
+fn unknown_operation() -> HttpError {
+    HttpError::framework("com.amazon.coral.service#UnknownOperationException", "")
+}
+
+/// What one region endpoint needs to serve requests.
+pub(crate) struct Endpoint {
+    pub(crate) world: Arc<World>,
+    pub(crate) region: usize,
+    pub(crate) auth: Option<Arc<Auth>>,
+    pub(crate) limits: Limits,
+}
+
+/// Accepts connections until `shutdown` turns true, then lets in-flight requests finish
+/// within the grace period.
+pub(crate) async fn serve_endpoint(
+    endpoint: Arc<Endpoint>,
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let limits = endpoint.limits;
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.changed() => break,
+        };
+        let Ok((stream, _)) = accepted else {
+            continue; // e.g. too many open files: keep serving the others
+        };
+        let _ = stream.set_nodelay(true);
+        let endpoint = endpoint.clone();
+        let service = service_fn(move |req| {
+            let endpoint = endpoint.clone();
+            async move { handle(&endpoint, req).await }
+        });
+        let conn = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await;
+}
+
+/// The connection is closed (no response) when this is returned to hyper.
+#[derive(Debug)]
+pub(crate) struct CloseConnection(&'static str);
+
+impl std::fmt::Display for CloseConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+impl std::error::Error for CloseConnection {}
+
+async fn handle(
+    endpoint: &Endpoint,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, CloseConnection> {
+    if req.method() == Method::GET {
+        // dynalite and DynamoDB answer a plain GET with a health line.
+        let name = endpoint.world.names[endpoint.region].clone();
+        return Ok(text(
+            200,
+            format!("healthy: dynamodb.{name}.amazonaws.com "),
+        ));
+    }
+    if req.method() != Method::POST {
+        return Ok(respond_error(&HttpError::framework(
+            "com.amazon.coral.service#UnknownOperationException",
+            "",
+        )));
+    }
+    let limits = endpoint.limits;
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limits.body_bytes_max as u64) {
+        return Ok(too_large());
+    }
+    let (parts, body) = req.into_parts();
+    let limited = Limited::new(body, limits.body_bytes_max);
+    let body = match tokio::time::timeout(limits.body_timeout, limited.collect()).await {
+        Err(_) => return Err(CloseConnection("request body too slow")),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return Ok(too_large()),
+        Ok(Err(_)) => return Err(CloseConnection("request body broken")),
+        Ok(Ok(collected)) => collected.to_bytes(),
+    };
+    let world = endpoint.world.clone();
+    let region = endpoint.region;
+    let auth = endpoint.auth.clone();
+    // A panic in the engine is a bug; the client gets InternalServerError, the server lives.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        dispatch(&world, region, auth.as_deref(), &parts, &body)
+    }));
+    Ok(match outcome {
+        Ok(Ok(bytes)) => respond(200, bytes),
+        Ok(Err(e)) => respond_error(&e),
+        Err(_) => respond_error(&HttpError::Engine(EngineError::new(
+            ErrorKind::InternalServerError,
+            "Internal server error",
+        ))),
+    })
+}
+
+fn dispatch(
+    world: &World,
+    region: usize,
+    auth: Option<&Auth>,
+    parts: &hyper::http::request::Parts,
+    body: &[u8],
+) -> Result<Vec<u8>, HttpError> {
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let op = if let Some(op) = target.strip_prefix(DYNAMODB_PREFIX) {
+        (crate::world::OPERATIONS.contains(&op) && !STREAMS_OPERATIONS.contains(&op)).then_some(op)
+    } else if let Some(op) = target.strip_prefix(STREAMS_PREFIX) {
+        STREAMS_OPERATIONS.contains(&op).then_some(op)
+    } else {
+        None
+    };
+    if let Some(auth) = auth {
+        auth.check(world, region, op.unwrap_or(""), parts, body)?;
+    }
+    let Some(op) = op else {
+        return Err(unknown_operation());
+    };
+    let down = world
+        .cuts
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .down
+        .contains(&dynasim_core::RegionId(region as u16));
+    if down {
+        return Err(HttpError::Engine(EngineError::new(
+            ErrorKind::ServiceUnavailable,
+            "Service unavailable: the region is down (dynasim ctl region-down)",
+        )));
+    }
+    Ok(world.execute(region, op, body)?)
+}
+
+static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(1);
+
+fn respond(status: u16, body: Vec<u8>) -> Response<Full<Bytes>> {
+    let crc = crc32fast::hash(&body);
+    let id = REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = StatusCode::from_u16(status).expect("valid status");
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_1_0));
+    headers.insert("x-amz-crc32", HeaderValue::from(crc));
+    headers.insert(
+        "x-amzn-requestid",
+        HeaderValue::from_str(&format!("DYNASIM{id:020}")).expect("ascii"),
+    );
+    response
+}
+
+pub(crate) fn respond_error(e: &HttpError) -> Response<Full<Bytes>> {
+    let (status, body) = e.render();
+    respond(status, body)
+}
+
+fn too_large() -> Response<Full<Bytes>> {
+    let mut r = respond_error(&HttpError::Framework {
+        status: 413,
+        type_name: "com.amazon.coral.service#SerializationException",
+        message: "Request entity too large".to_string(),
+    });
+    r.headers_mut()
+        .insert("connection", HeaderValue::from_static("close"));
+    r
+}
+
+pub(crate) fn text(status: u16, body: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = StatusCode::from_u16(status).expect("valid status");
+    response
+}

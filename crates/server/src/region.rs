@@ -1,0 +1,240 @@
+//! One served region: a DynamoDB [`Engine`] plus one [`Replicator`] per table, wired
+//! the way `dynasim_region::Region` wires them (every engine change is stamped by the
+//! replicator; a local write that loses LWW at once puts the stored image back; applied
+//! remote writes go into the engine through `apply_replicated`). The LWW rule itself lives
+//! only in the replicator.
+
+use crate::faults::Throttle;
+use dynasim_core::{RegionId, SimTime};
+use dynasim_engine::{Engine, EngineConfig, EngineError, ErrorKind, Item, ItemChange};
+use dynasim_region::TableKey;
+use dynasim_replication::{Apply, Message, Replicator, ReplicatorConfig};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub(crate) type Msg = Message<TableKey, Arc<Item>>;
+
+/// Replication lag seen by a destination, per origin region.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct LagStats {
+    pub last_ms: f64,
+    pub max_ms: f64,
+    pub applied: u64,
+    pub discarded: u64,
+}
+
+/// One table replica in this region.
+pub(crate) struct Replica {
+    pub(crate) replicator: Replicator<TableKey, Arc<Item>>,
+    /// The other regions holding replicas of this table (empty: a single-region table).
+    pub(crate) peers: Vec<RegionId>,
+    /// Lag of applied remote writes, by origin region.
+    pub(crate) lag: BTreeMap<RegionId, LagStats>,
+}
+
+pub(crate) struct ServeRegion {
+    pub(crate) id: RegionId,
+    pub(crate) name: String,
+    pub(crate) engine: Engine,
+    pub(crate) replicas: BTreeMap<String, Replica>,
+    pub(crate) replication: ReplicatorConfig,
+    /// Added to the wall clock that stamps this region's writes (ctl skew).
+    pub(crate) skew_us: i64,
+    pub(crate) azs_up: [bool; 3],
+    /// Per-table request-rate limits set through the control API.
+    pub(crate) throttles: BTreeMap<String, Throttle>,
+    pub(crate) counters: RegionCounters,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct RegionCounters {
+    pub requests: u64,
+    pub errors: u64,
+    pub local_writes: u64,
+    pub remote_applied: u64,
+    pub remote_discarded: u64,
+    pub lww_superseded_local: u64,
+}
+
+impl ServeRegion {
+    pub(crate) fn new(
+        id: RegionId,
+        name: &str,
+        epoch_unix_secs: u64,
+        replication: ReplicatorConfig,
+    ) -> ServeRegion {
+        let config = EngineConfig {
+            region_name: name.to_string(),
+            epoch_unix_secs,
+            ..EngineConfig::default()
+        };
+        ServeRegion {
+            id,
+            name: name.to_string(),
+            engine: Engine::new(config),
+            replicas: BTreeMap::new(),
+            replication,
+            skew_us: 0,
+            azs_up: [true; 3],
+            throttles: BTreeMap::new(),
+            counters: RegionCounters::default(),
+        }
+    }
+
+    /// Starts replication state for a table just created here.
+    pub(crate) fn add_replica(&mut self, table: &str, peers: &[RegionId]) {
+        let replicator = Replicator::new(self.id, peers, self.replication.clone());
+        self.replicas.insert(
+            table.to_string(),
+            Replica {
+                replicator,
+                peers: peers.to_vec(),
+                lag: BTreeMap::new(),
+            },
+        );
+    }
+
+    /// Quorum needs 2 of 3 AZs (RC-12): without it writes and strong reads fail.
+    pub(crate) fn has_quorum(&self) -> bool {
+        self.azs_up.iter().filter(|u| **u).count() >= 2
+    }
+
+    /// Back-pressure: a full change log refuses new local writes.
+    pub(crate) fn check_room(&self) -> Result<(), EngineError> {
+        if self.replicas.values().all(|r| r.replicator.has_room()) {
+            return Ok(());
+        }
+        Err(EngineError::new(
+            ErrorKind::ThrottlingException,
+            "Replication to a peer region is too far behind; retry later",
+        ))
+    }
+
+    /// Stamps local engine changes and logs them for replication (GT-12).
+    pub(crate) fn record_changes(&mut self, changes: Vec<ItemChange>, now_us: u64, wall_us: u64) {
+        for change in changes {
+            self.record_change(change, now_us, wall_us);
+        }
+    }
+
+    fn record_change(&mut self, change: ItemChange, now_us: u64, wall_us: u64) {
+        let Some(replica) = self.replicas.get_mut(&change.table) else {
+            return; // the table was deleted by the same request (cannot happen today)
+        };
+        let key = TableKey {
+            encoded: change.key.clone(),
+            attrs: change.key_attrs.clone(),
+        };
+        let image = change.new_image.clone().map(Arc::new);
+        let stamp_wall_us = wall_us.saturating_add_signed(self.skew_us);
+        let local = replica
+            .replicator
+            .record_local(key, image, stamp_wall_us, now_us);
+        self.counters.local_writes += 1;
+        if local.superseded_by.is_some() {
+            // LWW by timestamp: the stored version carries a larger stamp (a skewed clock),
+            // so this acknowledged write loses at once; put the stored image back.
+            self.counters.lww_superseded_local += 1;
+            self.engine
+                .apply_replicated_at(
+                    &change.table,
+                    &change.key_attrs,
+                    change.old_image,
+                    SimTime(now_us),
+                )
+                .expect("restoring a stored image cannot fail");
+        }
+    }
+
+    /// Replication messages due now, per table.
+    pub(crate) fn poll(&mut self, now_us: u64) -> Vec<(String, RegionId, Msg)> {
+        let mut out = Vec::new();
+        for (table, replica) in self.replicas.iter_mut() {
+            if replica.peers.is_empty() {
+                continue;
+            }
+            for (to, message) in replica.replicator.poll(now_us) {
+                out.push((table.clone(), to, message));
+            }
+        }
+        out
+    }
+
+    /// Applies a message from `from`; returns the ack to send back, if any.
+    pub(crate) fn on_message(
+        &mut self,
+        table: &str,
+        from: RegionId,
+        message: Msg,
+        now_us: u64,
+    ) -> Option<Msg> {
+        let replica = self.replicas.get_mut(table)?;
+        if !replica.peers.contains(&from) {
+            return None; // not (or no longer) a replica of this table
+        }
+        let (applies, ack) = replica.replicator.on_message(message, now_us);
+        for apply in applies {
+            self.install(table, from, apply, now_us);
+        }
+        ack
+    }
+
+    fn install(
+        &mut self,
+        table: &str,
+        from: RegionId,
+        apply: Apply<TableKey, Arc<Item>>,
+        now_us: u64,
+    ) {
+        let replica = self.replicas.get_mut(table).expect("replica exists");
+        let lag = replica.lag.entry(from).or_default();
+        match apply {
+            Apply::Applied {
+                key,
+                image,
+                written_at_us,
+                ..
+            } => {
+                let lag_ms = now_us.saturating_sub(written_at_us) as f64 / 1e3;
+                lag.last_ms = lag_ms;
+                lag.max_ms = lag.max_ms.max(lag_ms);
+                lag.applied += 1;
+                self.counters.remote_applied += 1;
+                let image = image.map(|i| Item::clone(&i));
+                self.engine
+                    .apply_replicated_at(table, &key.attrs, image, SimTime(now_us))
+                    .expect("replicated images were validated at their origin");
+            }
+            Apply::Discarded { .. } => {
+                lag.discarded += 1;
+                self.counters.remote_discarded += 1;
+            }
+        }
+    }
+
+    /// Applies a snapshot version from another replica (backfill of a new replica).
+    pub(crate) fn backfill(
+        &mut self,
+        table: &str,
+        key: TableKey,
+        image: Option<Arc<Item>>,
+        version: &dynasim_replication::Version,
+        now_us: u64,
+    ) {
+        let replica = self.replicas.get_mut(table).expect("replica exists");
+        let apply = replica.replicator.apply_synchronous(
+            key,
+            image,
+            version.stamp,
+            version.context.clone(),
+            now_us,
+        );
+        if let Apply::Applied { key, image, .. } = apply {
+            let image = image.map(|i| Item::clone(&i));
+            self.engine
+                .apply_replicated_at(table, &key.attrs, image, SimTime(now_us))
+                .expect("backfilled images were validated at their origin");
+        }
+    }
+}
