@@ -314,8 +314,7 @@ pub struct LiveLink(Rc<RefCell<Link>>);
 
 impl LiveLink {
     pub fn new(updates: Sender<Update>, commands: Receiver<Command>, speed: Speed) -> Self {
-        // real time: snapshot rate limiting and pacing only.
-        let now = Instant::now();
+        let now = Instant::now(); // real time: snapshot rate limiting and pacing only
         LiveLink(Rc::new(RefCell::new(Link {
             updates,
             commands,
@@ -446,8 +445,7 @@ impl Link {
     }
 
     fn send_snapshot(&mut self, s: &Shared, faults: &ActiveFaults, now_us: u64) {
-        // real time: display and rate limiting only.
-        let wall = Instant::now();
+        let wall = Instant::now(); // real time: display and rate limiting only
         self.last_snapshot = Some(wall);
         self.next_snapshot_us = now_us + SNAPSHOT_INTERVAL_US;
         let agreement = self
