@@ -549,30 +549,19 @@ impl Region {
         let image = change.new_image.clone().map(Arc::new);
         let sync_key = table_key.clone();
         let sync_image = image.clone();
-        let local = table
-            .replicator
-            .record_local(table_key, image, wall_us, now_us);
-        if local.superseded_by.is_some() {
-            // LWW by timestamp: the stored version carries a larger stamp, so this
-            // acknowledged write loses at once; put the stored image back.
-            self.engine
-                .apply_replicated(
-                    &table.spec.name,
-                    &change.key_attrs,
-                    change.old_image.clone(),
-                )
-                .expect("restoring a stored image cannot fail");
-        } else {
-            let lag = self.config.latency.follower_lag_us(rng);
-            table.note_write(key.clone(), before, partition, now_us, lag, &self.az_up);
-            if let Some(dax) = &mut table.dax {
-                // Write-through: writes made through DAX refresh its item cache.
-                let value = ReadValue {
-                    value: op_value(op),
-                    stamp: Some(local.stamp),
-                };
-                dax.put(key, value, now_us);
-            }
+        let local = self.stamp_local(
+            op.table, table_key, image, &change, before, now_us, wall_us, rng,
+        );
+        let table = &mut self.tables[op.table];
+        if local.superseded_by.is_none()
+            && let Some(dax) = &mut table.dax
+        {
+            // Write-through: writes made through DAX refresh its item cache.
+            let value = ReadValue {
+                value: op_value(op),
+                stamp: Some(local.stamp),
+            };
+            dax.put(key, value, now_us);
         }
         let written = Written {
             stamp: local.stamp,
@@ -625,6 +614,42 @@ impl Region {
         out
     }
 
+    /// Stamp a local change in the replication log and keep the engine true to LWW: when
+    /// the stored version already carries a larger stamp, the change loses at once and
+    /// the stored image goes back; otherwise the lagging follower starts catching up.
+    #[allow(clippy::too_many_arguments)]
+    fn stamp_local(
+        &mut self,
+        t: usize,
+        table_key: TableKey,
+        image: Option<Arc<Item>>,
+        change: &ItemChange,
+        before: ReadValue,
+        now_us: u64,
+        wall_us: u64,
+        rng: &mut impl Rng,
+    ) -> dynasim_replication::LocalWrite {
+        let table = &mut self.tables[t];
+        let key = table_key.encoded.clone();
+        let local = table
+            .replicator
+            .record_local(table_key, image, wall_us, now_us);
+        if local.superseded_by.is_some() {
+            self.engine
+                .apply_replicated(
+                    &table.spec.name,
+                    &change.key_attrs,
+                    change.old_image.clone(),
+                )
+                .expect("restoring a stored image cannot fail");
+        } else {
+            let lag_us = self.config.latency.follower_lag_us(rng);
+            let partition = table.partition_of(&key);
+            table.note_write(key, before, partition, now_us, lag_us, &self.az_up);
+        }
+        local
+    }
+
     fn record_ttl_delete(
         &mut self,
         t: usize,
@@ -633,8 +658,7 @@ impl Region {
         wall_us: u64,
         rng: &mut impl Rng,
     ) -> Option<TtlDeleted> {
-        let lag_us = self.config.latency.follower_lag_us(rng);
-        let table = &mut self.tables[t];
+        let table = &self.tables[t];
         let key = change.key.clone();
         let before = ReadValue {
             value: change.old_image.as_ref().and_then(value_id),
@@ -645,26 +669,11 @@ impl Region {
                 .map(|v| v.stamp),
         };
         let table_key = TableKey {
-            encoded: key.clone(),
+            encoded: key,
             attrs: change.key_attrs.clone(),
         };
-        let local = table
-            .replicator
-            .record_local(table_key, None, wall_us, now_us);
-        if local.superseded_by.is_some() {
-            // The stored version carries a larger stamp (this region's clock is behind):
-            // LWW says the delete loses at once, so the item comes back.
-            self.engine
-                .apply_replicated(
-                    &table.spec.name,
-                    &change.key_attrs,
-                    change.old_image.clone(),
-                )
-                .expect("restoring a stored image cannot fail");
-        } else {
-            let partition = table.partition_of(&key);
-            table.note_write(key, before, partition, now_us, lag_us, &self.az_up);
-        }
+        let local = self.stamp_local(t, table_key, None, &change, before, now_us, wall_us, rng);
+        let table = &self.tables[t];
         let workload_key = workload_key(&table.spec.partition_key, &change.key_attrs)?;
         Some(TtlDeleted {
             table: t,
