@@ -20,6 +20,7 @@ use dynasim_core::RegionId;
 use dynasim_core::history::{ConsumerStats, Delivery, KeyRef, ValueId};
 use dynasim_engine::AttributeValue;
 use dynasim_scenario::{Consumer, ConsumerBehaviour, ConsumerKind, Scenario};
+use dynasim_tui::ConsumerRow;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -143,6 +144,30 @@ impl Consumers {
                     .stream_records_after(&rt.table_name, rt.last_read)
                     .is_empty()
         })
+    }
+
+    /// Every consumer's counters and lag now, for the live dashboard.
+    pub(crate) fn gauges(&self, scenario: &Scenario, s: &Shared, now_us: u64) -> Vec<ConsumerRow> {
+        self.runtimes
+            .iter()
+            .map(|rt| {
+                let oldest_us = rt
+                    .lanes
+                    .iter()
+                    .filter_map(|l| l.pending.front().map(|r| r.written_us))
+                    .min();
+                ConsumerRow {
+                    name: scenario.consumers[rt.consumer].name.clone(),
+                    region: s.region_names[rt.region.0 as usize].clone(),
+                    invocations: rt.stats.invocations,
+                    failed_invocations: rt.stats.failed_invocations,
+                    duplicates: rt.stats.duplicates,
+                    to_failure_destination: rt.stats.to_failure_destination,
+                    backlog: rt.lanes.iter().map(|l| l.pending.len() as u64).sum(),
+                    iterator_age_us: oldest_us.map_or(0, |t| now_us.saturating_sub(t)),
+                }
+            })
+            .collect()
     }
 
     /// Final statistics, materialised views compared with their tables.

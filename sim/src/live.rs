@@ -18,6 +18,7 @@
 //! channels.
 
 use crate::api::{Error, Outcome, run_scenario};
+use crate::consumers::Consumers;
 use crate::faults::{ActiveFaults, kind_name};
 use crate::trace::{Event, EventKind};
 use crate::world::{RunOptions, Shared};
@@ -27,8 +28,8 @@ use dynasim_scenario::{
     Assertion, AzRef, Fault, FaultKind, Op, PartitionMode, RegionScope, Scenario,
 };
 use dynasim_tui::{
-    Check, Command, FaultAction, Feed, Finished, LagSample, LiveAssertion, LogKind, LogLine,
-    OpSample, RegionGauge, Rule, Scope, Setup, Snapshot, Speed, Update, Window,
+    CapacityRow, Check, Command, FaultAction, Feed, Finished, LagSample, LiveAssertion, LogKind,
+    LogLine, OpSample, RegionGauge, Rule, Scope, Setup, Snapshot, Speed, Update, Window,
 };
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -247,6 +248,7 @@ impl<'a> Driver<'a> {
         &mut self,
         shared: &Rc<RefCell<Shared>>,
         faults: &mut ActiveFaults,
+        consumers: &Consumers,
         now_us: u64,
     ) {
         if self.link.is_none() && self.next == self.scheduled.len() {
@@ -258,10 +260,13 @@ impl<'a> Driver<'a> {
             self.next += 1;
         }
         if let Some(link) = &self.link {
-            let keyed = link
-                .0
-                .borrow_mut()
-                .between_ticks(&shared.borrow(), faults, now_us);
+            let keyed = link.0.borrow_mut().between_ticks(
+                self.scenario,
+                &shared.borrow(),
+                faults,
+                consumers,
+                now_us,
+            );
             due.extend(keyed.into_iter().map(Action::from_key));
         }
         for action in due {
@@ -274,12 +279,19 @@ impl<'a> Driver<'a> {
         &mut self,
         shared: &Rc<RefCell<Shared>>,
         faults: &ActiveFaults,
+        consumers: &Consumers,
         now_us: u64,
     ) {
         if let Some(link) = &self.link {
             let mut link = link.0.borrow_mut();
             if !link.quitting {
-                link.send_snapshot(&shared.borrow(), faults, now_us);
+                let view = View {
+                    scenario: self.scenario,
+                    s: &shared.borrow(),
+                    faults,
+                    consumers,
+                };
+                link.send_snapshot(&view, now_us);
             }
         }
     }
@@ -327,7 +339,7 @@ impl LiveLink {
             last_snapshot: None,
             next_snapshot_us: 0,
             last_agreement: None,
-            cursors: (0, 0, 0),
+            cursors: (0, 0, 0, 0),
         })))
     }
 }
@@ -347,16 +359,24 @@ struct Link {
     next_snapshot_us: u64,
     last_agreement: Option<Instant>,
     /// How much of (history, applies, events) earlier snapshots have carried.
-    cursors: (usize, usize, usize),
+    cursors: (usize, usize, usize, usize),
 }
 
 impl Link {
     fn between_ticks(
         &mut self,
+        scenario: &Scenario,
         s: &Shared,
         faults: &ActiveFaults,
+        consumers: &Consumers,
         now_us: u64,
     ) -> Vec<FaultAction> {
+        let view = View {
+            scenario,
+            s,
+            faults,
+            consumers,
+        };
         if self.quitting {
             return Vec::new();
         }
@@ -375,7 +395,7 @@ impl Link {
             };
             let gap = Duration::from_millis(1000 / per_s);
             if self.paused || self.last_snapshot.is_none_or(|t| t.elapsed() >= gap) {
-                self.send_snapshot(s, faults, now_us);
+                self.send_snapshot(&view, now_us);
             }
         }
         // Paused: block until a command moves the run (an injected action takes effect
@@ -385,7 +405,7 @@ impl Link {
                 Ok(command) => self.command(command, &mut actions, now_us),
                 Err(_) => self.quit(),
             }
-            self.send_snapshot(s, faults, now_us);
+            self.send_snapshot(&view, now_us);
         }
         self.pace(now_us);
         actions
@@ -444,7 +464,8 @@ impl Link {
         }
     }
 
-    fn send_snapshot(&mut self, s: &Shared, faults: &ActiveFaults, now_us: u64) {
+    fn send_snapshot(&mut self, view: &View<'_>, now_us: u64) {
+        let s = view.s;
         let wall = Instant::now(); // real time: display and rate limiting only
         self.last_snapshot = Some(wall);
         self.next_snapshot_us = now_us + SNAPSHOT_INTERVAL_US;
@@ -455,7 +476,7 @@ impl Link {
                 self.last_agreement = Some(wall);
                 agreement(s)
             });
-        let snapshot = snapshot(s, faults, now_us, &mut self.cursors);
+        let snapshot = snapshot(view, now_us, &mut self.cursors);
         let snapshot = Snapshot {
             real_s: self.started.elapsed().as_secs_f64(),
             paused: self.paused,
@@ -472,13 +493,17 @@ impl Link {
     }
 }
 
+/// What a snapshot reads: the world and the run loop's fault and consumer state.
+struct View<'a> {
+    scenario: &'a Scenario,
+    s: &'a Shared,
+    faults: &'a ActiveFaults,
+    consumers: &'a Consumers,
+}
+
 /// Read the world into a snapshot: what happened since `cursors`, and the gauges.
-fn snapshot(
-    s: &Shared,
-    faults: &ActiveFaults,
-    now_us: u64,
-    cursors: &mut (usize, usize, usize),
-) -> Snapshot {
+fn snapshot(view: &View<'_>, now_us: u64, cursors: &mut (usize, usize, usize, usize)) -> Snapshot {
+    let (s, faults) = (view.s, view.faults);
     let ops = s.output.history[cursors.0..]
         .iter()
         .filter(|op| op.is_client()) // TTL deletes are the service's, not client latency
@@ -511,7 +536,8 @@ fn snapshot(
                 EventKind::LeaderElection => LogKind::Failover,
                 EventKind::Finding => LogKind::Finding,
                 EventKind::Action => LogKind::Action,
-                EventKind::AutoScaling | EventKind::Notify => LogKind::Info,
+                EventKind::AutoScaling => LogKind::Scaling,
+                EventKind::Notify => LogKind::Info,
             };
             Some(LogLine {
                 at_us: e.at_us,
@@ -520,10 +546,28 @@ fn snapshot(
             })
         })
         .collect();
+    let new_samples = &s.output.capacity[cursors.3..];
+    // The samples of one instant come together: the latest per provisioned replica.
+    let capacity = new_samples.last().map(|last| {
+        new_samples
+            .iter()
+            .filter(|c| c.at_us == last.at_us && !c.on_demand)
+            .map(|c| CapacityRow {
+                table: s.table_names[c.table].clone(),
+                region: s.region_names[c.region.0 as usize].clone(),
+                on_demand: c.on_demand,
+                provisioned_read_units: c.provisioned_read_units,
+                provisioned_write_units: c.provisioned_write_units,
+                consumed_read_per_s: c.consumed_read_per_s,
+                consumed_write_per_s: c.consumed_write_per_s,
+            })
+            .collect()
+    });
     *cursors = (
         s.output.history.len(),
         s.output.applies.len(),
         s.output.events.len(),
+        s.output.capacity.len(),
     );
     let n = s.regions.len();
     let mut backlog = vec![vec![0u64; n]; n];
@@ -565,6 +609,8 @@ fn snapshot(
         lww_overwrites,
         active_faults: faults.active_labels(now_us),
         events,
+        consumers: view.consumers.gauges(view.scenario, s, now_us),
+        capacity,
         ..Snapshot::default()
     }
 }

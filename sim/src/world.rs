@@ -395,7 +395,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
     let mut now_us = 0u64;
     while now_us < duration_us {
         let next_us = now_us + tick_us;
-        live.between_ticks(&shared, &mut faults, now_us);
+        live.between_ticks(&shared, &mut faults, &consumers, now_us);
         for effect in faults.due(now_us) {
             apply_fault_effect(&mut sim, &shared, scenario, &faults, &effect, now_us);
         }
@@ -431,7 +431,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         && !(replication_drained(&shared.borrow()) && consumers.caught_up(&shared.borrow()))
     {
         let next_us = now_us + tick_us;
-        live.between_ticks(&shared, &mut faults, now_us);
+        live.between_ticks(&shared, &mut faults, &consumers, now_us);
         for effect in faults.due(now_us) {
             apply_fault_effect(&mut sim, &shared, scenario, &faults, &effect, now_us);
         }
@@ -444,7 +444,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
             .map_err(|e| format!("simulation failed while draining at {now_us}us: {e}"))?;
         now_us = next_us;
     }
-    live.finish(&shared, &faults, now_us);
+    live.finish(&shared, &faults, &consumers, now_us);
     drop(sim); // The host factories hold clones of the world.
     let shared = Rc::try_unwrap(shared)
         .map_err(|_| "internal: world still shared after the run".to_string())?;

@@ -6,7 +6,7 @@ mod common;
 
 use dynasim::live::{LiveLink, ScheduledAction};
 use dynasim::{EventKind, RunOptions, Scenario, run};
-use dynasim_tui::{Command, FaultAction, Speed, Update};
+use dynasim_tui::{Command, DashboardState, FaultAction, Feed, LogKind, Speed, Update};
 use std::process::Command as Process;
 use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
@@ -32,13 +32,25 @@ fn run_with_ui(
     + Send
     + 'static,
 ) -> dynasim::RunOutput {
+    run_file_with_ui(&scenario(), 3, until_us, ui)
+}
+
+fn run_file_with_ui(
+    scenario: &Scenario,
+    seed: u64,
+    until_us: u64,
+    ui: impl FnOnce(std::sync::mpsc::Receiver<Update>, std::sync::mpsc::Sender<Command>)
+    + Send
+    + 'static,
+) -> dynasim::RunOutput {
     let (updates_tx, updates_rx) = channel();
     let (commands_tx, commands_rx) = channel();
     let ui = std::thread::spawn(move || ui(updates_rx, commands_tx));
     let output = run(
-        &scenario(),
+        scenario,
         &RunOptions {
             live: Some(LiveLink::new(updates_tx, commands_rx, Speed::Max)),
+            seed,
             ..options(until_us)
         },
     )
@@ -61,6 +73,74 @@ fn the_dashboard_only_observes() {
         assert!(snapshots > 0, "the dashboard got snapshots");
     });
     assert_eq!(watched.trace_hash, headless.trace_hash);
+}
+
+/// Feed every update of a run through the dashboard's own [`Feed`]; the final state.
+fn dashboard_after(file: &str, seed: u64, until_us: u64) -> (DashboardState, dynasim::RunOutput) {
+    let scenario = Scenario::from_file(common::root().join(file)).expect("shipped scenario loads");
+    let setup = dynasim::live::setup(&scenario, seed, Speed::Max);
+    let (done_tx, done_rx) = channel();
+    let output = run_file_with_ui(&scenario, seed, until_us, move |updates, _commands| {
+        let mut feed = Feed::new(setup);
+        let mut state = feed.initial_state();
+        for update in updates {
+            feed.apply(&mut state, update);
+        }
+        feed.refresh(&mut state);
+        done_tx.send(state).expect("test thread waits");
+    });
+    (
+        done_rx.recv().expect("the ui thread sent its state"),
+        output,
+    )
+}
+
+/// Issue 11: the dashboard shows each trigger's counters and lag, as the run has them.
+#[test]
+fn consumers_panel_follows_the_run() {
+    let (state, output) =
+        dashboard_after("scenarios/streams/triggers-per-region.toml", 1, 20_000_000);
+    assert_eq!(
+        state.consumers.len(),
+        output.consumers.len(),
+        "one row per consumer and region"
+    );
+    let invocations: u64 = state.consumers.iter().map(|c| c.invocations).sum();
+    let final_invocations: u64 = output.consumers.iter().map(|c| c.invocations).sum();
+    assert!(invocations > 0, "the triggers ran");
+    assert!(
+        invocations <= final_invocations,
+        "live counts ({invocations}) never exceed the final ones ({final_invocations})"
+    );
+}
+
+/// Issue 11: provisioned capacity and the auto scaling actions reach the dashboard.
+#[test]
+fn capacity_and_scaling_marks_follow_the_run() {
+    let (state, output) =
+        dashboard_after("scenarios/capacity/spike-autoscaling.toml", 1, 300_000_000);
+    assert!(!state.capacity.is_empty(), "capacity rows");
+    assert!(
+        state
+            .capacity
+            .iter()
+            .all(|c| !c.on_demand && c.provisioned_write_units > 0.0)
+    );
+    let scaling_events = output
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::AutoScaling)
+        .count();
+    assert!(
+        scaling_events > 0,
+        "the spike scaled the table out by 300 s"
+    );
+    assert_eq!(
+        state.scaling_us.len(),
+        scaling_events,
+        "one timeline mark per action"
+    );
+    assert!(state.events.iter().any(|e| e.kind == LogKind::Scaling));
 }
 
 #[test]

@@ -64,7 +64,7 @@ pub fn handle(state: &mut DashboardState, action: Action, default_speed: Speed) 
             Outcome::Continue
         }
         Action::Focus => {
-            state.focus = state.focus.next();
+            state.focus = state.next_focus();
             Outcome::Continue
         }
         Action::Expand => {

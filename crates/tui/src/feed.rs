@@ -4,8 +4,8 @@
 //! [`DashboardState`]. It never talks back to the simulation.
 
 use crate::state::{
-    AssertionRow, Check, DashboardState, Lag, LatencyRow, LatencySeries, LogKind, LogLine,
-    RegionRow, RunState, Speed, Stream, Window,
+    AssertionRow, CapacityRow, Check, ConsumerRow, DashboardState, Lag, LatencyRow, LatencySeries,
+    LogKind, LogLine, RegionRow, RunState, Speed, Stream, Window,
 };
 use hdrhistogram::Histogram;
 use std::collections::{BTreeMap, VecDeque};
@@ -16,6 +16,8 @@ const VALUE_US_MAX: u64 = 600_000_000;
 const SERIES_S_MAX: u64 = 240;
 /// Lines kept in the event log.
 const EVENTS_MAX: usize = 500;
+/// Auto scaling actions marked on the timeline (a run scales a few times per table).
+const SCALING_MARKS_MAX: usize = 1_000;
 
 /// What does not change during a run: sent once, before the first snapshot.
 #[derive(Clone, Debug, PartialEq)]
@@ -128,6 +130,10 @@ pub struct Snapshot {
     pub agreement: Option<(u64, u64)>,
     pub active_faults: Vec<String>,
     pub events: Vec<LogLine>,
+    /// Every stream consumer's counters and lag now.
+    pub consumers: Vec<ConsumerRow>,
+    /// Provisioned tables' latest capacity sample; `None` when no new sample was taken.
+    pub capacity: Option<Vec<CapacityRow>>,
 }
 
 /// The end of the run: the checker's verdicts by assertion index.
@@ -282,7 +288,14 @@ impl Feed {
             .collect();
         self.stale = true;
         self.streams(state, snap);
+        state.consumers = snap.consumers.clone();
+        if let Some(capacity) = &snap.capacity {
+            state.capacity = capacity.clone();
+        }
         for line in &snap.events {
+            if line.kind == LogKind::Scaling && state.scaling_us.len() < SCALING_MARKS_MAX {
+                state.scaling_us.push(line.at_us);
+            }
             push_event(state, line.clone());
         }
         self.assertions(state, snap);

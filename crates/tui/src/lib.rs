@@ -25,6 +25,6 @@ pub use feed::{
 };
 pub use render::render;
 pub use state::{
-    AssertionRow, Check, DashboardState, Lag, LatencyRow, LatencySeries, LogKind, LogLine, Panel,
-    RegionRow, RunState, Speed, Stream, Window,
+    AssertionRow, CapacityRow, Check, ConsumerRow, DashboardState, Lag, LatencyRow, LatencySeries,
+    LogKind, LogLine, Panel, RegionRow, RunState, Speed, Stream, Window,
 };

@@ -40,11 +40,23 @@ pub fn render(state: &DashboardState, frame: &mut Frame) {
             Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(r)
         };
         let [regions, latency] = halves(top);
-        let [replication, assertions] = halves(bottom);
         panel(state, frame, Panel::Regions, regions);
         panel(state, frame, Panel::Latency, latency);
-        panel(state, frame, Panel::Replication, replication);
-        panel(state, frame, Panel::Assertions, assertions);
+        if state.has_streams_panel() {
+            let [replication, streams, assertions] = Layout::horizontal([
+                Constraint::Percentage(34),
+                Constraint::Percentage(33),
+                Constraint::Percentage(33),
+            ])
+            .areas(bottom);
+            panel(state, frame, Panel::Replication, replication);
+            panel(state, frame, Panel::Streams, streams);
+            panel(state, frame, Panel::Assertions, assertions);
+        } else {
+            let [replication, assertions] = halves(bottom);
+            panel(state, frame, Panel::Replication, replication);
+            panel(state, frame, Panel::Assertions, assertions);
+        }
         panel(state, frame, Panel::Events, events);
     }
     frame.render_widget(Paragraph::new(footer_line(state)), footer);
@@ -75,6 +87,7 @@ fn panel(state: &DashboardState, frame: &mut Frame, which: Panel, area: Rect) {
         Panel::Replication => {
             frame.render_widget(Paragraph::new(replication_lines(state, inner.width)), inner)
         }
+        Panel::Streams => frame.render_widget(Paragraph::new(stream_lines(state)), inner),
         Panel::Assertions => frame.render_widget(
             Paragraph::new(assertion_lines(state, inner.width >= 60)),
             inner,
@@ -161,10 +174,90 @@ fn timeline_lines(state: &DashboardState, width: u16) -> Vec<Line<'static>> {
         );
         Line::from(spans)
     };
+    let mut phases = track("phases", &state.phases, '-', Style::new().fg(Color::Blue));
+    // Auto scaling actions: a mark on the phase track at each action's time.
+    for at_us in &state.scaling_us {
+        if let Some(span) = phases.spans.get_mut(1 + col(*at_us).min(cols - 1)) {
+            *span = Span::styled("^", span.style.fg(Color::Yellow));
+        }
+    }
     vec![
-        track("phases", &state.phases, '-', Style::new().fg(Color::Blue)),
+        phases,
         track("faults", &state.faults, '#', Style::new().fg(Color::Red)),
     ]
+}
+
+/// Consumers (one line each: invocations, failures, duplicates, failure destination,
+/// backlog and iterator age), then provisioned capacity per table replica.
+fn stream_lines(state: &DashboardState) -> Vec<Line<'static>> {
+    let dim = Style::new().add_modifier(Modifier::DIM);
+    let mut lines = Vec::new();
+    if !state.consumers.is_empty() {
+        lines.push(Line::styled("consumer@reg   inv fail dup dlq   age", dim));
+    }
+    for c in &state.consumers {
+        let label = truncate(&format!("{}@{}", c.name, c.region), 13);
+        let age_style = if c.iterator_age_us >= 60_000_000 {
+            Style::new().fg(Color::Red)
+        } else if c.iterator_age_us >= 5_000_000 {
+            Style::new().fg(Color::Yellow)
+        } else {
+            Style::new()
+        };
+        lines.push(Line::from(vec![
+            Span::raw(format!(
+                "{label:<13} {:>4} {:>4} {:>3} {:>3} ",
+                compact(c.invocations),
+                compact(c.failed_invocations),
+                compact(c.duplicates),
+                compact(c.to_failure_destination),
+            )),
+            Span::styled(ms(c.iterator_age_us), age_style),
+        ]));
+    }
+    if !state.capacity.is_empty() {
+        lines.push(Line::styled("capacity   used/provisioned/s", dim));
+    }
+    for c in &state.capacity {
+        let label = truncate(&format!("{}@{}", c.table, c.region), 13);
+        let use_style = |used: f64, provisioned: f64| {
+            if provisioned > 0.0 && used >= provisioned {
+                Style::new().fg(Color::Red)
+            } else if provisioned > 0.0 && used >= 0.7 * provisioned {
+                Style::new().fg(Color::Yellow)
+            } else {
+                Style::new()
+            }
+        };
+        lines.push(Line::from(vec![
+            Span::raw(format!("{label:<13} ")),
+            Span::styled(
+                format!(
+                    "R {:.0}/{:.0}",
+                    c.consumed_read_per_s, c.provisioned_read_units
+                ),
+                use_style(c.consumed_read_per_s, c.provisioned_read_units),
+            ),
+            Span::raw(" "),
+            Span::styled(
+                format!(
+                    "W {:.0}/{:.0}",
+                    c.consumed_write_per_s, c.provisioned_write_units
+                ),
+                use_style(c.consumed_write_per_s, c.provisioned_write_units),
+            ),
+        ]));
+    }
+    lines
+}
+
+/// A count in at most four characters (1234 -> 1.2k).
+fn compact(n: u64) -> String {
+    match n {
+        0..=9_999 => n.to_string(),
+        10_000..=999_999 => format!("{}k", n / 1_000),
+        _ => format!("{}M", n / 1_000_000),
+    }
 }
 
 fn region_lines(state: &DashboardState, width: u16) -> Vec<Line<'static>> {
@@ -439,7 +532,9 @@ fn event_lines(state: &DashboardState, rows: usize) -> Vec<Line<'static>> {
                 LogKind::Fault | LogKind::Finding => Style::new().fg(Color::Red),
                 LogKind::Heal => Style::new().fg(Color::Green),
                 LogKind::Action => Style::new().fg(Color::Magenta),
-                LogKind::Throttle | LogKind::Failover => Style::new().fg(Color::Yellow),
+                LogKind::Throttle | LogKind::Failover | LogKind::Scaling => {
+                    Style::new().fg(Color::Yellow)
+                }
                 LogKind::Info => Style::new(),
             };
             Line::from(vec![

@@ -73,19 +73,23 @@ pub enum Panel {
     Regions,
     Latency,
     Replication,
+    /// Stream consumers and table capacity; laid out only when the run has either.
+    Streams,
     Assertions,
     Events,
 }
 
 impl Panel {
-    pub const ALL: [Panel; 5] = [
+    pub const ALL: [Panel; 6] = [
         Panel::Regions,
         Panel::Latency,
         Panel::Replication,
+        Panel::Streams,
         Panel::Assertions,
         Panel::Events,
     ];
 
+    /// The next panel in `Tab` order (every panel, shown or not).
     pub fn next(self) -> Panel {
         let i = Panel::ALL.iter().position(|p| *p == self).unwrap_or(0);
         Panel::ALL[(i + 1) % Panel::ALL.len()]
@@ -96,6 +100,7 @@ impl Panel {
             Panel::Regions => "Regions",
             Panel::Latency => "Latency",
             Panel::Replication => "Replication",
+            Panel::Streams => "Consumers & capacity",
             Panel::Assertions => "Convergence & assertions",
             Panel::Events => "Events",
         }
@@ -152,6 +157,34 @@ pub struct Stream {
     pub from: String,
     pub to: String,
     pub backlog: u64,
+}
+
+/// A stream consumer in one region, as the consumers panel shows it (cumulative counts).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConsumerRow {
+    pub name: String,
+    pub region: String,
+    pub invocations: u64,
+    pub failed_invocations: u64,
+    /// Records delivered again after a retry.
+    pub duplicates: u64,
+    pub to_failure_destination: u64,
+    /// Records read from the stream and not yet processed.
+    pub backlog: u64,
+    /// Age of the oldest unprocessed record (the consumer's lag).
+    pub iterator_age_us: u64,
+}
+
+/// A table replica's capacity over the latest sampling interval.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CapacityRow {
+    pub table: String,
+    pub region: String,
+    pub on_demand: bool,
+    pub provisioned_read_units: f64,
+    pub provisioned_write_units: f64,
+    pub consumed_read_per_s: f64,
+    pub consumed_write_per_s: f64,
 }
 
 /// The live state of an assertion.
@@ -220,6 +253,8 @@ pub enum LogKind {
     Finding,
     /// An interactive action from the keyboard (recorded for replay).
     Action,
+    /// An auto scaling action (also marked on the timeline).
+    Scaling,
     Info,
 }
 
@@ -232,6 +267,7 @@ impl LogKind {
             LogKind::Throttle => "throttle",
             LogKind::Finding => "finding",
             LogKind::Action => "action",
+            LogKind::Scaling => "scaling",
             LogKind::Info => "info",
         }
     }
@@ -267,11 +303,16 @@ pub struct DashboardState {
     pub lag: Vec<Vec<Lag>>,
     pub streams: Vec<Stream>,
     pub lww_overwrites: u64,
+    pub consumers: Vec<ConsumerRow>,
+    /// Provisioned tables only (on-demand capacity has nothing to plot against).
+    pub capacity: Vec<CapacityRow>,
     pub assertions: Vec<AssertionRow>,
     /// Items on which every replica agrees, out of all items.
     pub agreement: Option<(u64, u64)>,
     pub phases: Vec<Window>,
     pub faults: Vec<Window>,
+    /// When auto scaling changed a table's capacity (marked on the timeline).
+    pub scaling_us: Vec<u64>,
     /// Newest last.
     pub events: Vec<LogLine>,
     pub focus: Panel,
@@ -279,6 +320,23 @@ pub struct DashboardState {
     pub help: bool,
     /// The checker's verdict once the run has finished.
     pub verdict: Option<String>,
+}
+
+impl DashboardState {
+    /// Whether the consumers & capacity panel has anything to show.
+    pub fn has_streams_panel(&self) -> bool {
+        !self.consumers.is_empty() || !self.capacity.is_empty()
+    }
+
+    /// The next panel `Tab` focuses: panels that are not laid out are skipped.
+    pub fn next_focus(&self) -> Panel {
+        let next = self.focus.next();
+        if next == Panel::Streams && !self.has_streams_panel() {
+            next.next()
+        } else {
+            next
+        }
+    }
 }
 
 impl DashboardState {
@@ -302,10 +360,13 @@ impl DashboardState {
             lag: Vec::new(),
             streams: Vec::new(),
             lww_overwrites: 0,
+            consumers: Vec::new(),
+            capacity: Vec::new(),
             assertions: Vec::new(),
             agreement: None,
             phases: Vec::new(),
             faults: Vec::new(),
+            scaling_us: Vec::new(),
             events: Vec::new(),
             focus: Panel::Regions,
             expanded: false,

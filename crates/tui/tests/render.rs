@@ -2,8 +2,8 @@
 //! the smallest supported size (80x24) and a roomy one (120x40).
 
 use dynasim_tui::{
-    AssertionRow, Check, DashboardState, Lag, LatencyRow, LatencySeries, LogKind, LogLine,
-    RegionRow, RunState, Speed, Stream, Window, render,
+    AssertionRow, CapacityRow, Check, ConsumerRow, DashboardState, Lag, LatencyRow, LatencySeries,
+    LogKind, LogLine, RegionRow, RunState, Speed, Stream, Window, render,
 };
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -215,4 +215,54 @@ fn finished_with_verdict_and_tiny_terminal_does_not_panic() {
     for (w, h) in [(20, 5), (1, 1), (40, 12)] {
         draw(&s, w, h);
     }
+}
+
+/// Issue 11: a trigger per region and an auto-scaled table. The consumers panel shows
+/// each trigger's counters and iterator age, the capacity of each provisioned replica,
+/// and the scaling actions are marked on the timeline.
+#[test]
+fn consumers_and_capacity_panel() {
+    let mut s = running();
+    for (r, region) in ["us-east-1", "eu-west-1"].iter().enumerate() {
+        s.consumers.push(ConsumerRow {
+            name: "audit".into(),
+            region: region.to_string(),
+            invocations: 1_234 + r as u64,
+            failed_invocations: 3,
+            duplicates: 17,
+            to_failure_destination: 0,
+            backlog: 40,
+            iterator_age_us: if r == 0 { 850_000 } else { 75_000_000 },
+        });
+        s.capacity.push(CapacityRow {
+            table: "orders".into(),
+            region: region.to_string(),
+            on_demand: false,
+            provisioned_read_units: 400.0,
+            provisioned_write_units: 100.0,
+            consumed_read_per_s: 120.0,
+            consumed_write_per_s: 104.0,
+        });
+    }
+    s.scaling_us = vec![12_000_000, 48_000_000];
+    s.events.push(LogLine {
+        at_us: 12_000_000,
+        kind: LogKind::Scaling,
+        text: "orders@us-east-1 write scale out 100 -> 149 units".into(),
+    });
+    check("consumers_capacity", &s);
+    assert!(draw(&s, 120, 40).contains("audit@us-east 1234    3  17   0 850ms"));
+    s.focus = s.next_focus(); // Regions -> Latency
+    s.focus = s.next_focus(); // -> Replication
+    assert_eq!(s.next_focus(), dynasim_tui::Panel::Streams);
+    s.focus = dynasim_tui::Panel::Streams;
+    s.expanded = true;
+    insta::assert_snapshot!("consumers_capacity_expanded_80x24", draw(&s, 80, 24));
+}
+
+#[test]
+fn tab_skips_the_consumers_panel_when_there_is_nothing_to_show() {
+    let mut s = running();
+    s.focus = dynasim_tui::Panel::Replication;
+    assert_eq!(s.next_focus(), dynasim_tui::Panel::Assertions);
 }
