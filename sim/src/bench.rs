@@ -389,6 +389,7 @@ fn region_vs_engine(runs: usize, quick: bool, out: &mut String) {
         ttl: None,
         stream_view: None,
         origin_attribute: false,
+        gsis: Vec::new(),
     };
     let region = measure(
         runs,

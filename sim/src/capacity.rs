@@ -18,13 +18,22 @@ pub(crate) fn auto_scale(s: &mut Shared, faults: &ActiveFaults, now_us: u64) {
         if faults.region_down(RegionId(r as u16), now_us) {
             continue;
         }
-        for (local, dimension, action) in s.regions[r].auto_scale(now_us) {
+        for scaled in s.regions[r].auto_scale(now_us) {
+            let (action, local) = (scaled.action, scaled.table);
             let table = s.global_table[r][local];
+            let resource = match scaled.index {
+                None => s.table_names[table].clone(),
+                Some(g) => format!(
+                    "{}.{}",
+                    s.table_names[table],
+                    s.regions[r].gsi_capacity_use(local)[g].index
+                ),
+            };
             let detail = format!(
                 "auto scaling {} {}: {} {:.0} -> {:.0} units (consumed {:.1}/s)",
                 s.region_names[r],
-                s.table_names[table],
-                dimension.name(),
+                resource,
+                scaled.dimension.name(),
                 action.from_units,
                 action.to_units,
                 action.consumed_per_s
@@ -55,7 +64,28 @@ pub(crate) fn sample(s: &mut Shared, now_us: u64) {
                 provisioned_write_units: now.provisioned_write_units,
                 consumed_read_per_s: (now.consumed_read_units - before.0) / interval_s,
                 consumed_write_per_s: (now.consumed_write_units - before.1) / interval_s,
+                index: None,
             });
+            for (g, gsi) in s.regions[r].gsi_capacity_use(local).into_iter().enumerate() {
+                let before = s
+                    .gsi_capacity_totals
+                    .insert(
+                        (r, local, g),
+                        (gsi.consumed_read_units, gsi.consumed_write_units),
+                    )
+                    .unwrap_or((0.0, 0.0));
+                s.output.capacity.push(CapacitySample {
+                    at_us: now_us,
+                    region: RegionId(r as u16),
+                    table,
+                    on_demand: now.on_demand,
+                    provisioned_read_units: gsi.provisioned_read_units,
+                    provisioned_write_units: gsi.provisioned_write_units,
+                    consumed_read_per_s: (gsi.consumed_read_units - before.0) / interval_s,
+                    consumed_write_per_s: (gsi.consumed_write_units - before.1) / interval_s,
+                    index: Some(gsi.index),
+                });
+            }
         }
     }
 }

@@ -77,6 +77,7 @@ pub(crate) fn finish(
             dax_misses: c.dax_misses,
             leader_elections: c.leader_elections,
             stale_replica_reads: c.stale_replica_reads,
+            index_throttles: c.index_throttles,
         });
     }
     out.history.sort_by_key(|o| (o.complete_us, o.id));

@@ -92,6 +92,8 @@ pub(crate) struct Shared {
     pub table_names: Vec<String>,
     /// `[region][local table]` -> consumed (read, write) units at the last sample.
     pub capacity_totals: Vec<Vec<(f64, f64)>>,
+    /// `(region, local table, index)` -> consumed units at the last sample.
+    pub gsi_capacity_totals: BTreeMap<(usize, usize, usize), (f64, f64)>,
 }
 
 impl Shared {
@@ -218,6 +220,24 @@ pub(crate) fn region_tables(
                 item_ttl_us: d.item_ttl_us,
                 size_bytes: d.size_bytes,
             }),
+            gsis: t
+                .gsis
+                .iter()
+                .map(|g| dynasim_region::gsi::GsiSpec {
+                    name: g.name.clone(),
+                    partition_key: (g.partition_key.name.clone(), key_type(g.partition_key.ty)),
+                    sort_key: g
+                        .sort_key
+                        .as_ref()
+                        .map(|k| (k.name.clone(), key_type(k.ty))),
+                    keys_only: g.keys_only,
+                    read_units: g.read_units.unwrap_or(0) as f64,
+                    write_units: g.write_units.unwrap_or(0) as f64,
+                    read_auto_scaling: g.auto_scaling.map(|a| scaling_spec(&a, false)),
+                    write_auto_scaling: g.auto_scaling.map(|a| scaling_spec(&a, true)),
+                    partition_values: g.partition_values,
+                })
+                .collect(),
         });
     }
     (specs, local, global)
@@ -267,11 +287,69 @@ pub fn check_supported(scenario: &Scenario) -> Result<(), String> {
             }
         }
     }
+    for (i, t) in scenario.tables.iter().enumerate() {
+        for (g, gsi) in t.gsis.iter().enumerate() {
+            check_gsi(scenario, t, gsi).map_err(|e| format!("table[{i}].gsi[{g}].{e}"))?;
+        }
+    }
     for p in &scenario.phases {
         if p.mix.transaction > 0 {
             return Err(format!(
                 "phase {:?}: mix.transaction is not supported by the simulator yet (the engine has TransactWriteItems; the workload does not drive it)",
                 p.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A GSI the engine accepts and the workload can fill: DynamoDB's name rules, key
+/// attributes of one type wherever they appear, none the workload uses for its own ends.
+fn check_gsi(
+    scenario: &Scenario,
+    t: &dynasim_scenario::Table,
+    gsi: &dynasim_scenario::Gsi,
+) -> Result<(), String> {
+    if let Err(e) = dynasim_engine::validate_table_name(&gsi.name) {
+        return Err(format!("name: {}", e.message.replace("Table", "Index")));
+    }
+    let mut reserved = vec![dynasim_region::PAD_ATTRIBUTE];
+    reserved.extend(t.ttl_attribute.as_deref());
+    if scenario
+        .consumers
+        .iter()
+        .any(|c| scenario.tables[c.table].name == t.name)
+    {
+        reserved.push(dynasim_region::ORIGIN_ATTRIBUTE);
+    }
+    let known = [Some(&t.partition_key), t.sort_key.as_ref()]
+        .into_iter()
+        .flatten()
+        .map(|k| (k.name.as_str(), k.ty))
+        .chain([(dynasim_region::VALUE_ATTRIBUTE, KeyType::N)]);
+    let sibling_keys = t
+        .gsis
+        .iter()
+        .flat_map(|o| [Some(&o.partition_key), o.sort_key.as_ref()])
+        .flatten()
+        .map(|k| (k.name.as_str(), k.ty));
+    let known: Vec<(&str, KeyType)> = known.chain(sibling_keys).collect();
+    for (field, key) in [
+        ("partition_key", Some(&gsi.partition_key)),
+        ("sort_key", gsi.sort_key.as_ref()),
+    ] {
+        let Some(key) = key else { continue };
+        if reserved.contains(&key.name.as_str()) {
+            return Err(format!(
+                "{field}: {:?} is an attribute the workload writes for another purpose ({}); name another attribute",
+                key.name,
+                reserved.join(", ")
+            ));
+        }
+        if let Some((_, ty)) = known.iter().find(|(n, ty)| *n == key.name && *ty != key.ty) {
+            return Err(format!(
+                "{field}: {:?} is declared as {:?} here and as {ty:?} elsewhere in the table; an attribute has one type (DM-21)",
+                key.name, key.ty
             ));
         }
     }
@@ -332,6 +410,7 @@ pub(crate) fn build_shared(scenario: &Scenario, options: &RunOptions) -> Shared 
         service_ops: 0,
         table_names: scenario.tables.iter().map(|t| t.name.clone()).collect(),
         capacity_totals: Vec::new(),
+        gsi_capacity_totals: BTreeMap::new(),
     };
     for region in &scenario.regions {
         let (specs, local, global) = region_tables(scenario, region.id);
@@ -388,10 +467,9 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
     let mut consumers = crate::consumers::Consumers::new(scenario, seed, &shared.borrow());
     let mut live = crate::live::Driver::new(scenario, options)?;
     let ttl_sweeps = scenario.tables.iter().any(|t| t.ttl_attribute.is_some());
-    let auto_scaling = scenario
-        .tables
-        .iter()
-        .any(|t| t.capacity.auto_scaling.is_some());
+    let auto_scaling = scenario.tables.iter().any(|t| {
+        t.capacity.auto_scaling.is_some() || t.gsis.iter().any(|g| g.auto_scaling.is_some())
+    });
     let mut now_us = 0u64;
     while now_us < duration_us {
         let next_us = now_us + tick_us;

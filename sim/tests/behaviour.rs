@@ -348,3 +348,101 @@ fn without_auto_scaling_the_same_spike_throttles_beyond_the_bound() {
             .any(|e| e.kind == dynasim::EventKind::AutoScaling)
     );
 }
+
+#[test]
+fn ca06_an_underprovisioned_gsi_throttles_the_table_until_the_index_scales_out() {
+    use dynasim::EventKind;
+    let o = run("scenarios/capacity/gsi-backpressure.toml", 1);
+    o.assert_passed();
+    for (r, c) in o.run.region_counters.iter().enumerate() {
+        assert!(c.index_throttles > 1_000, "region {r}: {c:?}");
+        assert_eq!(
+            c.index_throttles, c.throttles,
+            "the table never ran out; every throttle was the index's back-pressure"
+        );
+    }
+    let scale_outs: Vec<_> = o
+        .run
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::AutoScaling)
+        .collect();
+    assert!(
+        scale_outs
+            .iter()
+            .all(|e| e.detail.contains("orders.by_status: write")),
+        "only the index scales: {scale_outs:?}"
+    );
+    let first_us = scale_outs.first().expect("the index scaled out").at_us;
+    assert!(first_us >= 120_000_000, "two minutes above target first");
+    // The throttling is the lag before the scale-out: it ends once the index has capacity.
+    let throttled = |from_us: u64, to_us: u64| {
+        o.run
+            .history
+            .iter()
+            .filter(|op| {
+                (from_us..to_us).contains(&op.invoke_us)
+                    && op.result
+                        == OpResult::Failed("ProvisionedThroughputExceededException".into())
+            })
+            .count()
+    };
+    assert!(throttled(60_000_000, first_us) > 1_000);
+    assert_eq!(throttled(360_000_000, 480_000_000), 0);
+    // The index has its own capacity series beside the table's.
+    let index_samples = o
+        .run
+        .capacity
+        .iter()
+        .filter(|s| s.index.as_deref() == Some("by_status"))
+        .count();
+    assert_eq!(index_samples, 2 * 48, "one sample per region every 10 s");
+}
+
+#[test]
+fn without_index_auto_scaling_the_back_pressure_breaks_the_throttle_bound() {
+    // Issue 11 check: switch the index's auto scaling off and the bound fails.
+    let path = common::root().join("scenarios/capacity/gsi-backpressure.toml");
+    let mut scenario = dynasim::Scenario::from_file(&path).expect("loads");
+    for gsi in scenario.tables.iter_mut().flat_map(|t| t.gsis.iter_mut()) {
+        gsi.auto_scaling = None;
+    }
+    let options = dynasim::RunOptions {
+        seed: 1,
+        ..Default::default()
+    };
+    let o = dynasim::run_scenario(scenario, "gsi-no-autoscaling", &options).unwrap();
+    let verdict = o
+        .report
+        .verdicts
+        .iter()
+        .find(|v| v.assertion.starts_with("throttle ratio"))
+        .expect("the assertion ran");
+    assert_eq!(verdict.status, Status::Fail, "{verdict:?}");
+}
+
+#[test]
+fn gsi_keys_the_workload_cannot_fill_are_refused_with_the_field() {
+    let path = common::root().join("scenarios/capacity/gsi-backpressure.toml");
+    let scenario = dynasim::Scenario::from_file(&path).expect("loads");
+    assert_eq!(dynasim::check_supported(&scenario), Ok(()));
+    let mut pad = scenario.clone();
+    pad.tables[0].gsis[0].partition_key.name = "pad".into();
+    let e = dynasim::check_supported(&pad).unwrap_err();
+    assert!(
+        e.starts_with("table[0].gsi[0].partition_key: \"pad\" is an attribute the workload writes"),
+        "{e}"
+    );
+    let mut retyped = scenario.clone();
+    retyped.tables[0].gsis[0].partition_key.name = "pk".into();
+    retyped.tables[0].gsis[0].partition_key.ty = dynasim_scenario::KeyType::N;
+    let e = dynasim::check_supported(&retyped).unwrap_err();
+    assert!(
+        e.starts_with("table[0].gsi[0].partition_key: \"pk\" is declared as N here and as S"),
+        "{e}"
+    );
+    let mut named = scenario;
+    named.tables[0].gsis[0].name = "x".into();
+    let e = dynasim::check_supported(&named).unwrap_err();
+    assert!(e.starts_with("table[0].gsi[0].name: "), "{e}");
+}

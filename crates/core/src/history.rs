@@ -273,8 +273,9 @@ pub struct ConsumerStats {
     pub view_mismatches: Option<u64>,
 }
 
-/// Capacity of one table replica over one sampling interval ending at `at_us`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+/// Capacity of one table replica (or one of its GSIs) over one sampling interval ending
+/// at `at_us`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CapacitySample {
     pub at_us: u64,
     pub region: RegionId,
@@ -286,6 +287,9 @@ pub struct CapacitySample {
     /// Units consumed per second over the interval (replicated writes included).
     pub consumed_read_per_s: f64,
     pub consumed_write_per_s: f64,
+    /// The GSI this sample is of; `None` for the table itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
 }
 
 impl RunOutput {
@@ -307,6 +311,9 @@ pub struct RegionCounters {
     pub dax_misses: u64,
     pub leader_elections: u64,
     pub stale_replica_reads: u64,
+    /// Writes throttled because a GSI lacked write capacity (CA-06); also in `throttles`.
+    #[serde(default)]
+    pub index_throttles: u64,
 }
 
 /// Replication counters of one table replica at the end of a run.

@@ -31,6 +31,8 @@ pub const SCENARIO_SEEDS_MAX: usize = 1_000;
 /// Provisioned read or write units per table replica (DynamoDB's default table quota,
 /// reference GT-08).
 pub const CAPACITY_UNITS_MAX: u64 = 40_000;
+/// Distinct index partition key values a workload may spread a GSI over.
+pub const GSI_PARTITION_VALUES_MAX: u64 = 1_000_000;
 /// Client attempts per operation, the first included.
 pub const CLIENT_ATTEMPTS_MAX: u64 = 100;
 /// Largest clock step a fault may apply, either way (one day).

@@ -317,6 +317,25 @@ impl Engine {
         self.tables.get(table)?.items.get(key)
     }
 
+    /// Write units a change costs each global secondary index of `table` that it touches
+    /// (CA-06: a moved index entry is a delete plus a put), by index name. Callers that
+    /// meter index capacity use this for writes they did not make through a request
+    /// (replicated applies); requests report it as ConsumedCapacity INDEXES.
+    pub fn gsi_write_units(&self, table: &str, change: &ItemChange) -> Vec<(String, f64)> {
+        let Some(t) = self.tables.get(table) else {
+            return Vec::new();
+        };
+        if t.indexes.values().all(|i| i.kind != IndexKind::Global) {
+            return Vec::new();
+        }
+        let (_, indexes) = crate::capacity::change_units(t, change, &self.config);
+        indexes
+            .into_iter()
+            .filter(|(_, (kind, _))| *kind == IndexKind::Global)
+            .map(|(name, (_, units))| (name, units))
+            .collect()
+    }
+
     /// A table's items in storage order, for digests and convergence checks.
     pub fn iter_items(&self, table: &str) -> Option<btree_map::Iter<'_, ItemKey, Item>> {
         self.tables.get(table).map(Table::iter)

@@ -74,6 +74,9 @@ pub enum ThrottleReason {
     TableWriteKeyRangeThroughputExceeded,
     TableReadMaxOnDemandThroughputExceeded,
     TableWriteMaxOnDemandThroughputExceeded,
+    /// CA-06: a GSI without write capacity back-pressures the base table.
+    IndexWriteProvisionedThroughputExceeded,
+    IndexWriteMaxOnDemandThroughputExceeded,
 }
 
 /// On-demand scaling: instantly serves up to twice the previous peak (CA-17), starting
@@ -109,6 +112,12 @@ impl OnDemand {
         }
         self.used_this_second += units;
         true
+    }
+
+    /// Whether `units` more would be admitted now (nothing is spent).
+    pub fn has(&mut self, units: f64, now_us: u64) -> bool {
+        let _ = self.admit(0.0, now_us);
+        self.used_this_second + units <= 2.0 * self.peak_per_s
     }
 
     pub fn force(&mut self, units: f64, now_us: u64) {

@@ -18,6 +18,7 @@
 pub mod autoscale;
 pub mod capacity;
 mod dax;
+pub mod gsi;
 pub mod latency;
 
 use autoscale::{AutoScaler, AutoScalingSpec, ScalingAction};
@@ -31,6 +32,7 @@ use dynasim_engine::{
     ItemChange, ItemKey, KeySchema, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 use dynasim_replication::{Apply, Message, Replicator, ReplicatorConfig};
+use gsi::{GsiCapacityUse, GsiRuntime, GsiSpec};
 use latency::LatencyModel;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -109,6 +111,9 @@ pub struct TableSpec {
     /// Client writes carry [`ORIGIN_ATTRIBUTE`], the writing region's id, as applications
     /// do so that stream consumers can tell local writes from replicated ones (UC-03).
     pub origin_attribute: bool,
+    /// Global secondary indexes, each with its own capacity (CP-06, CA-06).
+    #[serde(default)]
+    pub gsis: Vec<GsiSpec>,
 }
 
 /// The attribute holding the id of the region a client wrote an item in.
@@ -267,6 +272,8 @@ pub struct RegionCounters {
     pub dax_misses: u64,
     pub leader_elections: u64,
     pub stale_replica_reads: u64,
+    /// Writes throttled because a GSI had no write capacity (CA-06), also in `throttles`.
+    pub index_throttles: u64,
 }
 
 /// The lagging follower's view of an item after its latest write.
@@ -295,6 +302,17 @@ struct TableRuntime {
     consumed_write_units: f64,
     read_scaler: Option<AutoScaler>,
     write_scaler: Option<AutoScaler>,
+    gsis: Vec<GsiRuntime>,
+}
+
+/// An auto scaling action on a table (`index: None`) or one of its GSIs, already in
+/// effect.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScalingEvent {
+    pub table: usize,
+    pub index: Option<usize>,
+    pub dimension: CapacityDimension,
+    pub action: ScalingAction,
 }
 
 pub struct Region {
@@ -422,8 +440,15 @@ impl Region {
             OpResult::Ok => self.counters.ops_ok += 1,
             _ => self.counters.ops_failed += 1,
         }
-        if served.throttle.is_some() {
+        if let Some(reason) = served.throttle {
             self.counters.throttles += 1;
+            if matches!(
+                reason,
+                ThrottleReason::IndexWriteProvisionedThroughputExceeded
+                    | ThrottleReason::IndexWriteMaxOnDemandThroughputExceeded
+            ) {
+                self.counters.index_throttles += 1;
+            }
         }
         served
     }
@@ -546,6 +571,7 @@ impl Region {
                 return s;
             }
         };
+        table.charge_gsis(&self.engine, &change, now_us);
         let image = change.new_image.clone().map(Arc::new);
         let sync_key = table_key.clone();
         let sync_image = image.clone();
@@ -792,9 +818,12 @@ impl Region {
         let units = image.as_ref().map_or(1.0, |i| write_units(item_bytes(i)));
         let image = image.as_ref().map(|i| Item::clone(i));
         t.charge_replicated(units, now_us);
-        self.engine
+        let change = self
+            .engine
             .apply_replicated(&t.spec.name, key_item, image)
             .expect("replicated images were validated at their origin");
+        // GT-07: the receiver's indexes pay for the change too.
+        t.charge_gsis(&self.engine, &change, now_us);
         let partition = t.partition_of(key);
         let lag = self.config.latency.follower_lag_us(rng);
         t.note_write(key.clone(), before, partition, now_us, lag, &self.az_up);
@@ -833,14 +862,20 @@ impl Region {
         }
     }
 
-    /// Run the auto scaling controllers of every provisioned table (CA-16); each action
-    /// has already taken effect when it is returned.
-    pub fn auto_scale(&mut self, now_us: u64) -> Vec<(usize, CapacityDimension, ScalingAction)> {
-        let mut actions = Vec::new();
+    /// Run the auto scaling controllers of every provisioned table and GSI (CA-16); each
+    /// action has already taken effect when it is returned.
+    pub fn auto_scale(&mut self, now_us: u64) -> Vec<ScalingEvent> {
+        let mut events = Vec::new();
         for (i, t) in self.tables.iter_mut().enumerate() {
             if t.spec.capacity.on_demand {
                 continue;
             }
+            let event = |dimension, index, action| ScalingEvent {
+                table: i,
+                index,
+                dimension,
+                action,
+            };
             let (read_total, write_total) = (t.consumed_read_units, t.consumed_write_units);
             let (read_units, write_units) =
                 (t.spec.capacity.read_units, t.spec.capacity.write_units);
@@ -851,7 +886,7 @@ impl Region {
             {
                 t.spec.capacity.read_units = a.to_units;
                 t.read.set_rate(a.to_units, now_us);
-                actions.push((i, CapacityDimension::Read, a));
+                events.push(event(CapacityDimension::Read, None, a));
             }
             if let Some(a) = t
                 .write_scaler
@@ -860,10 +895,39 @@ impl Region {
             {
                 t.spec.capacity.write_units = a.to_units;
                 t.write.set_rate(a.to_units, now_us);
-                actions.push((i, CapacityDimension::Write, a));
+                events.push(event(CapacityDimension::Write, None, a));
+            }
+            for (g, gsi) in t.gsis.iter_mut().enumerate() {
+                let (read_total, write_total) = (gsi.consumed_read_units, gsi.consumed_write_units);
+                let (read_units, write_units) = (gsi.spec.read_units, gsi.spec.write_units);
+                if let Some(a) = gsi
+                    .read_scaler
+                    .as_mut()
+                    .and_then(|s| s.tick(read_total, read_units, now_us))
+                {
+                    gsi.set_read_units(a.to_units);
+                    events.push(event(CapacityDimension::Read, Some(g), a));
+                }
+                if let Some(a) = gsi
+                    .write_scaler
+                    .as_mut()
+                    .and_then(|s| s.tick(write_total, write_units, now_us))
+                {
+                    gsi.set_write_units(a.to_units, now_us);
+                    events.push(event(CapacityDimension::Write, Some(g), a));
+                }
             }
         }
-        actions
+        events
+    }
+
+    /// Provisioned and consumed units of each GSI of a table replica.
+    pub fn gsi_capacity_use(&self, table: usize) -> Vec<GsiCapacityUse> {
+        self.tables[table]
+            .gsis
+            .iter()
+            .map(GsiRuntime::capacity_use)
+            .collect()
     }
 
     /// Provisioned and consumed units of a table replica.
@@ -1018,10 +1082,20 @@ fn create_table_input(spec: &TableSpec) -> CreateTableInput {
             attribute_type: scalar(*t),
         });
     }
+    for (name, t) in spec.gsis.iter().flat_map(GsiSpec::key_attributes) {
+        if !defs.iter().any(|d| d.attribute_name == *name) {
+            defs.push(AttributeDefinition {
+                attribute_name: name.clone(),
+                attribute_type: scalar(*t),
+            });
+        }
+    }
     CreateTableInput {
         table_name: spec.name.clone(),
         key_schema,
         attribute_definitions: defs,
+        global_secondary_indexes: (!spec.gsis.is_empty())
+            .then(|| spec.gsis.iter().map(GsiSpec::engine_index).collect()),
         billing_mode: Some(
             if spec.capacity.on_demand {
                 "PAY_PER_REQUEST"
@@ -1107,6 +1181,11 @@ impl TableRuntime {
             consumed_write_units: 0.0,
             read_scaler: cap.read_auto_scaling.map(AutoScaler::new),
             write_scaler: cap.write_auto_scaling.map(AutoScaler::new),
+            gsis: spec
+                .gsis
+                .iter()
+                .map(|g| GsiRuntime::new(g.clone(), config))
+                .collect(),
             spec,
         }
     }
@@ -1205,14 +1284,18 @@ impl TableRuntime {
             } else {
                 self.on_demand_read.admit(units, now_us)
             };
-            if ok {
-                self.consume(write, units);
+            if !ok {
+                return Some(if write {
+                    ThrottleReason::TableWriteMaxOnDemandThroughputExceeded
+                } else {
+                    ThrottleReason::TableReadMaxOnDemandThroughputExceeded
+                });
             }
-            return (!ok).then_some(if write {
-                ThrottleReason::TableWriteMaxOnDemandThroughputExceeded
-            } else {
-                ThrottleReason::TableReadMaxOnDemandThroughputExceeded
-            });
+            if write && !self.gsis_admit(op, now_us) {
+                return Some(ThrottleReason::IndexWriteMaxOnDemandThroughputExceeded);
+            }
+            self.consume(write, units);
+            return None;
         }
         let (table, part) = if write {
             (&mut self.write, &mut self.partition_write[partition])
@@ -1233,10 +1316,58 @@ impl TableRuntime {
                 ThrottleReason::TableReadProvisionedThroughputExceeded
             });
         }
+        if write && !self.gsis_admit(op, now_us) {
+            return Some(ThrottleReason::IndexWriteProvisionedThroughputExceeded);
+        }
+        let (table, part) = if write {
+            (&mut self.write, &mut self.partition_write[partition])
+        } else {
+            (&mut self.read, &mut self.partition_read[partition])
+        };
         part.take(units, now_us);
         table.take(units, now_us);
         self.consume(write, units);
         None
+    }
+
+    /// CA-06: a write goes ahead only if every GSI has capacity for it. The estimate is
+    /// the item's size as a put into the index (a moved entry costs a delete as well;
+    /// that is charged after the write, when the engine knows it).
+    fn gsis_admit(&mut self, op: &ClientOp, now_us: u64) -> bool {
+        let on_demand = self.spec.capacity.on_demand;
+        self.gsis.iter_mut().all(|g| {
+            let units = if g.spec.keys_only {
+                1.0
+            } else {
+                write_units(op.item_bytes)
+            };
+            g.admits_write(on_demand, units, now_us)
+        })
+    }
+
+    /// Charge each GSI the write units `change` cost it (CA-06).
+    fn charge_gsis(&mut self, engine: &Engine, change: &ItemChange, now_us: u64) {
+        if self.gsis.is_empty() {
+            return;
+        }
+        let on_demand = self.spec.capacity.on_demand;
+        for (name, units) in engine.gsi_write_units(&self.spec.name, change) {
+            if let Some(g) = self.gsis.iter_mut().find(|g| g.spec.name == name) {
+                g.charge_write(on_demand, units, now_us);
+            }
+        }
+    }
+
+    /// The index key attributes this workload write sets (see [`gsi`]).
+    fn gsi_attributes(&self, op: &ClientOp) -> Vec<(String, AttributeValue)> {
+        if self.spec.gsis.is_empty() {
+            return Vec::new();
+        }
+        let mut table_keys = vec![self.spec.partition_key.as_str()];
+        if let Some((name, _)) = &self.spec.sort_key {
+            table_keys.push(name);
+        }
+        gsi::workload_attributes(&self.spec.gsis, &table_keys, op.key, op.value)
     }
 
     fn consume(&mut self, write: bool, units: f64) {
@@ -1287,12 +1418,14 @@ impl TableRuntime {
                 AttributeValue::n(&id.to_string()),
             )
         });
+        let index_keys = self.gsi_attributes(op);
         match op.kind {
             OpKind::Put | OpKind::ConditionalPut => {
                 let mut item = key_item;
                 item.insert(VALUE_ATTRIBUTE.into(), value);
                 item.insert(PAD_ATTRIBUTE.into(), pad);
                 item.extend(expiry.into_iter().chain(origin));
+                item.extend(index_keys);
                 let mut input = PutItemInput {
                     table_name,
                     item,
@@ -1326,6 +1459,11 @@ impl TableRuntime {
                     names.insert("#t".into(), name);
                     values.insert(":t".into(), at);
                     update.push_str(", #t = :t");
+                }
+                for (i, (name, value)) in index_keys.into_iter().enumerate() {
+                    names.insert(format!("#g{i}"), name);
+                    values.insert(format!(":g{i}"), value);
+                    update.push_str(&format!(", #g{i} = :g{i}"));
                 }
                 let input = UpdateItemInput {
                     table_name,

@@ -25,6 +25,7 @@ fn table(capacity: CapacitySpec, dax: Option<DaxSpec>) -> TableSpec {
         ttl: None,
         stream_view: None,
         origin_attribute: false,
+        gsis: Vec::new(),
     }
 }
 
@@ -389,11 +390,167 @@ fn ca16_auto_scaling_raises_write_capacity_minutes_after_throttling_starts() {
         "{throttled_by_minute:?}"
     );
     assert!(actions.len() >= 4, "{actions:?}");
-    assert_eq!(actions[0].2.to_units, 143.0, "{actions:?}");
-    assert!(actions.iter().all(
-        |(_, d, a)| *d == dynasim_region::CapacityDimension::Write && a.to_units > a.from_units
-    ));
+    assert_eq!(actions[0].action.to_units, 143.0, "{actions:?}");
+    assert!(actions.iter().all(|e| e.index.is_none()
+        && e.dimension == dynasim_region::CapacityDimension::Write
+        && e.action.to_units > e.action.from_units));
     let last = r.capacity_use(0);
     assert!(last.provisioned_write_units >= 600.0 / 0.7, "{last:?}");
     assert_eq!(throttled_by_minute[19], 0, "{throttled_by_minute:?}");
+}
+
+fn provisioned(read_units: f64, write_units: f64) -> CapacitySpec {
+    CapacitySpec {
+        on_demand: false,
+        read_units,
+        write_units,
+        read_auto_scaling: None,
+        write_auto_scaling: None,
+    }
+}
+
+fn status_index(write_units: f64, auto_scaling: bool) -> dynasim_region::gsi::GsiSpec {
+    dynasim_region::gsi::GsiSpec {
+        name: "by_status".into(),
+        partition_key: ("status".into(), KeyTypeSpec::S),
+        sort_key: Some(("updated".into(), KeyTypeSpec::N)),
+        keys_only: false,
+        read_units: 10.0,
+        write_units,
+        read_auto_scaling: None,
+        write_auto_scaling: auto_scaling.then_some(dynasim_region::autoscale::AutoScalingSpec {
+            target_percent: 70.0,
+            min_units: write_units,
+            max_units: 4_000.0,
+            scale_out_after_us: 120_000_000,
+            scale_in_after_us: 900_000_000,
+        }),
+        partition_values: 10,
+    }
+}
+
+/// Puts of 1 KB items at `per_s` for `minutes`; throttles by minute and by reason.
+fn drive_puts(
+    r: &mut Region,
+    per_s: u64,
+    minutes: u64,
+) -> (Vec<u32>, Vec<dynasim_region::ScalingEvent>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let mut throttled_by_minute = vec![0u32; minutes as usize];
+    let mut scaled = Vec::new();
+    for i in 0..(minutes * 60 * per_s) {
+        let now_us = i * 1_000_000 / per_s;
+        let mut put = op(OpKind::Put, i % 5_000, i + 1, false);
+        put.item_bytes = 1_000;
+        let served = r.execute(&put, now_us, now_us, &mut rng);
+        match served.throttle {
+            Some(reason) => {
+                assert_eq!(
+                    reason,
+                    dynasim_region::capacity::ThrottleReason::IndexWriteProvisionedThroughputExceeded,
+                    "the table has capacity to spare: only the index throttles"
+                );
+                throttled_by_minute[(now_us / 60_000_000) as usize] += 1;
+            }
+            None => assert_eq!(served.result, OpResult::Ok, "op {i}"),
+        }
+        if i % per_s == 0 {
+            scaled.extend(r.auto_scale(now_us));
+        }
+    }
+    (throttled_by_minute, scaled)
+}
+
+#[test]
+fn ca06_an_underprovisioned_gsi_throttles_base_table_writes() {
+    // 400 puts/s of 1 KB into a table with 1,000 WCU whose GSI has 100 WCU. Every put
+    // after the first of a key moves the index entry (its sort key is the write's value):
+    // a delete plus a put in the index, so the index needs ~800 WCU.
+    let spec = TableSpec {
+        peers: Vec::new(),
+        gsis: vec![status_index(100.0, false)],
+        ..table(provisioned(1_000.0, 1_000.0), None)
+    };
+    let mut r = region(spec);
+    let (throttled, scaled) = drive_puts(&mut r, 400, 5);
+    assert!(scaled.is_empty());
+    assert!(
+        throttled[2..].iter().all(|t| *t > 10_000),
+        "once the index's burst is spent most writes throttle: {throttled:?}"
+    );
+    assert_eq!(
+        r.counters().index_throttles,
+        r.counters().throttles,
+        "every throttle came from the index"
+    );
+    let table = r.capacity_use(0);
+    let index = &r.gsi_capacity_use(0)[0];
+    assert!(
+        index.consumed_write_units > table.consumed_write_units,
+        "index writes (delete + put per move) outweigh the table's: {index:?} vs {table:?}"
+    );
+}
+
+#[test]
+fn ca16_gsi_auto_scaling_relieves_the_back_pressure() {
+    let spec = TableSpec {
+        peers: Vec::new(),
+        gsis: vec![status_index(200.0, true)],
+        ..table(provisioned(1_000.0, 1_000.0), None)
+    };
+    let mut r = region(spec);
+    let (throttled, scaled) = drive_puts(&mut r, 400, 16);
+    assert!(!scaled.is_empty(), "the index scaled out");
+    assert!(
+        scaled
+            .iter()
+            .all(|e| e.index == Some(0) && e.dimension == dynasim_region::CapacityDimension::Write),
+        "only the index's writes scale: {scaled:?}"
+    );
+    assert!(
+        r.gsi_capacity_use(0)[0].provisioned_write_units >= 800.0,
+        "{:?}",
+        r.gsi_capacity_use(0)
+    );
+    assert!(
+        throttled[2] > 0,
+        "throttled before the scale-out: {throttled:?}"
+    );
+    assert_eq!(throttled[15], 0, "no throttles once scaled: {throttled:?}");
+}
+
+#[test]
+fn gt07_replicated_writes_consume_the_receivers_index_capacity() {
+    let spec = TableSpec {
+        gsis: vec![status_index(100.0, false)],
+        ..table(provisioned(1_000.0, 1_000.0), None)
+    };
+    let mut origin = region(spec.clone());
+    let mut receiver = Region::new(
+        RegionId(1),
+        &[TableSpec {
+            peers: vec![RegionId(0)],
+            ..spec
+        }],
+        RegionConfig::default(),
+        ReplicatorConfig::default(),
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for i in 0..50u64 {
+        let mut put = op(OpKind::Put, i, i + 1, false);
+        put.item_bytes = 1_000;
+        origin.execute(&put, i * 1_000, i * 1_000, &mut rng);
+    }
+    let mut now_us = 1_000_000;
+    for _ in 0..20 {
+        for out in origin.poll_replication(now_us) {
+            let (_, ack) = receiver.on_replication(out.table, out.message, now_us, &mut rng);
+            if let Some(ack) = ack {
+                origin.on_replication(0, ack, now_us, &mut rng);
+            }
+        }
+        now_us += 100_000;
+    }
+    let used = receiver.gsi_capacity_use(0)[0].consumed_write_units;
+    assert_eq!(used, 50.0, "one index put per replicated new item");
 }

@@ -175,7 +175,7 @@ pub fn throughput_series(run: &RunOutput) -> BTreeMap<String, Vec<(f64, f64)>> {
         .collect()
 }
 
-/// Provisioned and consumed capacity units per second, per region, table and dimension:
+/// Provisioned and consumed capacity units per second, per region, table (or GSI) and dimension:
 /// `"<region> <table> write provisioned"` and `"... write consumed"` (provisioned only for
 /// provisioned-mode tables; dimensions that consumed nothing are left out).
 pub fn capacity_series(
@@ -195,7 +195,11 @@ pub fn capacity_series(
                 .tables
                 .get(s.table)
                 .map_or("?", |t| t.name.as_str());
-            let name = format!("{region} {table} {dimension}");
+            // A GSI's series are named `<table>.<index>`, beside its table's.
+            let name = match &s.index {
+                None => format!("{region} {table} {dimension}"),
+                Some(index) => format!("{region} {table}.{index} {dimension}"),
+            };
             *used.entry(name.clone()).or_default() |= consumed > 0.0;
             if !s.on_demand {
                 series

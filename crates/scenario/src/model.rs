@@ -232,6 +232,16 @@ pub struct Gsi {
     pub name: String,
     pub partition_key: KeyAttribute,
     pub sort_key: Option<KeyAttribute>,
+    /// `KEYS_ONLY` instead of the default `ALL` projection.
+    pub keys_only: bool,
+    /// Provisioned units of the index (provisioned tables only; default: the table's).
+    pub read_units: Option<u64>,
+    pub write_units: Option<u64>,
+    /// Target-tracking auto scaling of the index (CA-16), independent of the table's.
+    pub auto_scaling: Option<AutoScaling>,
+    /// Distinct index partition key values the workload writes: each item's index
+    /// partition key is its key modulo this.
+    pub partition_values: u64,
 }
 
 /// A DAX-like cache in front of each replica. Defaults: 5 min TTLs, 256 MiB.

@@ -210,6 +210,20 @@ pub struct Gsi {
     pub name: S<String>,
     pub partition_key: KeyAttribute,
     pub sort_key: Option<KeyAttribute>,
+    pub projection: Option<S<Projection>>,
+    /// Provisioned tables only; default: the table's units.
+    pub read_units: Option<S<i64>>,
+    pub write_units: Option<S<i64>>,
+    pub auto_scaling: Option<S<AutoScaling>>,
+    /// Distinct index partition key values the workload writes (default 100).
+    pub partition_values: Option<S<i64>>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Projection {
+    All,
+    KeysOnly,
 }
 
 #[derive(Deserialize)]

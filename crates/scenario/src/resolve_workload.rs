@@ -189,10 +189,38 @@ impl Resolver {
                 .sort_key
                 .as_ref()
                 .map(|k| self.key_attribute(k, &format!("{gpath}.sort_key")));
+            let partition_values = match &gsi.partition_values {
+                Some(v) => self.count(
+                    v,
+                    &format!("{gpath}.partition_values"),
+                    1,
+                    limits::GSI_PARTITION_VALUES_MAX,
+                ),
+                None => Some(100),
+            };
+            let Some(index_capacity) = capacity
+                .as_ref()
+                .map(|table| self.gsi_capacity(gsi, table, &gpath))
+            else {
+                continue;
+            };
+            let (Some(partition_values), Some((read_units, write_units, auto_scaling))) =
+                (partition_values, index_capacity)
+            else {
+                continue;
+            };
             gsis.push(Gsi {
                 name: gsi.name.get_ref().clone(),
                 partition_key,
                 sort_key,
+                keys_only: gsi
+                    .projection
+                    .as_ref()
+                    .is_some_and(|p| *p.get_ref() == raw::Projection::KeysOnly),
+                read_units,
+                write_units,
+                auto_scaling,
+                partition_values,
             });
         }
         if let Some(ttl) = &t.ttl
@@ -338,6 +366,62 @@ impl Resolver {
             write_units: write_units?,
             auto_scaling: auto_scaling?,
         })
+    }
+
+    /// A GSI's (read units, write units, auto scaling): provisioned tables only, units
+    /// defaulting to the table's. `None` after an error.
+    #[allow(clippy::type_complexity)]
+    fn gsi_capacity(
+        &mut self,
+        gsi: &raw::Gsi,
+        table: &Capacity,
+        path: &str,
+    ) -> Option<(Option<u64>, Option<u64>, Option<AutoScaling>)> {
+        let provisioned = table.mode == CapacityMode::Provisioned;
+        let mut ok = true;
+        let mut units = |r: &mut Self, value: &Option<S<i64>>, name: &str, default: Option<u64>| {
+            match value {
+                Some(v) if !provisioned => {
+                    r.error(
+                        v.span(),
+                        format!("{path}.{name}"),
+                        format!("{name} applies only to indexes of provisioned tables (an on-demand table's indexes are on demand too)"),
+                    );
+                    ok = false;
+                    None
+                }
+                Some(v) => {
+                    let n = r.count(v, &format!("{path}.{name}"), 1, limits::CAPACITY_UNITS_MAX);
+                    ok &= n.is_some();
+                    n
+                }
+                None => default,
+            }
+        };
+        let read_units = units(self, &gsi.read_units, "read_units", table.read_units);
+        let write_units = units(self, &gsi.write_units, "write_units", table.write_units);
+        let auto_scaling = match &gsi.auto_scaling {
+            None => None,
+            Some(a) if !provisioned => {
+                self.error(
+                    a.span(),
+                    format!("{path}.auto_scaling"),
+                    "auto_scaling applies only to indexes of provisioned tables (on-demand scales itself)",
+                );
+                ok = false;
+                None
+            }
+            Some(a) => {
+                let scaled = self.auto_scaling(
+                    a.get_ref(),
+                    &format!("{path}.auto_scaling"),
+                    (read_units, write_units),
+                );
+                ok &= scaled.is_some();
+                scaled
+            }
+        };
+        ok.then_some((read_units, write_units, auto_scaling))
     }
 
     /// `base`: the provisioned (read, write) units, the default minimums.
