@@ -113,6 +113,13 @@ enum Command {
         /// Also write the table to this file.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Only the memory section: peak RSS of a 1-hour run at 1,000 ops/s and bytes per
+        /// stored item, each in a fresh child process.
+        #[arg(long)]
+        memory: bool,
+        /// Internal: measure one memory figure in this process and print it.
+        #[arg(long, hide = true)]
+        memory_child: Option<String>,
     },
     /// Regenerate a run directory's report from its scenario and seed, or merge explore
     /// results (`report merge FILE...`).
@@ -179,8 +186,31 @@ pub fn main() -> ExitCode {
         } => explore_command(&scenario, seeds, first, jobs, shard),
         Command::Replay { run_dir } => replay_command(&run_dir),
         Command::Report { args } => report_command(&args),
-        Command::Bench { runs, quick, out } => {
-            let table = crate::bench::run_bench(runs, quick);
+        Command::Bench {
+            memory_child: Some(what),
+            ..
+        } => match crate::bench_memory::child(&what) {
+            Ok(line) => {
+                println!("{line}");
+                exit::PASS
+            }
+            Err(e) => {
+                eprintln!("dynasim: {e}");
+                exit::INVALID_INPUT
+            }
+        },
+        Command::Bench {
+            runs,
+            quick,
+            out,
+            memory,
+            memory_child: None,
+        } => {
+            let table = if memory {
+                crate::bench_memory::section(quick)
+            } else {
+                crate::bench::run_bench(runs, quick) + &crate::bench_memory::section(quick)
+            };
             println!("{table}");
             match out.map(|path| std::fs::write(&path, &table).map_err(|e| (path, e))) {
                 Some(Err((path, e))) => {

@@ -6,6 +6,7 @@
 
 mod api;
 pub mod bench;
+mod bench_memory;
 mod capacity;
 pub mod cli;
 mod clients;

@@ -218,6 +218,7 @@ pub(crate) fn region_tables(
                 }),
             dax: t.dax.map(|d| dynasim_region::DaxSpec {
                 item_ttl_us: d.item_ttl_us,
+                query_ttl_us: d.query_ttl_us,
                 size_bytes: d.size_bytes,
             }),
             gsis: t

@@ -1,4 +1,7 @@
-//! A DAX-like item cache (reference section 9, DX-): eventually consistent GetItem is
+//! A DAX-like cache (reference section 9, DX-). A region keeps two of these per table:
+//! the item cache and the query cache (DX-05), each with its own TTL and LRU budget; the
+//! query cache is never written through, so writes never refresh it. In the item cache,
+//! eventually consistent GetItem is
 //! served from the cache until the entry's TTL; writes through the region refresh it
 //! (write-through); replicated writes, TTL deletes and direct writes bypass it, so it can
 //! serve stale values until TTL (GT-18). Misses are cached too (negative caching). LRU

@@ -87,7 +87,15 @@ pub struct CapacityUse {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DaxSpec {
     pub item_ttl_us: u64,
+    /// TTL of the query cache (DX-05, DX-06), separate from the item cache's.
+    #[serde(default = "default_dax_query_ttl_us")]
+    pub query_ttl_us: u64,
+    /// LRU budget of each of the two caches.
     pub size_bytes: u64,
+}
+
+fn default_dax_query_ttl_us() -> u64 {
+    5 * 60 * 1_000_000
 }
 
 /// One table replica as this region sees it.
@@ -296,6 +304,9 @@ struct TableRuntime {
     on_demand_write: OnDemand,
     lagging: BTreeMap<ItemKey, Lagging>,
     dax: Option<DaxCache>,
+    /// DAX's query cache (DX-05): Query results by parameters, never updated or
+    /// invalidated by writes, only by its TTL and LRU.
+    dax_query: Option<DaxCache>,
     /// Partition leaders: AZ index per partition.
     leaders: Vec<u8>,
     consumed_read_units: f64,
@@ -501,7 +512,12 @@ impl Region {
     ) -> Served {
         let latency = self.config.latency.clone();
         let table = &mut self.tables[op.table];
-        if let (false, Some(dax)) = (op.strong, &mut table.dax) {
+        let cache = if op.kind == OpKind::Query {
+            &mut table.dax_query
+        } else {
+            &mut table.dax
+        };
+        if let (false, Some(dax)) = (op.strong, cache) {
             if let Some(hit) = dax.get(&key, now_us) {
                 self.counters.dax_hits += 1;
                 return ok_read(hit, latency.dax_hit_us(rng), true);
@@ -538,7 +554,12 @@ impl Region {
             }
             _ => current,
         };
-        if let (false, Some(dax)) = (op.strong, &mut table.dax) {
+        let cache = if op.kind == OpKind::Query {
+            &mut table.dax_query
+        } else {
+            &mut table.dax
+        };
+        if let (false, Some(dax)) = (op.strong, cache) {
             dax.put(key, value.clone(), now_us);
         }
         let remote = az != (op.key % 3) as u8;
@@ -833,7 +854,7 @@ impl Region {
     pub fn restart(&mut self, now_us: u64) {
         for t in &mut self.tables {
             t.replicator.restart(now_us);
-            if let Some(dax) = &mut t.dax {
+            for dax in [&mut t.dax, &mut t.dax_query].into_iter().flatten() {
                 dax.clear();
             }
         }
@@ -1176,6 +1197,11 @@ impl TableRuntime {
                 .dax
                 .as_ref()
                 .map(|d| DaxCache::new(d.item_ttl_us, d.size_bytes)),
+            // The workload's Query names one partition key, so a result is keyed by it.
+            dax_query: spec
+                .dax
+                .as_ref()
+                .map(|d| DaxCache::new(d.query_ttl_us, d.size_bytes)),
             leaders: (0..partitions).map(|p| (p % 3) as u8).collect(),
             consumed_read_units: 0.0,
             consumed_write_units: 0.0,

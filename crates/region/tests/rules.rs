@@ -222,6 +222,7 @@ fn ca08_a_hot_key_is_throttled_at_the_partition_limit_with_table_capacity_left()
 fn dx_stale_after_a_bypassing_write_until_ttl_fresh_after_write_through() {
     let dax = DaxSpec {
         item_ttl_us: 2_000_000,
+        query_ttl_us: 2_000_000,
         size_bytes: 1 << 20,
     };
     let mut r = region(table(on_demand(), Some(dax)));
@@ -553,4 +554,55 @@ fn gt07_replicated_writes_consume_the_receivers_index_capacity() {
     }
     let used = receiver.gsi_capacity_use(0)[0].consumed_write_units;
     assert_eq!(used, 50.0, "one index put per replicated new item");
+}
+
+#[test]
+fn dx05_query_results_are_cached_apart_and_never_refreshed_by_writes() {
+    // DX-05/DX-08: a write through DAX refreshes the item cache only; the query cache
+    // keeps serving the result it stored until its own TTL (DX-06).
+    let dax = DaxSpec {
+        item_ttl_us: 60_000_000,
+        query_ttl_us: 10_000_000,
+        size_bytes: 1 << 20,
+    };
+    let mut r = region(table(on_demand(), Some(dax)));
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    r.execute(&op(OpKind::Put, 5, 1, false), 0, 0, &mut rng);
+    let query = |r: &mut Region, at_us: u64, rng: &mut ChaCha8Rng| {
+        let served = r.execute(&op(OpKind::Query, 5, 0, false), at_us, at_us, rng);
+        (served.read.and_then(|v| v.value), served.dax_hit)
+    };
+    assert_eq!(
+        query(&mut r, 10, &mut rng),
+        (Some(1), false),
+        "a miss fills the query cache"
+    );
+    assert_eq!(query(&mut r, 20, &mut rng), (Some(1), true));
+    r.execute(&op(OpKind::Put, 5, 2, false), 1_000, 1_000, &mut rng);
+    let get = r.execute(&op(OpKind::Get, 5, 0, false), 2_000, 2_000, &mut rng);
+    assert_eq!(
+        (get.read.and_then(|v| v.value), get.dax_hit),
+        (Some(2), true),
+        "write-through refreshed the item cache"
+    );
+    assert_eq!(
+        query(&mut r, 3_000, &mut rng),
+        (Some(1), true),
+        "the query cache still serves the old result"
+    );
+    assert_eq!(
+        query(&mut r, 10_000_011, &mut rng),
+        (Some(2), false),
+        "after the query TTL the result is read again"
+    );
+    let strong = r.execute(
+        &op(OpKind::Query, 5, 0, true),
+        10_000_100,
+        10_000_100,
+        &mut rng,
+    );
+    assert!(
+        !strong.dax_hit,
+        "strongly consistent queries pass through (DX-04)"
+    );
 }
