@@ -700,6 +700,8 @@ fn apply_fault_effect(
     now_us: u64,
 ) {
     let name = |r: RegionId| scenario.regions[r.0 as usize].name.clone();
+    // Regions that refused a capacity change (CP-16).
+    let mut refused: Vec<usize> = Vec::new();
     match effect {
         FaultEffect::Cut {
             from,
@@ -757,14 +759,39 @@ fn apply_fault_effect(
                 if region.is_some_and(|x| x.0 as usize != r) {
                     continue;
                 }
-                if let Some(local) = s.local_table[r][*table] {
-                    s.regions[r].set_capacity(local, *on_demand, *read, *write, now_us);
+                if let Some(local) = s.local_table[r][*table]
+                    && let Err(e) =
+                        s.regions[r].set_capacity(local, *on_demand, *read, *write, now_us)
+                {
+                    // CP-16: the request is refused as DynamoDB would; the run goes on.
+                    refused.push(r);
+                    let event = Event::new(
+                        now_us,
+                        EventKind::Fault,
+                        format!(
+                            "capacity change of {} refused in {}: {}: {}",
+                            s.table_names[*table],
+                            s.region_names[r],
+                            e.kind.name(),
+                            e.message
+                        ),
+                    );
+                    s.hasher.event(&event);
+                    s.output.events.push(event);
                 }
             }
         }
         FaultEffect::Clock | FaultEffect::Traffic => {}
     }
-    let verified = verify_effect(sim, &shared.borrow(), scenario, faults, effect, now_us);
+    let verified = verify_effect(
+        sim,
+        &shared.borrow(),
+        scenario,
+        faults,
+        effect,
+        now_us,
+        &refused,
+    );
     let mut s = shared.borrow_mut();
     let event = Event::new(
         now_us,
@@ -785,6 +812,7 @@ fn verify_effect(
     faults: &ActiveFaults,
     effect: &FaultEffect,
     now_us: u64,
+    refused: &[usize],
 ) -> String {
     let name = |r: &RegionId| scenario.regions[r.0 as usize].name.as_str();
     let check = |ok: bool, what: String| {
@@ -821,7 +849,7 @@ fn verify_effect(
                 .enumerate()
                 .filter_map(|(r, l)| l[*table].map(|l| (r, l)))
             {
-                if region.is_some_and(|x| x.0 as usize != r) {
+                if region.is_some_and(|x| x.0 as usize != r) || refused.contains(&r) {
                     continue;
                 }
                 let c = s.regions[r].capacity(local);

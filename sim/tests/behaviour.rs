@@ -446,3 +446,36 @@ fn gsi_keys_the_workload_cannot_fill_are_refused_with_the_field() {
     let e = dynasim::check_supported(&named).unwrap_err();
     assert!(e.starts_with("table[0].gsi[0].name: "), "{e}");
 }
+
+#[test]
+fn cp16_a_fifth_capacity_decrease_within_the_hour_is_refused_and_recorded() {
+    let path = common::root().join("scenarios/capacity/spike-provisioned.toml");
+    let mut text = std::fs::read_to_string(&path).expect("shipped scenario");
+    // Five decreases a minute apart on top of the shipped scenario.
+    for (i, units) in [55, 50, 45, 40, 35].iter().enumerate() {
+        text.push_str(&format!(
+            "\n[[fault]]\nat = \"{}s\"\nkind = \"capacity_change\"\ntable = \"items\"\nwrite_units = {units}\nread_units = 60\n",
+            10 + 5 * i
+        ));
+    }
+    let scenario = dynasim::Scenario::from_str(&text, "decreases.toml").expect("loads");
+    let options = dynasim::RunOptions {
+        seed: 1,
+        until_us: Some(60_000_000),
+        ..Default::default()
+    };
+    let o = dynasim::run_scenario(scenario, "decreases.toml", &options).unwrap();
+    let refused: Vec<_> = o
+        .run
+        .events
+        .iter()
+        .filter(|e| e.detail.starts_with("capacity change of items refused in"))
+        .collect();
+    assert!(!refused.is_empty(), "the fifth decrease is refused");
+    assert!(
+        refused.iter().all(|e| e.at_us == 30_000_000
+            && e.detail
+                .contains("LimitExceededException: Subscriber limit exceeded")),
+        "{refused:?}"
+    );
+}

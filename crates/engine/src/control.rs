@@ -335,6 +335,7 @@ impl Engine {
             ttl: None,
             stream_arn: None,
             collection_bytes: BTreeMap::new(),
+            decreases: BTreeMap::new(),
             size_bytes: 0,
         };
         self.tables.insert(input.table_name.clone(), table);
@@ -628,6 +629,42 @@ impl Engine {
             }
         }
         check_projected_limit(&indexes, &config)?;
+        // CP-16: every decrease in the request must fit its resource's budget.
+        let lowered = |old: Option<(i64, i64)>, new: (i64, i64)| {
+            old.is_some_and(|(r, w)| new.0 < r || new.1 < w)
+        };
+        let mut decreased: Vec<String> = Vec::new();
+        if let (Some(t), Some(old)) = (&input.provisioned_throughput, &table.throughput)
+            && lowered(
+                Some((old.read_capacity_units, old.write_capacity_units)),
+                (t.read_capacity_units, t.write_capacity_units),
+            )
+        {
+            decreased.push(String::new());
+        }
+        for change in updates.iter().filter_map(|u| u.update.as_ref()) {
+            let t = change.provisioned_throughput;
+            let old = table
+                .indexes
+                .get(&change.index_name)
+                .and_then(|i| i.throughput);
+            if lowered(old, (t.read_capacity_units, t.write_capacity_units)) {
+                decreased.push(change.index_name.clone());
+            }
+        }
+        for name in &decreased {
+            let resource = if name.is_empty() {
+                format!("Table: {}", input.table_name)
+            } else {
+                format!("Table: {}, Index: {name}", input.table_name)
+            };
+            table
+                .decreases
+                .get(name)
+                .cloned()
+                .unwrap_or_default()
+                .check(now.as_us(), &resource)?;
+        }
         match (&view_change, &table.stream_arn) {
             (Some(Some(_)), Some(_)) => {
                 return Err(EngineError::validation(format!(
@@ -661,6 +698,9 @@ impl Engine {
         table.indexes = indexes;
         table.attribute_definitions = definitions;
         table.billing_mode = new_billing;
+        for name in decreased {
+            table.decreases.entry(name).or_default().note(now.as_us());
+        }
         if let Some(t) = input.provisioned_throughput {
             table.throughput = Some(t);
         }

@@ -33,6 +33,8 @@ pub struct Table {
     pub(crate) stream_arn: Option<String>,
     /// Bytes of each item collection (by encoded partition key), kept only with LSIs (CA-13).
     pub(crate) collection_bytes: BTreeMap<ItemKey, u64>,
+    /// CP-16 decrease budgets: the table's under "", each GSI's under its name.
+    pub(crate) decreases: BTreeMap<String, crate::decrease::DecreaseBudget>,
     /// Sum of item sizes.
     pub(crate) size_bytes: u64,
 }

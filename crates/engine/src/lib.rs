@@ -46,6 +46,7 @@ pub mod api;
 pub mod capacity;
 pub mod config;
 pub mod control;
+pub mod decrease;
 pub mod engine;
 pub mod error;
 pub mod expr;
@@ -63,6 +64,7 @@ pub mod value;
 pub use api::*;
 pub use capacity::{Capacity, CapacityMode, ConsumedCapacity, read_units, write_units};
 pub use config::{EngineConfig, NumberSizeModel, StringSizeUnit};
+pub use decrease::DecreaseBudget;
 pub use engine::{
     BillingMode, Engine, ItemChange, Table, TtlState, WriteOutcome, validate_table_name,
 };

@@ -503,3 +503,62 @@ fn time_to_live_settings() {
         .update_time_to_live(spec(false, "exp"), SimTime::from_secs(3600))
         .unwrap();
 }
+
+#[test]
+fn cp16_throughput_decreases_are_rationed_per_table_and_per_gsi() {
+    let mut engine = Engine::new(EngineConfig::default());
+    let throughput = json!({"ReadCapacityUnits": 100, "WriteCapacityUnits": 100});
+    let mut index = gsi("gsi");
+    index["ProvisionedThroughput"] = throughput.clone();
+    create(
+        &mut engine,
+        base(json!({
+            "BillingMode": "PROVISIONED",
+            "ProvisionedThroughput": throughput,
+            "GlobalSecondaryIndexes": [index]
+        })),
+    )
+    .unwrap();
+    let table_units = |units: i64| -> UpdateTableInput {
+        serde_json::from_value(json!({
+            "TableName": "tab",
+            "ProvisionedThroughput": {"ReadCapacityUnits": units, "WriteCapacityUnits": units}
+        }))
+        .unwrap()
+    };
+    let index_units = |units: i64| -> UpdateTableInput {
+        serde_json::from_value(json!({
+            "TableName": "tab",
+            "GlobalSecondaryIndexUpdates": [{"Update": {"IndexName": "gsi",
+                "ProvisionedThroughput": {"ReadCapacityUnits": units, "WriteCapacityUnits": units}}}]
+        }))
+        .unwrap()
+    };
+    let minute = |m: u64| SimTime::from_secs(60 * m);
+    for (i, units) in [90, 80, 70, 60].into_iter().enumerate() {
+        engine
+            .update_table(table_units(units), minute(i as u64))
+            .unwrap();
+    }
+    let err = engine.update_table(table_units(50), minute(5)).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::LimitExceededException);
+    assert!(
+        err.message.starts_with("Subscriber limit exceeded: Provisioned throughput decreases are limited within a given UTC day."),
+        "{}",
+        err.message
+    );
+    assert_eq!(
+        engine
+            .describe_table("tab")
+            .unwrap()
+            .table
+            .provisioned_throughput
+            .unwrap()
+            .read_capacity_units,
+        60,
+        "the refused request changed nothing"
+    );
+    engine.update_table(table_units(500), minute(6)).unwrap(); // increases are unlimited
+    engine.update_table(index_units(50), minute(7)).unwrap(); // the index has its own budget
+    engine.update_table(table_units(400), minute(64)).unwrap(); // a quiet hour later
+}

@@ -8,14 +8,10 @@
 //! CP-16. Bounds are `[min_units, max_units]`. The lag before a scale-out is the point:
 //! requests are throttled until the new capacity arrives.
 
+use dynasim_engine::DecreaseBudget;
 use serde::{Deserialize, Serialize};
 
 const MINUTE_US: u64 = 60_000_000;
-const HOUR_US: u64 = 60 * MINUTE_US;
-const DAY_US: u64 = 24 * HOUR_US;
-/// CP-16: four decreases at any time in a UTC day, then one more per hour without one.
-const FREE_DECREASES_PER_DAY: u32 = 4;
-const DECREASES_PER_DAY_MAX: u32 = 27;
 /// Scale-in alarms fire this many percentage points below the target (DynamoDB's
 /// target tracking policy creates its low alarm at target minus 20).
 const SCALE_IN_MARGIN_PERCENT: f64 = 20.0;
@@ -51,9 +47,6 @@ pub struct AutoScaler {
     consumed_at_minute_start: f64,
     minutes_above: u64,
     minutes_below: u64,
-    day: u64,
-    decreases_today: u32,
-    last_decrease_us: Option<u64>,
 }
 
 impl AutoScaler {
@@ -68,9 +61,6 @@ impl AutoScaler {
             consumed_at_minute_start: 0.0,
             minutes_above: 0,
             minutes_below: 0,
-            day: 0,
-            decreases_today: 0,
-            last_decrease_us: None,
         }
     }
 
@@ -79,12 +69,14 @@ impl AutoScaler {
     }
 
     /// Called as often as the caller likes with the cumulative units consumed so far and
-    /// the current provisioned units; evaluates once per completed minute.
+    /// the current provisioned units; evaluates once per completed minute. A scale-in
+    /// spends the table's (or index's) CP-16 decrease `budget`, which manual changes share.
     pub fn tick(
         &mut self,
         consumed_total: f64,
         provisioned: f64,
         now_us: u64,
+        budget: &mut DecreaseBudget,
     ) -> Option<ScalingAction> {
         if now_us < self.minute_start_us + MINUTE_US {
             return None;
@@ -112,9 +104,9 @@ impl AutoScaler {
         let to_units = if out_due && wanted > provisioned {
             self.minutes_above = 0;
             wanted
-        } else if in_due && wanted < provisioned && self.may_decrease(now_us) {
+        } else if in_due && wanted < provisioned && budget.allows(now_us) {
             self.minutes_below = 0;
-            self.note_decrease(now_us);
+            budget.note(now_us);
             wanted
         } else {
             return None;
@@ -124,27 +116,6 @@ impl AutoScaler {
             to_units,
             consumed_per_s,
         })
-    }
-
-    fn note_decrease(&mut self, now_us: u64) {
-        self.decreases_today += 1;
-        self.last_decrease_us = Some(now_us);
-    }
-
-    /// CP-16's decrease budget, per UTC day of simulated time.
-    fn may_decrease(&mut self, now_us: u64) -> bool {
-        let day = now_us / DAY_US;
-        if day != self.day {
-            self.day = day;
-            self.decreases_today = 0;
-        }
-        if self.decreases_today < FREE_DECREASES_PER_DAY {
-            return true;
-        }
-        let quiet_hour = self
-            .last_decrease_us
-            .is_none_or(|last| now_us >= last + HOUR_US);
-        quiet_hour && self.decreases_today < DECREASES_PER_DAY_MAX
     }
 }
 
@@ -164,7 +135,7 @@ mod tests {
 
     /// Drive `minutes` of steady consumption at `per_s`, returning the actions.
     fn run(
-        s: &mut AutoScaler,
+        (s, budget): (&mut AutoScaler, &mut DecreaseBudget),
         consumed: &mut f64,
         provisioned: &mut f64,
         start_min: u64,
@@ -174,7 +145,7 @@ mod tests {
         let mut out = Vec::new();
         for m in start_min + 1..=start_min + minutes {
             *consumed += per_s.min(*provisioned) * 60.0;
-            if let Some(a) = s.tick(*consumed, *provisioned, m * MINUTE_US) {
+            if let Some(a) = s.tick(*consumed, *provisioned, m * MINUTE_US, budget) {
                 *provisioned = a.to_units;
                 out.push((m, a));
             }
@@ -185,8 +156,16 @@ mod tests {
     #[test]
     fn scales_out_after_two_minutes_above_target_and_keeps_chasing_a_throttled_load() {
         let mut s = AutoScaler::new(spec());
+        let mut budget = DecreaseBudget::default();
         let (mut consumed, mut provisioned) = (0.0, 100.0);
-        let actions = run(&mut s, &mut consumed, &mut provisioned, 0, 10, 400.0);
+        let actions = run(
+            (&mut s, &mut budget),
+            &mut consumed,
+            &mut provisioned,
+            0,
+            10,
+            400.0,
+        );
         // Minute 2: 100/s consumed (capped by throttling) is 100% > 70%: to 143.
         assert_eq!(actions[0].0, 2);
         assert_eq!(actions[0].1.to_units, 143.0);
@@ -199,31 +178,37 @@ mod tests {
     #[test]
     fn scales_in_only_after_fifteen_quiet_minutes_and_within_the_decrease_budget() {
         let mut s = AutoScaler::new(spec());
+        let mut budget = DecreaseBudget::default();
         let (mut consumed, mut provisioned) = (0.0, 500.0);
-        let actions = run(&mut s, &mut consumed, &mut provisioned, 0, 14, 50.0);
+        let actions = run(
+            (&mut s, &mut budget),
+            &mut consumed,
+            &mut provisioned,
+            0,
+            14,
+            50.0,
+        );
         assert!(actions.is_empty(), "not before 15 minutes");
-        let actions = run(&mut s, &mut consumed, &mut provisioned, 14, 1, 50.0);
+        let actions = run(
+            (&mut s, &mut budget),
+            &mut consumed,
+            &mut provisioned,
+            14,
+            1,
+            50.0,
+        );
         assert_eq!(actions.len(), 1);
         assert_eq!(provisioned, 72.0, "50 / 0.7 rounded up");
         // Never below the minimum.
-        let actions = run(&mut s, &mut consumed, &mut provisioned, 15, 30, 1.0);
+        let actions = run(
+            (&mut s, &mut budget),
+            &mut consumed,
+            &mut provisioned,
+            15,
+            30,
+            1.0,
+        );
         assert_eq!(actions.len(), 1);
         assert_eq!(provisioned, 10.0);
-    }
-
-    #[test]
-    fn cp16_four_decreases_then_one_per_quiet_hour_and_a_new_day_resets() {
-        let mut s = AutoScaler::new(spec());
-        let mut allowed = Vec::new();
-        for m in 1..=180u64 {
-            let now_us = m * MINUTE_US;
-            if s.may_decrease(now_us) {
-                s.note_decrease(now_us);
-                allowed.push(m);
-            }
-        }
-        assert_eq!(&allowed[..4], &[1, 2, 3, 4]);
-        assert_eq!(&allowed[4..], &[64, 124], "then one an hour after the last");
-        assert!(s.may_decrease(DAY_US + MINUTE_US));
     }
 }

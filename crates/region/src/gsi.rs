@@ -89,6 +89,8 @@ pub(crate) struct GsiRuntime {
     pub(crate) consumed_write_units: f64,
     pub(crate) read_scaler: Option<AutoScaler>,
     pub(crate) write_scaler: Option<AutoScaler>,
+    /// CP-16: the index's own decrease budget.
+    pub(crate) decreases: dynasim_engine::DecreaseBudget,
 }
 
 impl GsiRuntime {
@@ -101,6 +103,7 @@ impl GsiRuntime {
             consumed_write_units: 0.0,
             read_scaler: spec.read_auto_scaling.map(AutoScaler::new),
             write_scaler: spec.write_auto_scaling.map(AutoScaler::new),
+            decreases: dynasim_engine::DecreaseBudget::default(),
             spec,
         }
     }

@@ -313,6 +313,8 @@ struct TableRuntime {
     consumed_write_units: f64,
     read_scaler: Option<AutoScaler>,
     write_scaler: Option<AutoScaler>,
+    /// CP-16: decreases left today, shared by manual changes and auto scaling.
+    decreases: dynasim_engine::DecreaseBudget,
     gsis: Vec<GsiRuntime>,
 }
 
@@ -860,7 +862,9 @@ impl Region {
         }
     }
 
-    /// Change provisioned capacity (UpdateTable) or billing mode.
+    /// Change provisioned capacity (UpdateTable) or billing mode. A decrease spends the
+    /// table's CP-16 budget; past it the whole change is refused with DynamoDB's
+    /// LimitExceededException and nothing changes.
     pub fn set_capacity(
         &mut self,
         table: usize,
@@ -868,8 +872,16 @@ impl Region {
         read: Option<f64>,
         write: Option<f64>,
         now_us: u64,
-    ) {
+    ) -> Result<(), EngineError> {
         let t = &mut self.tables[table];
+        let decrease = !t.spec.capacity.on_demand
+            && (read.is_some_and(|r| r < t.spec.capacity.read_units)
+                || write.is_some_and(|w| w < t.spec.capacity.write_units));
+        if decrease {
+            t.decreases
+                .check(now_us, &format!("Table: {}", t.spec.name))?;
+            t.decreases.note(now_us);
+        }
         if let Some(od) = on_demand {
             t.spec.capacity.on_demand = od;
         }
@@ -881,6 +893,7 @@ impl Region {
             t.spec.capacity.write_units = w;
             t.write.set_rate(w, now_us);
         }
+        Ok(())
     }
 
     /// Run the auto scaling controllers of every provisioned table and GSI (CA-16); each
@@ -900,10 +913,11 @@ impl Region {
             let (read_total, write_total) = (t.consumed_read_units, t.consumed_write_units);
             let (read_units, write_units) =
                 (t.spec.capacity.read_units, t.spec.capacity.write_units);
+            let budget = &mut t.decreases;
             if let Some(a) = t
                 .read_scaler
                 .as_mut()
-                .and_then(|s| s.tick(read_total, read_units, now_us))
+                .and_then(|s| s.tick(read_total, read_units, now_us, budget))
             {
                 t.spec.capacity.read_units = a.to_units;
                 t.read.set_rate(a.to_units, now_us);
@@ -912,7 +926,7 @@ impl Region {
             if let Some(a) = t
                 .write_scaler
                 .as_mut()
-                .and_then(|s| s.tick(write_total, write_units, now_us))
+                .and_then(|s| s.tick(write_total, write_units, now_us, budget))
             {
                 t.spec.capacity.write_units = a.to_units;
                 t.write.set_rate(a.to_units, now_us);
@@ -924,7 +938,7 @@ impl Region {
                 if let Some(a) = gsi
                     .read_scaler
                     .as_mut()
-                    .and_then(|s| s.tick(read_total, read_units, now_us))
+                    .and_then(|s| s.tick(read_total, read_units, now_us, &mut gsi.decreases))
                 {
                     gsi.set_read_units(a.to_units);
                     events.push(event(CapacityDimension::Read, Some(g), a));
@@ -932,7 +946,7 @@ impl Region {
                 if let Some(a) = gsi
                     .write_scaler
                     .as_mut()
-                    .and_then(|s| s.tick(write_total, write_units, now_us))
+                    .and_then(|s| s.tick(write_total, write_units, now_us, &mut gsi.decreases))
                 {
                     gsi.set_write_units(a.to_units, now_us);
                     events.push(event(CapacityDimension::Write, Some(g), a));
@@ -1207,6 +1221,7 @@ impl TableRuntime {
             consumed_write_units: 0.0,
             read_scaler: cap.read_auto_scaling.map(AutoScaler::new),
             write_scaler: cap.write_auto_scaling.map(AutoScaler::new),
+            decreases: dynasim_engine::DecreaseBudget::default(),
             gsis: spec
                 .gsis
                 .iter()
