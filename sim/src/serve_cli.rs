@@ -37,6 +37,9 @@ pub struct ServeArgs {
     /// Largest request body accepted (bytes); larger bodies get HTTP 413.
     #[arg(long)]
     body_bytes_max: Option<usize>,
+    /// Worker threads serving requests (default: one per region, at most half the cores).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 /// Runs until Ctrl-C or SIGTERM.
@@ -59,6 +62,7 @@ pub fn serve(args: ServeArgs, say: &dyn Fn(&str)) -> anyhow::Result<()> {
     options.host = args.host;
     options.allow_unauthenticated = args.no_auth;
     options.data_dir = args.data_dir;
+    options.threads = args.threads;
     if let Some(max) = args.body_bytes_max {
         options.limits.body_bytes_max = max;
     }

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use dynasim_engine::{EngineError, ErrorKind};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -262,19 +262,32 @@ fn dispatch(
 
 static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(1);
 
+static X_AMZ_CRC32: HeaderName = HeaderName::from_static("x-amz-crc32");
+static X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+
 fn respond(status: u16, body: Vec<u8>) -> Response<Full<Bytes>> {
     let crc = crc32fast::hash(&body);
     let id = REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = StatusCode::from_u16(status).expect("valid status");
     let headers = response.headers_mut();
+    headers.reserve(3);
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_1_0));
-    headers.insert("x-amz-crc32", HeaderValue::from(crc));
-    headers.insert(
-        "x-amzn-requestid",
-        HeaderValue::from_str(&format!("DYNASIM{id:020}")).expect("ascii"),
-    );
+    headers.insert(X_AMZ_CRC32.clone(), HeaderValue::from(crc));
+    headers.insert(X_AMZN_REQUEST_ID.clone(), request_id(id));
     response
+}
+
+/// `DYNASIM` and the id in 20 digits, written without the formatting machinery (this runs
+/// once per request).
+fn request_id(id: u64) -> HeaderValue {
+    let mut text = *b"DYNASIM00000000000000000000";
+    let mut rest = id;
+    for digit in text[7..].iter_mut().rev() {
+        *digit = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    HeaderValue::from_bytes(&text).expect("ASCII letters and digits")
 }
 
 pub(crate) fn respond_error(e: &HttpError) -> Response<Full<Bytes>> {
@@ -297,4 +310,32 @@ pub(crate) fn text(status: u16, body: String) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = StatusCode::from_u16(status).expect("valid status");
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_twenty_digits_after_the_prefix() {
+        for id in [0u64, 1, 42, 1_234_567_890, u64::MAX] {
+            let value = request_id(id);
+            assert_eq!(value.to_str().unwrap(), format!("DYNASIM{id:020}"));
+        }
+    }
+
+    #[test]
+    fn responses_carry_the_crc_of_their_body() {
+        let response = respond(200, b"{\"Item\":{}}".to_vec());
+        let headers = response.headers();
+        assert_eq!(headers[CONTENT_TYPE], JSON_1_0);
+        let crc = crc32fast::hash(b"{\"Item\":{}}").to_string();
+        assert_eq!(headers["x-amz-crc32"].to_str().unwrap(), crc);
+        assert!(
+            headers["x-amzn-requestid"]
+                .to_str()
+                .unwrap()
+                .starts_with("DYNASIM")
+        );
+    }
 }

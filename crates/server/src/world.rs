@@ -144,8 +144,12 @@ fn lock(m: &Mutex<ServeRegion>) -> MutexGuard<'_, ServeRegion> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Serialises straight into the response body. The first buffer holds a typical item
+/// response, so small responses are written without growing it.
 fn encode<O: Serialize>(output: &O) -> Result<Vec<u8>, EngineError> {
-    Ok(serde_json::to_vec(output).expect("responses always serialize"))
+    let mut body = Vec::with_capacity(512);
+    serde_json::to_writer(&mut body, output).expect("responses always serialize");
+    Ok(body)
 }
 
 impl World {
