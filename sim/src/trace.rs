@@ -42,7 +42,7 @@ pub(crate) fn finish(
         for (local, table) in global_table[r].iter().enumerate() {
             let versions = region.final_versions(local, *table as u16);
             for v in &versions {
-                hasher.bytes(&serde_json::to_vec(v).expect("versions serialize"));
+                hasher.json(v, "versions serialize");
             }
             let replicator = region.replicator(local);
             let counters = replicator.counters();
@@ -113,16 +113,31 @@ impl TraceHasher {
             self.state = self.state.wrapping_mul(0x0100_0000_01b3);
         }
     }
+    /// Hashes the JSON text of `value`, streamed into the hash (no buffer per record):
+    /// the same bytes as `serde_json::to_vec`, so the same hash.
+    fn json(&mut self, value: &impl serde::Serialize, what: &str) {
+        serde_json::to_writer(&mut *self, value).unwrap_or_else(|e| panic!("{what}: {e}"));
+    }
     pub fn op(&mut self, op: &OpRecord) {
-        self.bytes(&serde_json::to_vec(op).expect("ops serialize"));
+        self.json(op, "ops serialize");
     }
     pub fn apply(&mut self, apply: &ApplyRecord) {
-        self.bytes(&serde_json::to_vec(apply).expect("applies serialize"));
+        self.json(apply, "applies serialize");
     }
     pub fn event(&mut self, event: &Event) {
-        self.bytes(&serde_json::to_vec(event).expect("events serialize"));
+        self.json(event, "events serialize");
     }
     pub fn finish(&self) -> u64 {
         self.state
+    }
+}
+
+impl std::io::Write for TraceHasher {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.bytes(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

@@ -739,25 +739,10 @@ impl Engine {
             .get_mut(table)
             .ok_or_else(EngineError::resource_not_found)?;
         let key = ItemKey::from_key(&table_ref.schema, key_attrs)?;
-        let old_image = match &new_image {
-            Some(image) => {
-                validate_item(image)?;
-                let image_key = ItemKey::from_item(&table_ref.schema, image)?;
-                if image_key != key {
-                    return Err(EngineError::validation(
-                        "The provided key element does not match the schema",
-                    ));
-                }
-                if item_size(image, config) > ITEM_BYTES_MAX {
-                    return Err(EngineError::validation(
-                        "Item size has exceeded the maximum allowed size",
-                    ));
-                }
-                table_ref.check_write(&key, image, config)?;
-                table_ref.store(&key, Some(image.clone()), config)
-            }
-            None => table_ref.store(&key, None, config),
-        };
+        if let Some(image) = &new_image {
+            table_ref.check_replicated(&key, image, config)?;
+        }
+        let old_image = table_ref.store(&key, new_image.clone(), config);
         let change = ItemChange {
             table: table.to_string(),
             key,
@@ -767,6 +752,66 @@ impl Engine {
         };
         self.record_change(&change, now, false);
         Ok(change)
+    }
+
+    /// [`Engine::apply_replicated`] for a caller that does not need the [`ItemChange`]
+    /// back: the same checks, storage, indexes and stream record, but the old and new
+    /// images are only copied when the table has a stream to record them in. A host that
+    /// shares its images (`Arc`) passes a reference and the engine keeps the one copy.
+    pub fn apply_replicated_image(
+        &mut self,
+        table: &str,
+        key_attrs: &Item,
+        new_image: Option<&Item>,
+    ) -> Result<(), EngineError> {
+        let now = self.now_max;
+        let config = &self.config;
+        let table_ref = self
+            .tables
+            .get_mut(table)
+            .ok_or_else(EngineError::resource_not_found)?;
+        let key = ItemKey::from_key(&table_ref.schema, key_attrs)?;
+        if let Some(image) = new_image {
+            table_ref.check_replicated(&key, image, config)?;
+        }
+        let old_image = table_ref.store(&key, new_image.cloned(), config);
+        if table_ref.stream_arn.is_none() {
+            return Ok(());
+        }
+        let change = ItemChange {
+            table: table.to_string(),
+            key,
+            key_attrs: key_attrs.clone(),
+            old_image,
+            new_image: new_image.cloned(),
+        };
+        self.record_change(&change, now, false);
+        Ok(())
+    }
+}
+
+impl Table {
+    /// The checks a replicated image passes before it is stored: valid like a PutItem
+    /// item, carrying `key`, within the size limit and the index rules.
+    fn check_replicated(
+        &self,
+        key: &ItemKey,
+        image: &Item,
+        config: &EngineConfig,
+    ) -> Result<(), EngineError> {
+        validate_item(image)?;
+        let image_key = ItemKey::from_item(&self.schema, image)?;
+        if image_key != *key {
+            return Err(EngineError::validation(
+                "The provided key element does not match the schema",
+            ));
+        }
+        if item_size(image, config) > ITEM_BYTES_MAX {
+            return Err(EngineError::validation(
+                "Item size has exceeded the maximum allowed size",
+            ));
+        }
+        self.check_write(key, image, config)
     }
 }
 

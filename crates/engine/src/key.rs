@@ -217,9 +217,37 @@ impl PartialOrd for ItemKey {
     }
 }
 impl Ord for ItemKey {
+    /// Byte order of the encodings. Inline keys are zero-padded, so comparing the padded
+    /// arrays in big-endian words and then the lengths gives the same order as comparing
+    /// the slices (a zero-padded prefix ties and the shorter key sorts first), without a
+    /// `memcmp` call per comparison inside map searches.
     fn cmp(&self, other: &ItemKey) -> std::cmp::Ordering {
-        self.as_bytes().cmp(other.as_bytes())
+        match (&self.0, &other.0) {
+            (
+                Repr::Inline {
+                    len: len_a,
+                    bytes: a,
+                },
+                Repr::Inline {
+                    len: len_b,
+                    bytes: b,
+                },
+            ) => inline_words(a).cmp(&inline_words(b)).then(len_a.cmp(len_b)),
+            _ => self.as_bytes().cmp(other.as_bytes()),
+        }
     }
+}
+
+/// The 30 inline bytes as four big-endian words (the last one padded with zeros), whose
+/// lexicographic order is the byte order.
+fn inline_words(bytes: &[u8; INLINE_BYTES_MAX]) -> [u64; 4] {
+    let word = |at: usize| {
+        let mut w = [0u8; 8];
+        let end = (at + 8).min(INLINE_BYTES_MAX);
+        w[..end - at].copy_from_slice(&bytes[at..end]);
+        u64::from_be_bytes(w)
+    };
+    [word(0), word(8), word(16), word(24)]
 }
 impl std::hash::Hash for ItemKey {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
@@ -455,6 +483,20 @@ fn encode_number(n: &Number, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The word-wise comparison of inline keys is the byte order of the encodings,
+        /// zero bytes, prefixes and heap keys (over 30 bytes) included.
+        #[test]
+        fn key_order_is_byte_order(
+            a in proptest::collection::vec(proptest::sample::select(vec![0u8, 1, 0x7f, 0x80, 0xff]), 0..40),
+            b in proptest::collection::vec(proptest::sample::select(vec![0u8, 1, 0x7f, 0x80, 0xff]), 0..40),
+        ) {
+            let (x, y) = (ItemKey::from_encoded(&a), ItemKey::from_encoded(&b));
+            proptest::prop_assert_eq!(x.cmp(&y), a.cmp(&b));
+            proptest::prop_assert_eq!(x == y, a == b);
+        }
+    }
 
     fn key_n(schema: &KeySchema, text: &str) -> ItemKey {
         let item: Item = [(schema.hash.name.clone(), AttributeValue::n(text))]

@@ -224,10 +224,12 @@ pub struct SyncWrite {
 
 /// A replicated item's key: the engine's encoded key (which orders and compares) and the
 /// key attributes themselves (which a replicated delete needs to address the item).
+/// The attributes are shared: a key is cloned into the log, every peer's batch, the
+/// version map and each apply, and a clone must not copy the attribute map.
 #[derive(Clone, Debug)]
 pub struct TableKey {
     pub encoded: ItemKey,
-    pub attrs: Item,
+    pub attrs: Arc<Item>,
 }
 
 impl PartialEq for TableKey {
@@ -583,10 +585,10 @@ impl Region {
         let before = table.current_value(&self.engine, &key);
         let table_key = TableKey {
             encoded: key.clone(),
-            attrs: key_item.clone(),
+            attrs: Arc::new(key_item.clone()),
         };
         let outcome = table.engine_write(&mut self.engine, op, key_item, now_us, wall_us);
-        let change = match outcome {
+        let mut change = match outcome {
             Ok(change) => change,
             Err(e) => {
                 let mut s = failed(e.kind, self.config.latency.write_us(true, rng));
@@ -595,7 +597,8 @@ impl Region {
             }
         };
         table.charge_gsis(&self.engine, &change, now_us);
-        let image = change.new_image.clone().map(Arc::new);
+        // The engine's copy of the new image is not needed after this: share it.
+        let image = change.new_image.take().map(Arc::new);
         let sync_key = table_key.clone();
         let sync_image = image.clone();
         let local = self.stamp_local(
@@ -685,10 +688,10 @@ impl Region {
             .record_local(table_key, image, wall_us, now_us);
         if local.superseded_by.is_some() {
             self.engine
-                .apply_replicated(
+                .apply_replicated_image(
                     &table.spec.name,
                     &change.key_attrs,
-                    change.old_image.clone(),
+                    change.old_image.as_ref(),
                 )
                 .expect("restoring a stored image cannot fail");
         } else {
@@ -719,7 +722,7 @@ impl Region {
         };
         let table_key = TableKey {
             encoded: key,
-            attrs: change.key_attrs.clone(),
+            attrs: Arc::new(change.key_attrs.clone()),
         };
         let local = self.stamp_local(t, table_key, None, &change, before, now_us, wall_us, rng);
         let table = &self.tables[t];
@@ -803,7 +806,7 @@ impl Region {
         Some(SyncWrite {
             key: TableKey {
                 encoded,
-                attrs: key_item,
+                attrs: Arc::new(key_item),
             },
             image,
             stamp: version.stamp,
@@ -839,14 +842,20 @@ impl Region {
             stamp: old_value.and(*replaced),
         };
         let units = image.as_ref().map_or(1.0, |i| write_units(item_bytes(i)));
-        let image = image.as_ref().map(|i| Item::clone(i));
         t.charge_replicated(units, now_us);
-        let change = self
-            .engine
-            .apply_replicated(&t.spec.name, key_item, image)
-            .expect("replicated images were validated at their origin");
-        // GT-07: the receiver's indexes pay for the change too.
-        t.charge_gsis(&self.engine, &change, now_us);
+        if t.gsis.is_empty() {
+            self.engine
+                .apply_replicated_image(&t.spec.name, key_item, image.as_deref())
+                .expect("replicated images were validated at their origin");
+        } else {
+            // GT-07: the receiver's indexes pay for the change too, which needs the
+            // old and new images the engine hands back.
+            let change = self
+                .engine
+                .apply_replicated(&t.spec.name, key_item, image.as_deref().cloned())
+                .expect("replicated images were validated at their origin");
+            t.charge_gsis(&self.engine, &change, now_us);
+        }
         let partition = t.partition_of(key);
         let lag = self.config.latency.follower_lag_us(rng);
         t.note_write(key.clone(), before, partition, now_us, lag, &self.az_up);
@@ -988,6 +997,18 @@ impl Region {
     /// Every version this replica holds, tombstones included, sorted by workload key.
     pub fn final_versions(&self, table: usize, table_ref: u16) -> Vec<FinalVersion> {
         let t = &self.tables[table];
+        // Versions and stored items are both in encoded key order: walk the items
+        // alongside the versions instead of searching the table once per version.
+        let mut items = self
+            .engine
+            .iter_items(&t.spec.name)
+            .into_iter()
+            .flatten()
+            .peekable();
+        let mut stored = |key: &ItemKey| {
+            while items.next_if(|(k, _)| *k < key).is_some() {}
+            items.next_if(|(k, _)| *k == key).map(|(_, item)| item)
+        };
         let mut out: Vec<FinalVersion> = t
             .replicator
             .versions()
@@ -996,9 +1017,7 @@ impl Region {
                 let value = if version.deleted {
                     None
                 } else {
-                    self.engine
-                        .get_raw(&t.spec.name, &key.encoded)
-                        .and_then(value_id)
+                    stored(&key.encoded).and_then(value_id)
                 };
                 Some(FinalVersion {
                     key: KeyRef {
@@ -1551,18 +1570,22 @@ impl TableRuntime {
                 visible_at_us[az] = u64::MAX;
             }
         }
-        let prev = match self.lagging.get(&key) {
-            // A replica still behind the previous write shows that write's predecessor.
-            Some(l) if l.visible_at_us.iter().any(|t| *t > now_us) => l.prev.clone(),
-            _ => before,
-        };
-        self.lagging.insert(
-            key,
-            Lagging {
-                prev,
-                visible_at_us,
-            },
-        );
+        match self.lagging.entry(key) {
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                let l = o.get_mut();
+                // A replica still behind the previous write shows that write's predecessor.
+                if !l.visible_at_us.iter().any(|t| *t > now_us) {
+                    l.prev = before;
+                }
+                l.visible_at_us = visible_at_us;
+            }
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(Lagging {
+                    prev: before,
+                    visible_at_us,
+                });
+            }
+        }
         if self.lagging.len() > 4_096 {
             self.lagging
                 .retain(|_, l| l.visible_at_us.iter().any(|t| *t > now_us));

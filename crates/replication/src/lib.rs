@@ -533,25 +533,32 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
                     written_at_us: entry.written_at_us,
                 }
             }
-            _ => {
-                let previous = self.versions.get(&entry.key).cloned();
-                let concurrent = previous
-                    .as_ref()
-                    .is_some_and(|p| entry.context.get(&p.stamp.region) < p.stamp.seq);
-                let mut context = previous
-                    .as_ref()
-                    .map(|p| p.context.clone())
-                    .unwrap_or_default();
-                context.merge(entry.context);
+            previous => {
                 let deleted = entry.image.is_none();
-                self.versions.insert(
-                    entry.key.clone(),
-                    Version {
-                        stamp: entry.stamp,
-                        deleted,
-                        context,
-                    },
-                );
+                // Update the stored version in place (one search, no copy of its clock).
+                let (replaced, concurrent) = match previous {
+                    Some(v) => {
+                        let concurrent = entry.context.get(&v.stamp.region) < v.stamp.seq;
+                        let replaced = v.stamp;
+                        v.context.merge(entry.context);
+                        v.stamp = entry.stamp;
+                        v.deleted = deleted;
+                        (Some(replaced), concurrent)
+                    }
+                    None => {
+                        let mut context = SeenClock::default();
+                        context.merge(entry.context);
+                        self.versions.insert(
+                            entry.key.clone(),
+                            Version {
+                                stamp: entry.stamp,
+                                deleted,
+                                context,
+                            },
+                        );
+                        (None, false)
+                    }
+                };
                 self.track_tombstone(
                     &entry.key,
                     deleted,
@@ -566,7 +573,7 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
                     key: entry.key,
                     image: entry.image,
                     stamp: entry.stamp,
-                    replaced: previous.map(|p| p.stamp),
+                    replaced,
                     concurrent,
                     written_at_us: entry.written_at_us,
                 }

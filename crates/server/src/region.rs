@@ -124,7 +124,7 @@ impl ServeRegion {
         };
         let key = TableKey {
             encoded: change.key.clone(),
-            attrs: change.key_attrs.clone(),
+            attrs: Arc::new(change.key_attrs.clone()),
         };
         let image = change.new_image.clone().map(Arc::new);
         let stamp_wall_us = wall_us.saturating_add_signed(self.skew_us);

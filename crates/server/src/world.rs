@@ -254,7 +254,7 @@ impl World {
                         seq: e.seq,
                         key: dynasim_region::TableKey {
                             encoded,
-                            attrs: e.key,
+                            attrs: std::sync::Arc::new(e.key),
                         },
                         image: e.image.map(std::sync::Arc::new),
                         stamp: e.stamp,
@@ -318,7 +318,7 @@ impl World {
             .iter()
             .map(|e| WalEntry {
                 seq: e.seq,
-                key: e.key.attrs.clone(),
+                key: Item::clone(&e.key.attrs),
                 image: e.image.as_ref().map(|i| Item::clone(i)),
                 stamp: e.stamp,
                 context: crate::wal::clock_to_pairs(&e.context),
