@@ -32,19 +32,25 @@ fn run_with_ui(
     + Send
     + 'static,
 ) -> dynasim::RunOutput {
-    run_file_with_ui(&scenario(), 3, until_us, ui)
+    run_file_with_ui(&scenario(), 3, until_us, &[], ui)
 }
 
+/// `initial` commands are queued before the run starts, so the first tick takes them
+/// (`Pause(true)` there makes the run wait for the UI, with no race).
 fn run_file_with_ui(
     scenario: &Scenario,
     seed: u64,
     until_us: u64,
+    initial: &[Command],
     ui: impl FnOnce(std::sync::mpsc::Receiver<Update>, std::sync::mpsc::Sender<Command>)
     + Send
     + 'static,
 ) -> dynasim::RunOutput {
     let (updates_tx, updates_rx) = channel();
     let (commands_tx, commands_rx) = channel();
+    for command in initial {
+        commands_tx.send(*command).expect("the receiver is here");
+    }
     let ui = std::thread::spawn(move || ui(updates_rx, commands_tx));
     let output = run(
         scenario,
@@ -80,7 +86,7 @@ fn dashboard_after(file: &str, seed: u64, until_us: u64) -> (DashboardState, dyn
     let scenario = Scenario::from_file(common::root().join(file)).expect("shipped scenario loads");
     let setup = dynasim::live::setup(&scenario, seed, Speed::Max);
     let (done_tx, done_rx) = channel();
-    let output = run_file_with_ui(&scenario, seed, until_us, move |updates, _commands| {
+    let output = run_file_with_ui(&scenario, seed, until_us, &[], move |updates, _commands| {
         let mut feed = Feed::new(setup);
         let mut state = feed.initial_state();
         for update in updates {
@@ -145,23 +151,34 @@ fn capacity_and_scaling_marks_follow_the_run() {
 
 #[test]
 fn a_keyboard_action_is_recorded_and_replays_to_the_same_trace() {
-    // The "UI" cuts us-east-1 from eu-west-1 once the run passes 3 s, and heals at 5 s.
-    let live = run_with_ui(8_000_000, |updates, commands| {
+    // The "UI" cuts us-east-1 from eu-west-1 at 3 s and heals at 5 s. The run starts
+    // paused and the UI steps it to each moment, so an unthrottled run cannot finish
+    // before a busy machine schedules the UI thread.
+    let paused = [Command::Pause(true)];
+    let live = run_file_with_ui(&scenario(), 3, 8_000_000, &paused, |updates, commands| {
         let mut step = 0;
         for update in updates {
             let Update::Snapshot(s) = update else {
                 continue;
             };
-            if step == 0 && s.now_us >= 3_000_000 {
-                let cut = FaultAction::Cut { a: 0, b: 1 };
-                commands.send(Command::Inject(cut)).expect("sim listens");
+            if !s.paused {
+                continue;
+            }
+            let send = |c: Command| commands.send(c).expect("sim listens");
+            if step == 0 {
+                send(Command::Step(3_000_000));
                 step = 1;
-            } else if step == 1 && s.now_us >= 5_000_000 {
-                let heal = FaultAction::Heal { a: 0, b: 1 };
-                commands.send(Command::Inject(heal)).expect("sim listens");
+            } else if step == 1 && s.now_us >= 3_000_000 {
+                send(Command::Inject(FaultAction::Cut { a: 0, b: 1 }));
+                send(Command::Step(2_000_000));
                 step = 2;
+            } else if step == 2 && s.now_us >= 5_000_000 {
+                send(Command::Inject(FaultAction::Heal { a: 0, b: 1 }));
+                send(Command::Pause(false));
+                step = 3;
             }
         }
+        assert_eq!(step, 3, "the UI went through every step");
     });
     let actions: Vec<ScheduledAction> = live
         .events
