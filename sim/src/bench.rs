@@ -361,23 +361,16 @@ pub fn run_bench(runs: usize, quick: bool) -> String {
     out
 }
 
-/// The region (partitions, AZ replicas, leases, capacity, DAX-less latency model,
-/// replication log) against the bare engine on the same puts and gets of 200-byte items:
-/// what the physical model costs per op.
-fn region_vs_engine(runs: usize, quick: bool, out: &mut String) {
-    use dynasim_core::SimTime;
-    use dynasim_core::history::OpKind;
-    use dynasim_engine::{AttributeValue, Engine, EngineConfig, GetItemInput, Item, PutItemInput};
-    use dynasim_region::{CapacitySpec, ClientOp, KeyTypeSpec, Region, RegionConfig, TableSpec};
-    let ops: u64 = if quick { 20_000 } else { 200_000 };
-    let keys = 10_000u64;
-    let spec = TableSpec {
+/// One on-demand table `bench` keyed by a string `pk`, with no peers: the region under
+/// the per-op benchmarks.
+pub(crate) fn bench_table() -> dynasim_region::TableSpec {
+    dynasim_region::TableSpec {
         name: "bench".into(),
         partition_key: "pk".into(),
-        partition_key_type: KeyTypeSpec::S,
+        partition_key_type: dynasim_region::KeyTypeSpec::S,
         sort_key: None,
         peers: Vec::new(),
-        capacity: CapacitySpec {
+        capacity: dynasim_region::CapacitySpec {
             on_demand: true,
             read_units: 0.0,
             write_units: 0.0,
@@ -390,7 +383,20 @@ fn region_vs_engine(runs: usize, quick: bool, out: &mut String) {
         stream_view: None,
         origin_attribute: false,
         gsis: Vec::new(),
-    };
+    }
+}
+
+/// The region (partitions, AZ replicas, leases, capacity, DAX-less latency model,
+/// replication log) against the bare engine on the same puts and gets of 200-byte items:
+/// what the physical model costs per op.
+fn region_vs_engine(runs: usize, quick: bool, out: &mut String) {
+    use dynasim_core::SimTime;
+    use dynasim_core::history::OpKind;
+    use dynasim_engine::{AttributeValue, Engine, EngineConfig, GetItemInput, Item, PutItemInput};
+    use dynasim_region::{ClientOp, Region, RegionConfig};
+    let ops: u64 = if quick { 20_000 } else { 200_000 };
+    let keys = 10_000u64;
+    let spec = bench_table();
     let region = measure(
         runs,
         || {

@@ -8,7 +8,7 @@ use crate::bench::workload;
 use dynasim_core::history::OpKind;
 use dynasim_core::{RegionId, SimTime};
 use dynasim_engine::{AttributeValue, Engine, EngineConfig, Item, PutItemInput};
-use dynasim_region::{CapacitySpec, ClientOp, KeyTypeSpec, Region, RegionConfig, TableSpec};
+use dynasim_region::{ClientOp, Region, RegionConfig};
 use std::fmt::Write as _;
 use std::process::Command;
 
@@ -70,26 +70,7 @@ fn stored_items(through_region: bool) -> Result<String, String> {
         .sum();
     let before = status_kib("VmRSS:").ok_or("no /proc/self/status here")?;
     let after = if through_region {
-        let spec = TableSpec {
-            name: "bench".into(),
-            partition_key: "pk".into(),
-            partition_key_type: KeyTypeSpec::S,
-            sort_key: None,
-            peers: Vec::new(),
-            capacity: CapacitySpec {
-                on_demand: true,
-                read_units: 0.0,
-                write_units: 0.0,
-                read_auto_scaling: None,
-                write_auto_scaling: None,
-            },
-            dax: None,
-            mrsc: false,
-            ttl: None,
-            stream_view: None,
-            origin_attribute: false,
-            gsis: Vec::new(),
-        };
+        let spec = crate::bench::bench_table();
         let mut region = Region::new(
             RegionId(0),
             std::slice::from_ref(&spec),
