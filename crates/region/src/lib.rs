@@ -1339,6 +1339,11 @@ impl TableRuntime {
             read_units(op.item_bytes, op.strong)
         };
         if self.spec.capacity.on_demand {
+            // CA-06 first: `admit` below spends the table's on-demand headroom, which a
+            // write the index refuses must not use up.
+            if write && !self.gsis_admit(op, now_us) {
+                return Some(ThrottleReason::IndexWriteMaxOnDemandThroughputExceeded);
+            }
             let ok = if write {
                 self.on_demand_write.admit(units, now_us)
             } else {
@@ -1350,9 +1355,6 @@ impl TableRuntime {
                 } else {
                     ThrottleReason::TableReadMaxOnDemandThroughputExceeded
                 });
-            }
-            if write && !self.gsis_admit(op, now_us) {
-                return Some(ThrottleReason::IndexWriteMaxOnDemandThroughputExceeded);
             }
             self.consume(write, units);
             return None;
