@@ -416,6 +416,7 @@ fn region_vs_engine(runs: usize, quick: bool, out: &mut String) {
                     item_bytes: 200,
                     strong: false,
                     expire_after_us: None,
+                    items: 1,
                 };
                 // Spread over simulated time so on-demand capacity never throttles.
                 let now_us = i * 100;

@@ -87,6 +87,7 @@ fn stored_items(through_region: bool) -> Result<String, String> {
                 item_bytes: 200,
                 strong: false,
                 expire_after_us: None,
+                items: 1,
             };
             // Spread over simulated time so on-demand capacity never throttles.
             let now_us = key * 1_000;

@@ -380,7 +380,11 @@ fn run_command(
 fn print_text(outcome: &Outcome, dir: Option<&Path>) {
     let run = &outcome.run;
     let client_ops = run.history.iter().filter(|op| op.is_client()).count();
-    let ttl_deletes = run.history.len() - client_ops;
+    let ttl_deletes = run
+        .history
+        .iter()
+        .filter(|op| op.kind == dynasim_core::history::OpKind::TtlDelete)
+        .count();
     let ttl = if ttl_deletes > 0 {
         format!(", {ttl_deletes} TTL deletes")
     } else {

@@ -5,10 +5,10 @@
 use crate::faults::ActiveFaults;
 use crate::world::Shared;
 use dynasim_core::RegionId;
-use dynasim_core::history::{KeyRef, OpKind, OpRecord, OpResult};
-use dynasim_region::ClientOp;
+use dynasim_core::history::{KeyRef, OpKind, OpRecord, OpResult, ReadValue, TxnPart, Written};
+use dynasim_region::{ClientOp, TxnItemServed};
 use dynasim_scenario::{Phase, ReadConsistency, RetryPolicy, Scenario};
-use dynasim_workload::{Arrivals, Chooser, phase_rate, rng_for};
+use dynasim_workload::{Arrivals, Chooser, phase_rate, rng_for, transaction_group};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::cell::RefCell;
@@ -104,7 +104,14 @@ impl Clients {
                 for at_us in times.iter().copied() {
                     let chooser = &mut self.choosers[pi];
                     let kind = chooser.op();
-                    let key = chooser.key();
+                    let (key, items) = match kind {
+                        OpKind::Transaction | OpKind::TransactGet => transaction_group(
+                            chooser.key(),
+                            phase.transaction_items,
+                            phase.keys.count,
+                        ),
+                        _ => (chooser.key(), 1),
+                    };
                     let item_bytes = chooser.item_bytes();
                     let id = self.next_op_id;
                     self.next_op_id += 1;
@@ -116,6 +123,7 @@ impl Clients {
                         item_bytes,
                         strong: phase.reads == ReadConsistency::Strong,
                         expire_after_us: phase.expire_after_us,
+                        items,
                     };
                     let session = region.0 as u32 * SESSIONS_PER_REGION as u32
                         + (id % SESSIONS_PER_REGION) as u32;
@@ -162,19 +170,17 @@ impl Clients {
         let target = self.target(faults, &pending, at_us);
         let mut s = shared.borrow_mut();
         let s = &mut *s;
-        let (region, result, latency_us, written, read) = match target {
+        let (region, outcome) = match target {
             None => (
                 pending.home,
-                OpResult::Unknown,
-                CLIENT_TIMEOUT_US,
-                None,
-                None,
+                Outcome::failed(OpResult::Unknown, CLIENT_TIMEOUT_US),
             ),
             Some(target) => {
                 let t = target.0 as usize;
                 let Some(local_table) = s.local_table[t][pending.op.table] else {
                     let result = OpResult::Failed("ResourceNotFoundException".into());
-                    return self.finish_op(s, &pending, target, at_us, 1_000, result, None, None);
+                    let outcome = Outcome::failed(result, 1_000);
+                    return self.finish_op(s, &pending, target, at_us, outcome);
                 };
                 let wall = wall_clock_us(s, faults, target, at_us);
                 let served = if s.mrsc_tables[pending.op.table] {
@@ -189,16 +195,18 @@ impl Clients {
                 } else {
                     2 * faults.one_way_us[pending.home.0 as usize][t]
                 };
-                (
-                    target,
-                    served.result,
-                    served.latency_us + hop_us,
-                    served.written,
-                    served.read,
-                )
+                let outcome = Outcome {
+                    result: served.result,
+                    latency_us: served.latency_us + hop_us,
+                    written: served.written,
+                    read: served.read,
+                    items: served.items,
+                };
+                (target, outcome)
             }
         };
-        if retryable(&result) && pending.attempts < self.policy(pending.phase).attempts_max {
+        if retryable(&outcome.result) && pending.attempts < self.policy(pending.phase).attempts_max
+        {
             let policy = self.policy(pending.phase);
             let cap = policy.max_us.min(
                 policy
@@ -208,31 +216,27 @@ impl Clients {
             let backoff = self.retry_rng.random_range(0..=cap.max(1));
             let id = pending.op.value;
             self.queue
-                .insert((at_us + latency_us + backoff, id), pending);
+                .insert((at_us + outcome.latency_us + backoff, id), pending);
             return;
         }
-        self.finish_op(
-            s, &pending, region, at_us, latency_us, result, written, read,
-        );
+        self.finish_op(s, &pending, region, at_us, outcome);
     }
 
     fn policy(&self, phase: usize) -> RetryPolicy {
         self.phases[phase].retry.unwrap_or(DEFAULT_RETRY)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Record a finished op: one record, or one per item of a transaction (all with the
+    /// op's id, result and latency; see [`TxnPart`]).
     fn finish_op(
         &self,
         s: &mut Shared,
         pending: &Pending,
         region: RegionId,
         at_us: u64,
-        latency_us: u64,
-        result: OpResult,
-        written: Option<dynasim_core::history::Written>,
-        read: Option<dynasim_core::history::ReadValue>,
+        outcome: Outcome,
     ) {
-        let complete_us = at_us + latency_us;
+        let complete_us = at_us + outcome.latency_us;
         let record = OpRecord {
             id: pending.op.value,
             session: pending.session,
@@ -242,19 +246,32 @@ impl Clients {
                 key: pending.op.key,
             },
             kind: pending.op.kind,
-            strong: pending.op.strong && pending.op.kind == OpKind::Get,
+            strong: (pending.op.strong && pending.op.kind == OpKind::Get)
+                || pending.op.kind == OpKind::TransactGet,
             invoke_us: pending.invoke_us,
             complete_us,
             region_clock_us: at_us, // replaced below with the serving region's clock
-            result,
-            written,
-            read,
+            result: outcome.result,
+            written: outcome.written,
+            read: outcome.read,
             attempts: pending.attempts,
+            txn: None,
         };
-        let mut record = record;
-        record.region_clock_us = record.written.as_ref().map_or(at_us, |w| w.stamp.hlc_us);
-        s.hasher.op(&record);
-        s.output.history.push(record);
+        if !matches!(pending.op.kind, OpKind::Transaction | OpKind::TransactGet) {
+            push_record(s, record);
+            return;
+        }
+        let items = pending.op.items.max(1);
+        for index in 0..items {
+            let key = pending.op.key + u64::from(index);
+            let served = outcome.items.iter().find(|item| item.key == key);
+            let mut part = record.clone();
+            part.key.key = key;
+            part.written = served.and_then(|item| item.written.clone());
+            part.read = served.and_then(|item| item.read.clone());
+            part.txn = Some(TxnPart { index, items });
+            push_record(s, part);
+        }
     }
 
     /// Ops still waiting for a retry at the end of the run are recorded as unknown.
@@ -268,13 +285,41 @@ impl Clients {
                 &p,
                 p.home,
                 p.invoke_us,
-                latency,
-                OpResult::Unknown,
-                None,
-                None,
+                Outcome::failed(OpResult::Unknown, latency),
             );
         }
     }
+}
+
+/// How one attempt ended, as the client saw it.
+struct Outcome {
+    result: OpResult,
+    latency_us: u64,
+    written: Option<Written>,
+    read: Option<ReadValue>,
+    /// A transaction's items (see [`dynasim_region::Served::items`]).
+    items: Vec<TxnItemServed>,
+}
+
+impl Outcome {
+    fn failed(result: OpResult, latency_us: u64) -> Self {
+        Outcome {
+            result,
+            latency_us,
+            written: None,
+            read: None,
+            items: Vec::new(),
+        }
+    }
+}
+
+fn push_record(s: &mut Shared, mut record: OpRecord) {
+    record.region_clock_us = record
+        .written
+        .as_ref()
+        .map_or(record.region_clock_us, |w| w.stamp.hlc_us);
+    s.hasher.op(&record);
+    s.output.history.push(record);
 }
 
 fn retryable(result: &OpResult) -> bool {

@@ -805,6 +805,7 @@ fn op_kind(op: Op) -> OpKind {
         Op::Query => OpKind::Query,
         Op::ConditionalPut => OpKind::ConditionalPut,
         Op::Transaction => OpKind::Transaction,
+        Op::TransactGet => OpKind::TransactGet,
     }
 }
 

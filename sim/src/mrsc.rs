@@ -35,6 +35,7 @@ fn failure(kind: &str, latency_us: u64) -> Served {
         throttle: None,
         dax_hit: false,
         sync: None,
+        items: Vec::new(),
     }
 }
 

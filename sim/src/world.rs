@@ -262,6 +262,9 @@ fn scaling_spec(
     }
 }
 
+/// TX-01: the aggregate size of one TransactWriteItems.
+const TRANSACTION_BYTES_MAX: u64 = 4 * 1024 * 1024;
+
 /// What this build can simulate; anything else is refused at load with a clear message.
 pub fn check_supported(scenario: &Scenario) -> Result<(), String> {
     // DynamoDB's own naming rules (DM-31), with DynamoDB's message.
@@ -294,10 +297,16 @@ pub fn check_supported(scenario: &Scenario) -> Result<(), String> {
         }
     }
     for p in &scenario.phases {
-        if p.mix.transaction > 0 {
+        // TX-01: a transaction carries at most 4 MB; the engine would refuse every one.
+        let largest_item_bytes = match p.item_size {
+            dynasim_scenario::ItemSize::Fixed { bytes } => bytes,
+            dynasim_scenario::ItemSize::Uniform { max_bytes, .. } => max_bytes,
+        };
+        let txn_bytes = largest_item_bytes.saturating_mul(u64::from(p.transaction_items));
+        if p.mix.transaction > 0 && txn_bytes > TRANSACTION_BYTES_MAX {
             return Err(format!(
-                "phase {:?}: mix.transaction is not supported by the simulator yet (the engine has TransactWriteItems; the workload does not drive it)",
-                p.name
+                "phase {:?}: transaction_items = {} of up to {largest_item_bytes} bytes make {txn_bytes} bytes; a transaction carries at most {TRANSACTION_BYTES_MAX} (TX-01): lower transaction_items or item_size",
+                p.name, p.transaction_items
             ));
         }
     }
@@ -582,6 +591,7 @@ pub(crate) fn sweep_ttl(s: &mut Shared, faults: &ActiveFaults, now_us: u64) {
                 written: Some(d.written),
                 read: None,
                 attempts: 1,
+                txn: None,
             };
             s.service_ops += 1;
             s.hasher.op(&record);

@@ -479,3 +479,76 @@ fn cp16_a_fifth_capacity_decrease_within_the_hour_is_refused_and_recorded() {
         "{refused:?}"
     );
 }
+
+#[test]
+fn tx11_transactions_are_atomic_in_their_region_and_replicate_item_by_item() {
+    let o = run("scenarios/transactions/groups-across-regions.toml", 1);
+    o.assert_passed();
+    let t = o
+        .report
+        .transactions
+        .as_ref()
+        .expect("the run has transactions");
+    assert!(t.transactions > 1_000 && t.transact_gets > 1_000, "{t:?}");
+    assert_eq!(t.torn_reads, 0, "{t:?}");
+    // Each transaction is one client op: one id, one region, one result and latency,
+    // recorded once per item of its aligned 3-key group.
+    let mut by_id: std::collections::BTreeMap<u64, Vec<&dynasim::history::OpRecord>> =
+        Default::default();
+    for op in &o.run.history {
+        if matches!(op.kind, OpKind::Transaction | OpKind::TransactGet) {
+            by_id.entry(op.id).or_default().push(op);
+        }
+    }
+    for (id, parts) in &by_id {
+        let first = parts[0];
+        assert_eq!(first.key.key % 3, 0, "op {id}: groups are aligned");
+        assert_eq!(parts.len(), 3, "op {id}");
+        for (i, part) in parts.iter().enumerate() {
+            let txn = part.txn.expect("transaction records carry their part");
+            assert_eq!((txn.index as usize, txn.items), (i, 3), "op {id}");
+            assert_eq!(part.key.key, first.key.key + i as u64, "op {id}");
+            assert_eq!(
+                (&part.result, part.region, part.complete_us),
+                (&first.result, first.region, first.complete_us),
+                "op {id}"
+            );
+            assert_eq!(
+                part.is_client(),
+                i == 0,
+                "counted once in client statistics"
+            );
+        }
+        if first.kind == OpKind::Transaction && first.result == OpResult::Ok {
+            // Every item committed with the transaction's value, each on its own stamp.
+            let stamps: Vec<_> = parts
+                .iter()
+                .map(|p| p.written.as_ref().expect("committed items are stamped"))
+                .inspect(|w| assert_eq!(w.value, Some(*id)))
+                .map(|w| w.stamp)
+                .collect();
+            assert!(
+                stamps.windows(2).all(|p| p[0] < p[1]),
+                "op {id}: {stamps:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_transaction_beyond_4_mb_is_refused_when_the_scenario_loads() {
+    let path = common::root().join("scenarios/transactions/groups-across-regions.toml");
+    let text = std::fs::read_to_string(&path)
+        .expect("shipped")
+        .replace("transaction_items = 3", "transaction_items = 20")
+        .replace(
+            "item_size         = { dist = \"uniform\", min = \"200B\", max = \"1KiB\" }",
+            "item_size         = { dist = \"fixed\", size = \"300KiB\" }",
+        );
+    let scenario = dynasim::Scenario::from_str(&text, "big.toml").expect("valid shape");
+    let err = dynasim::run(&scenario, &Default::default()).expect_err("refused");
+    assert!(
+        err.contains("transaction_items = 20") && err.contains("(TX-01)"),
+        "{err}"
+    );
+}

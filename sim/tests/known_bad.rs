@@ -37,6 +37,11 @@ const CASES: &[(&str, KnownBug, &str)] = &[
         KnownBug::StrongReadsFromFollower,
         "safety: linearizability",
     ),
+    (
+        "torn-transaction-reads.toml",
+        KnownBug::StrongReadsFromFollower,
+        "safety: transactions atomic",
+    ),
 ];
 
 fn run(file: &str, seed: u64, bug: Option<KnownBug>) -> dynasim::Outcome {

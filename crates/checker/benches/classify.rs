@@ -57,6 +57,7 @@ fn synthetic_run() -> RunOutput {
             written: None,
             read: None,
             attempts: 1,
+            txn: None,
         };
         if roll < 30 {
             let seen = latest.get(&k);

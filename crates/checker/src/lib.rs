@@ -30,9 +30,11 @@ mod perf;
 mod reads;
 mod report;
 mod tally;
+mod transactions;
 mod window;
 
 pub use report::*;
+pub use transactions::TransactionSummary;
 
 use dynasim_core::RegionId;
 use dynasim_core::history::{OpKind, RunOutput};
@@ -86,6 +88,7 @@ pub fn check(scenario: &Scenario, run: &RunOutput, config: &CheckConfig) -> Repo
         lww: ctx.lww,
         convergence: ctx.convergence,
         reads: ctx.reads,
+        transactions: ctx.transactions,
     }
 }
 
@@ -154,6 +157,7 @@ struct Context<'a> {
     settle: convergence::SettleTimes,
     reads: ReadSummary,
     read_index: reads::ReadIndex,
+    transactions: Option<TransactionSummary>,
     /// Regions that `region = "each"` expands to: those with clients or served ops.
     active_regions: Vec<RegionId>,
 }
@@ -212,6 +216,8 @@ impl<'a> Context<'a> {
             linearizability,
             examples: sessions.examples,
         };
+        let transactions = Some(transactions::check(run, &read_index, config.examples_max))
+            .filter(|t| t.transactions + t.transact_gets > 0);
         let mut active: BTreeSet<RegionId> = run.history.iter().map(|o| o.region).collect();
         for phase in &scenario.phases {
             active.extend(phase.clients.iter().map(|(r, _)| *r));
@@ -225,6 +231,7 @@ impl<'a> Context<'a> {
             settle,
             reads,
             read_index,
+            transactions,
             active_regions: active.into_iter().collect(),
         }
     }
@@ -564,6 +571,19 @@ impl<'a> Context<'a> {
             bound: "0".into(),
             evidence,
         });
+        if let Some(t) = &self.transactions {
+            let mut m = count_verdict(t.torn_reads, 0, t.examples.clone());
+            m.evidence.insert(
+                0,
+                format!(
+                    "{} write transactions, {} transactional gets: {} torn in the transaction's own \
+                     region; {} partial views in other regions (TX-11: expected, items \
+                     replicate one by one)",
+                    t.transactions, t.transact_gets, t.torn_reads, t.partial_remote_reads
+                ),
+            );
+            out.push(m.named("safety: transactions atomic".into(), None));
+        }
         out
     }
 }
@@ -638,6 +658,7 @@ fn op_kind(op: Op) -> OpKind {
         Op::Query => OpKind::Query,
         Op::ConditionalPut => OpKind::ConditionalPut,
         Op::Transaction => OpKind::Transaction,
+        Op::TransactGet => OpKind::TransactGet,
     }
 }
 

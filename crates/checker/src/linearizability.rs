@@ -72,7 +72,11 @@ pub(crate) fn check(
         (op.key, if mrsc(op.key) { u16::MAX } else { op.region.0 })
     };
     let is_strong_read = |op: &dynasim_core::history::OpRecord| {
-        op.strong && op.kind == OpKind::Get && op.result == OpResult::Ok && op.read.is_some()
+        // TX-06: a transactional get is serializable, so as strong as a strong read.
+        op.strong
+            && matches!(op.kind, OpKind::Get | OpKind::TransactGet)
+            && op.result == OpResult::Ok
+            && op.read.is_some()
     };
     // Only histories with a strong read are searched: find them first.
     let mut read_groups: Vec<Group> = run

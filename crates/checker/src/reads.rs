@@ -111,7 +111,13 @@ impl ReadIndex {
     }
 
     /// Whether `read` (of `key`) shows a state at least as new as stamp `x`.
-    fn observes(&self, key: KeyRef, read: &ReadValue, x: Stamp, x_deleted: bool) -> bool {
+    pub(crate) fn observes(
+        &self,
+        key: KeyRef,
+        read: &ReadValue,
+        x: Stamp,
+        x_deleted: bool,
+    ) -> bool {
         match read.stamp {
             Some(s) => s >= x,
             None if read.value.is_some() => true, // no stamp to compare: give it the benefit
@@ -122,7 +128,7 @@ impl ReadIndex {
 
 fn successful_read(op: &OpRecord) -> Option<&ReadValue> {
     match (op.kind, &op.result, &op.read) {
-        (OpKind::Get, OpResult::Ok, Some(read)) => Some(read),
+        (OpKind::Get | OpKind::TransactGet, OpResult::Ok, Some(read)) => Some(read),
         _ => None,
     }
 }

@@ -225,6 +225,9 @@ pub struct Report {
     pub lww: LwwSummary,
     pub convergence: ConvergenceSummary,
     pub reads: ReadSummary,
+    /// Present when the run had transactions or transactional gets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transactions: Option<crate::TransactionSummary>,
 }
 
 impl Report {

@@ -20,7 +20,11 @@ pub enum OpKind {
     Delete,
     Query,
     ConditionalPut,
+    /// A TransactWriteItems putting a group of items: one record per item (see [`TxnPart`]).
     Transaction,
+    /// A TransactGetItems reading a group of items: one record per item, a serializable
+    /// snapshot of the serving region (TX-02, TX-06).
+    TransactGet,
     /// A delete made by the service's TTL sweeper, not by a client (TTL-04..07). It is a
     /// real, stamped write that replicates, so the checkers see it; client statistics
     /// (latency, throughput, availability) leave it out.
@@ -28,7 +32,7 @@ pub enum OpKind {
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 8] = [
+    pub const ALL: [OpKind; 9] = [
         OpKind::Get,
         OpKind::Put,
         OpKind::Update,
@@ -36,6 +40,7 @@ impl OpKind {
         OpKind::Query,
         OpKind::ConditionalPut,
         OpKind::Transaction,
+        OpKind::TransactGet,
         OpKind::TtlDelete,
     ];
 
@@ -48,6 +53,7 @@ impl OpKind {
             OpKind::Query => "query",
             OpKind::ConditionalPut => "conditional_put",
             OpKind::Transaction => "transaction",
+            OpKind::TransactGet => "transact_get",
             OpKind::TtlDelete => "ttl_delete",
         }
     }
@@ -58,7 +64,7 @@ impl OpKind {
     }
 
     pub fn is_write(self) -> bool {
-        !matches!(self, OpKind::Get | OpKind::Query)
+        !matches!(self, OpKind::Get | OpKind::Query | OpKind::TransactGet)
     }
 }
 
@@ -121,15 +127,29 @@ pub struct OpRecord {
     pub read: Option<ReadValue>,
     /// Client attempts (1 = no retry).
     pub attempts: u32,
+    /// Set on the records of a transaction: which of its items this record is. A
+    /// transaction is one client op (one `id`, one latency) recorded once per item, so
+    /// the per-key checkers see every item it wrote or read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txn: Option<TxnPart>,
+}
+
+/// Which item of a transaction an [`OpRecord`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxnPart {
+    /// 0 for the record that stands for the whole op in client statistics.
+    pub index: u16,
+    pub items: u16,
 }
 
 impl OpRecord {
     pub fn latency_us(&self) -> u64 {
         self.complete_us - self.invoke_us
     }
-    /// Sent by a client, not made by the service itself (see [`OpKind::TtlDelete`]).
+    /// One client request, counted once: not a service write (see
+    /// [`OpKind::TtlDelete`]) and not a transaction's second or later item record.
     pub fn is_client(&self) -> bool {
-        self.kind.is_client()
+        self.kind.is_client() && self.txn.is_none_or(|t| t.index == 0)
     }
     pub fn acknowledged_write(&self) -> Option<&Written> {
         match self.result {

@@ -41,3 +41,6 @@ pub const CLOCK_OFFSET_US_MAX: u64 = 24 * 3600 * 1_000_000;
 pub const CLOCK_DRIFT_PPM_MAX: f64 = 100_000.0;
 /// Largest arrival-rate multiplier of a traffic spike.
 pub const TRAFFIC_MULTIPLIER_MAX: f64 = 1_000.0;
+/// Items in one workload transaction: DynamoDB's TransactWriteItems / TransactGetItems
+/// limit (TX-01, TX-02).
+pub const TRANSACTION_ITEMS_MAX: u64 = 100;

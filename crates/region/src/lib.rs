@@ -20,6 +20,7 @@ pub mod capacity;
 mod dax;
 pub mod gsi;
 pub mod latency;
+mod transaction;
 
 use autoscale::{AutoScaler, AutoScalingSpec, ScalingAction};
 use capacity::{OnDemand, ThrottleReason, TokenBucket, read_units, write_units};
@@ -197,6 +198,9 @@ pub struct ClientOp {
     /// Puts and updates set the table's TTL attribute to the region's clock plus this
     /// (the client asks for expiry; ignored on tables without TTL).
     pub expire_after_us: Option<u64>,
+    /// Transactions only: how many consecutive keys from `key` the transaction covers
+    /// (TX-01); 1 for single-item ops.
+    pub items: u16,
 }
 
 /// What serving one op produced.
@@ -210,6 +214,16 @@ pub struct Served {
     pub dax_hit: bool,
     /// A successful write as another region applies it synchronously (MRSC).
     pub sync: Option<SyncWrite>,
+    /// A transaction's items in key order (`written` and `read` above stay `None`).
+    pub items: Vec<TxnItemServed>,
+}
+
+/// One item of a served transaction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TxnItemServed {
+    pub key: u64,
+    pub written: Option<Written>,
+    pub read: Option<ReadValue>,
 }
 
 /// A write to apply synchronously in another region (MRSC, GT-24): the whole new image,
@@ -475,6 +489,9 @@ impl Region {
         wall_us: u64,
         rng: &mut impl Rng,
     ) -> Served {
+        if matches!(op.kind, OpKind::Transaction | OpKind::TransactGet) {
+            return self.execute_transaction(op, now_us, wall_us, rng);
+        }
         let key_item = self.tables[op.table].key_item(op.key);
         let key = self.tables[op.table].item_key(&key_item);
         let partition = self.tables[op.table].partition_of(&key);
@@ -638,6 +655,7 @@ impl Region {
             throttle: None,
             dax_hit: false,
             sync,
+            items: Vec::new(),
         }
     }
 
@@ -1074,6 +1092,7 @@ fn failed(kind: ErrorKind, latency_us: u64) -> Served {
         throttle: None,
         dax_hit: false,
         sync: None,
+        items: Vec::new(),
     }
 }
 
@@ -1086,6 +1105,7 @@ fn ok_read(value: ReadValue, latency_us: u64, dax_hit: bool) -> Served {
         throttle: None,
         dax_hit,
         sync: None,
+        items: Vec::new(),
     }
 }
 
@@ -1338,6 +1358,18 @@ impl TableRuntime {
         } else {
             read_units(op.item_bytes, op.strong)
         };
+        self.admit_units(op, write, units, partition, now_us)
+    }
+
+    /// Capacity admission of `units` on `partition` (a write also asks every GSI).
+    fn admit_units(
+        &mut self,
+        op: &ClientOp,
+        write: bool,
+        units: f64,
+        partition: usize,
+        now_us: u64,
+    ) -> Option<ThrottleReason> {
         if self.spec.capacity.on_demand {
             // CA-06 first: `admit` below spends the table's on-demand headroom, which a
             // write the index refuses must not use up.
@@ -1449,6 +1481,35 @@ impl TableRuntime {
         }
     }
 
+    /// The whole item a workload put writes: key, value id, padding to the op's size, the
+    /// TTL expiry, the origin region and the GSI keys the workload fills.
+    fn put_image(&self, op: &ClientOp, key_item: Item, wall_us: u64) -> Item {
+        let pad_bytes = op.item_bytes.saturating_sub(40).min(300_000) as usize;
+        let mut item = key_item;
+        item.insert(
+            VALUE_ATTRIBUTE.into(),
+            AttributeValue::n(&op.value.to_string()),
+        );
+        item.insert(
+            PAD_ATTRIBUTE.into(),
+            AttributeValue::S("x".repeat(pad_bytes)),
+        );
+        // TTL-03: expiry in epoch seconds, from the writing region's clock.
+        if let (Some(ttl), Some(after_us)) = (&self.spec.ttl, op.expire_after_us) {
+            let secs = (wall_us + after_us) / 1_000_000;
+            item.insert(ttl.attribute.clone(), AttributeValue::n(&secs.to_string()));
+        }
+        if self.spec.origin_attribute {
+            let id = self.replicator.local().0;
+            item.insert(
+                ORIGIN_ATTRIBUTE.to_string(),
+                AttributeValue::n(&id.to_string()),
+            );
+        }
+        item.extend(self.gsi_attributes(op));
+        item
+    }
+
     /// Turn a workload write into the engine request a DynamoDB client would send.
     fn engine_write(
         &self,
@@ -1483,11 +1544,7 @@ impl TableRuntime {
         let index_keys = self.gsi_attributes(op);
         match op.kind {
             OpKind::Put | OpKind::ConditionalPut => {
-                let mut item = key_item;
-                item.insert(VALUE_ATTRIBUTE.into(), value);
-                item.insert(PAD_ATTRIBUTE.into(), pad);
-                item.extend(expiry.into_iter().chain(origin));
-                item.extend(index_keys);
+                let item = self.put_image(op, key_item, wall_us);
                 let mut input = PutItemInput {
                     table_name,
                     item,
@@ -1545,9 +1602,14 @@ impl TableRuntime {
                 };
                 engine.delete_item(input, now).map(|o| o.change)
             }
-            OpKind::Get | OpKind::Query | OpKind::Transaction | OpKind::TtlDelete => Err(
-                EngineError::validation(format!("{} is not a single-item write", op.kind.name())),
-            ),
+            OpKind::Get
+            | OpKind::Query
+            | OpKind::Transaction
+            | OpKind::TransactGet
+            | OpKind::TtlDelete => Err(EngineError::validation(format!(
+                "{} is not a single-item write",
+                op.kind.name()
+            ))),
         }
     }
 

@@ -7,7 +7,7 @@
 pub mod plot;
 pub mod stats;
 
-use dynasim_core::history::RunOutput;
+use dynasim_core::history::{OpKind, RunOutput};
 use dynasim_scenario::Scenario;
 use plot::{Chart, Series};
 
@@ -131,7 +131,7 @@ pub fn summary_json(scenario: &Scenario, run: &RunOutput, report: &Report, wall:
         "replication_lag_ms": stats::replication_lag(run),
         "ops": stats::op_counts(run),
         "ops_total": run.history.iter().filter(|op| op.is_client()).count(),
-        "ttl_deletes": run.history.iter().filter(|op| !op.is_client()).count(),
+        "ttl_deletes": run.history.iter().filter(|op| op.kind == OpKind::TtlDelete).count(),
         "consumers": run.consumers.iter().map(|c| json!({
             "consumer": scenario.consumers.get(c.consumer as usize).map_or("?", |s| s.name.as_str()),
             "region": run.region_names[c.region.0 as usize],
@@ -150,6 +150,7 @@ pub fn summary_json(scenario: &Scenario, run: &RunOutput, report: &Report, wall:
         "lww": report.lww,
         "convergence": report.convergence,
         "reads": report.reads,
+        "transactions": report.transactions,
         "regions": run.region_names.iter().zip(&run.region_counters).map(|(n, c)| (n.clone(), json!(c))).collect::<serde_json::Map<_, _>>(),
         "wall": { "seconds": (wall.seconds * 1000.0).round() / 1000.0,
                   "speed_x_real_time": if wall.seconds > 0.0 { ((run.duration_us as f64 / 1e6 / wall.seconds) * 10.0).round() / 10.0 } else { 0.0 } },

@@ -73,7 +73,12 @@ pub fn replication_lag(run: &RunOutput) -> BTreeMap<String, Percentiles> {
 /// Op counts by `kind/result`.
 pub fn op_counts(run: &RunOutput) -> BTreeMap<String, u64> {
     let mut counts = BTreeMap::new();
-    for op in &run.history {
+    // A transaction is one op however many items it recorded.
+    for op in run
+        .history
+        .iter()
+        .filter(|op| op.txn.is_none_or(|t| t.index == 0))
+    {
         let result = match &op.result {
             OpResult::Ok => "ok".to_string(),
             OpResult::Failed(e) => e.clone(),

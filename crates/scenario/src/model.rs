@@ -298,7 +298,10 @@ pub struct Mix {
     pub delete: u32,
     pub query: u32,
     pub conditional_put: u32,
+    /// TransactWriteItems putting every item of a key group (TX-01).
     pub transaction: u32,
+    /// TransactGetItems reading every item of a key group (TX-02).
+    pub transact_get: u32,
 }
 
 #[derive(serde::Serialize, Clone, Copy, Debug, PartialEq)]
@@ -362,6 +365,10 @@ pub struct Phase {
     pub expire_after_us: Option<u64>,
     /// Where clients of a region go when their region is unavailable.
     pub failover: Vec<(RegionId, RegionId)>,
+    /// Items in each transaction (write or get): the aligned group of keys
+    /// `[k - k % n, k - k % n + n)` around the chosen key `k`, so transactional writes
+    /// and reads meet on the same groups. Default 2.
+    pub transaction_items: u16,
 }
 
 #[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -454,6 +461,7 @@ pub enum Op {
     Query,
     ConditionalPut,
     Transaction,
+    TransactGet,
 }
 
 #[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]

@@ -271,6 +271,7 @@ pub struct Mix {
     pub query: Option<S<i64>>,
     pub conditional_put: Option<S<i64>>,
     pub transaction: Option<S<i64>>,
+    pub transact_get: Option<S<i64>>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -336,6 +337,7 @@ pub struct Phase {
     pub reads: Option<S<Reads>>,
     pub retry: Option<S<Retry>>,
     pub expire_after: Option<S<String>>,
+    pub transaction_items: Option<S<i64>>,
     #[serde(default)]
     pub failover: BTreeMap<S<String>, S<String>>,
 }

@@ -618,7 +618,9 @@ impl Resolver {
                 }
             }
         };
+        let transaction_items = self.transaction_items(p, path, keys.map(|k| k.count));
         Some(Phase {
+            transaction_items: transaction_items?,
             name: p.name.get_ref().clone(),
             start_us,
             duration_us,
@@ -632,6 +634,23 @@ impl Resolver {
             expire_after_us: expire_after_us?,
             failover: failover?,
         })
+    }
+
+    /// TX-01: 1..=100 items per transaction, and no more than the phase has keys (a
+    /// transaction's items are distinct keys).
+    fn transaction_items(
+        &mut self,
+        p: &raw::Phase,
+        path: &str,
+        key_count: Option<u64>,
+    ) -> Option<u16> {
+        let Some(value) = &p.transaction_items else {
+            return Some(2.min(key_count.unwrap_or(2)) as u16);
+        };
+        let field_path = format!("{path}.transaction_items");
+        let max = limits::TRANSACTION_ITEMS_MAX.min(key_count.unwrap_or(u64::MAX));
+        let n = self.count(value, &field_path, 1, max)?;
+        Some(n as u16)
     }
 
     fn rate(&mut self, rate: &S<raw::Rate>, path: &str) -> Option<Rate> {
@@ -738,6 +757,7 @@ impl Resolver {
             query: weight(&m.query, "query"),
             conditional_put: weight(&m.conditional_put, "conditional_put"),
             transaction: weight(&m.transaction, "transaction"),
+            transact_get: weight(&m.transact_get, "transact_get"),
         };
         let total = [
             out.get,
@@ -747,25 +767,32 @@ impl Resolver {
             out.query,
             out.conditional_put,
             out.transaction,
+            out.transact_get,
         ]
         .iter()
         .map(|w| u64::from(*w))
         .sum::<u64>();
         if ok && total == 0 {
-            self.error(mix.span(), path, "operation weights sum to zero; expected at least one of get, put, update, delete, query, conditional_put, transaction above zero");
+            self.error(mix.span(), path, "operation weights sum to zero; expected at least one of get, put, update, delete, query, conditional_put, transaction, transact_get above zero");
             ok = false;
         }
-        if let (Some(t), Some(tx)) = (table, &m.transaction)
-            && out.transaction > 0
-            && self.table_consistency.get(t) == Some(&Consistency::Mrsc)
-        {
-            let table_name = self.tables.get(t).cloned().unwrap_or_default();
-            self.error(
-                tx.span(),
-                format!("{path}.transaction"),
-                format!("transactions are not supported on MRSC table {table_name:?}"),
-            );
-            ok = false;
+        // GT-26: MRSC tables take no transactions, neither writes nor gets.
+        for (field, weight, name) in [
+            (&m.transaction, out.transaction, "transaction"),
+            (&m.transact_get, out.transact_get, "transact_get"),
+        ] {
+            if let (Some(t), Some(tx)) = (table, field)
+                && weight > 0
+                && self.table_consistency.get(t) == Some(&Consistency::Mrsc)
+            {
+                let table_name = self.tables.get(t).cloned().unwrap_or_default();
+                self.error(
+                    tx.span(),
+                    format!("{path}.{name}"),
+                    format!("transactions are not supported on MRSC table {table_name:?}"),
+                );
+                ok = false;
+            }
         }
         ok.then_some(out)
     }

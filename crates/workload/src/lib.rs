@@ -42,7 +42,18 @@ pub fn op_kind(op: Op) -> OpKind {
         Op::Query => OpKind::Query,
         Op::ConditionalPut => OpKind::ConditionalPut,
         Op::Transaction => OpKind::Transaction,
+        Op::TransactGet => OpKind::TransactGet,
     }
+}
+
+/// The keys a transaction on `key` covers: the aligned group of `items` keys holding
+/// it, cut at the key count (`(first key, items)`). Aligned groups make transactional
+/// writes and reads meet on the same items, so a torn read is observable.
+pub fn transaction_group(key: u64, items: u16, key_count: u64) -> (u64, u16) {
+    let items = u64::from(items.max(1));
+    let first = key - key % items;
+    let len = items.min(key_count.saturating_sub(first)).max(1);
+    (first, len as u16)
 }
 
 /// Arrival rate of a phase at `offset_us` into it, ops/s, before spikes.
@@ -116,6 +127,7 @@ impl Chooser {
             query,
             conditional_put,
             transaction,
+            transact_get,
         } = phase.mix;
         let mix: Vec<(Op, u32)> = [
             (Op::Get, get),
@@ -125,6 +137,7 @@ impl Chooser {
             (Op::Query, query),
             (Op::ConditionalPut, conditional_put),
             (Op::Transaction, transaction),
+            (Op::TransactGet, transact_get),
         ]
         .into_iter()
         .filter(|(_, w)| *w > 0)

@@ -125,6 +125,7 @@ impl Sim {
             }),
             read: None,
             attempts: 1,
+            txn: None,
         });
         id
     }
@@ -223,6 +224,7 @@ impl Sim {
             written: None,
             read: Some(ReadValue { value, stamp }),
             attempts: 1,
+            txn: None,
         });
         id
     }
@@ -245,6 +247,7 @@ impl Sim {
             written: None,
             read: None,
             attempts: 1,
+            txn: None,
         });
         id
     }
