@@ -382,6 +382,7 @@ pub(crate) fn bench_table() -> dynasim_region::TableSpec {
         ttl: None,
         stream_view: None,
         origin_attribute: false,
+        split_for_heat: true,
         gsis: Vec::new(),
     }
 }

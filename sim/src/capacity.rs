@@ -6,6 +6,7 @@ use crate::trace::{Event, EventKind};
 use crate::world::Shared;
 use dynasim_core::RegionId;
 use dynasim_core::history::CapacitySample;
+use dynasim_region::partitions::SplitReason;
 
 /// How often the controllers are consulted (they act on whole minutes).
 pub(crate) const AUTO_SCALE_INTERVAL_US: u64 = 1_000_000;
@@ -39,6 +40,40 @@ pub(crate) fn auto_scale(s: &mut Shared, faults: &ActiveFaults, now_us: u64) {
                 action.consumed_per_s
             );
             let event = Event::new(now_us, EventKind::AutoScaling, detail);
+            s.hasher.event(&event);
+            s.output.events.push(event);
+        }
+    }
+}
+
+/// Split partitions where the region's rules say so (CA-11); each split is an event.
+pub(crate) fn maintain_partitions(s: &mut Shared, faults: &ActiveFaults, now_us: u64) {
+    for r in 0..s.regions.len() {
+        if faults.region_down(RegionId(r as u16), now_us) {
+            continue;
+        }
+        for e in s.regions[r].maintain_partitions(now_us) {
+            let table = s.global_table[r][e.table];
+            let why = match e.split.reason {
+                SplitReason::Heat {
+                    read_per_s,
+                    write_per_s,
+                } => format!("heat: {read_per_s:.0} RCU/s and {write_per_s:.0} WCU/s demanded"),
+                SplitReason::Size { bytes } => format!("size: {bytes} bytes"),
+                SplitReason::Capacity { partitions_needed } => {
+                    format!("capacity needs {partitions_needed} partitions")
+                }
+            };
+            let detail = format!(
+                "partition split {} {}: partition {} -> {} + {} ({why}); {} partitions",
+                s.region_names[r],
+                s.table_names[table],
+                e.split.parent,
+                e.split.parent,
+                e.split.child,
+                e.partitions
+            );
+            let event = Event::new(now_us, EventKind::PartitionSplit, detail);
             s.hasher.event(&event);
             s.output.events.push(event);
         }

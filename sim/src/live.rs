@@ -536,7 +536,7 @@ fn snapshot(view: &View<'_>, now_us: u64, cursors: &mut (usize, usize, usize, us
                 EventKind::LeaderElection => LogKind::Failover,
                 EventKind::Finding => LogKind::Finding,
                 EventKind::Action => LogKind::Action,
-                EventKind::AutoScaling => LogKind::Scaling,
+                EventKind::AutoScaling | EventKind::PartitionSplit => LogKind::Scaling,
                 EventKind::Notify => LogKind::Info,
             };
             Some(LogLine {

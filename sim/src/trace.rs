@@ -78,6 +78,7 @@ pub(crate) fn finish(
             leader_elections: c.leader_elections,
             stale_replica_reads: c.stale_replica_reads,
             index_throttles: c.index_throttles,
+            partition_splits: c.partition_splits,
         });
     }
     out.history.sort_by_key(|o| (o.complete_us, o.id));

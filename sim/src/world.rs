@@ -208,6 +208,7 @@ pub(crate) fn region_tables(
                 .to_string()
             }),
             origin_attribute: scenario.consumers.iter().any(|c| c.table == i),
+            split_for_heat: t.split_for_heat,
             ttl: t
                 .ttl_attribute
                 .as_ref()
@@ -493,6 +494,9 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         }
         if auto_scaling && now_us % crate::capacity::AUTO_SCALE_INTERVAL_US < tick_us {
             crate::capacity::auto_scale(&mut shared.borrow_mut(), &faults, now_us);
+        }
+        if now_us % crate::capacity::AUTO_SCALE_INTERVAL_US < tick_us {
+            crate::capacity::maintain_partitions(&mut shared.borrow_mut(), &faults, now_us);
         }
         if next_us % crate::capacity::SAMPLE_INTERVAL_US < tick_us {
             crate::capacity::sample(&mut shared.borrow_mut(), next_us);

@@ -552,3 +552,51 @@ fn a_transaction_beyond_4_mb_is_refused_when_the_scenario_loads() {
         "{err}"
     );
 }
+
+#[test]
+fn ca11_split_for_heat_separates_hot_items_and_ends_the_throttling() {
+    let o = run("scenarios/capacity/split-for-heat.toml", 1);
+    o.assert_passed();
+    let splits: Vec<&str> = o
+        .run
+        .events
+        .iter()
+        .filter(|e| e.kind == dynasim::EventKind::PartitionSplit)
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert!(
+        !splits.is_empty() && splits.iter().all(|d| d.contains("(heat: ")),
+        "{splits:?}"
+    );
+    // Splits come after the partition has been hot for the policy's 5 minutes.
+    assert!(
+        o.run
+            .events
+            .iter()
+            .filter(|e| e.kind == dynasim::EventKind::PartitionSplit)
+            .all(|e| e.at_us >= 300_000_000)
+    );
+    assert_eq!(
+        o.run.region_counters[0].partition_splits,
+        splits.len() as u64
+    );
+    // Without the split the same hot items keep throttling.
+    let path = common::root().join("scenarios/capacity/split-for-heat.toml");
+    let text = std::fs::read_to_string(&path).expect("shipped").replace(
+        "capacity      = { mode = \"provisioned\", read_units = 100, write_units = 3_900 }",
+        "capacity      = { mode = \"provisioned\", read_units = 100, write_units = 3_900 }\nsplit_for_heat = false",
+    );
+    let scenario = dynasim::Scenario::from_str(&text, "no-split.toml").expect("valid");
+    let off = dynasim::run_scenario(scenario, "no-split", &Default::default()).expect("runs");
+    let verdict = off
+        .report
+        .verdict("throttle ratio all during split")
+        .expect("the verdict exists");
+    assert_eq!(verdict.status, Status::Fail, "{verdict:?}");
+    assert!(
+        !off.run
+            .events
+            .iter()
+            .any(|e| e.kind == dynasim::EventKind::PartitionSplit)
+    );
+}

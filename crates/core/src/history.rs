@@ -192,6 +192,8 @@ pub enum EventKind {
     Finding,
     /// Auto scaling changed a table's provisioned capacity (CA-16).
     AutoScaling,
+    /// A table partition split (CA-11: heat, size or capacity).
+    PartitionSplit,
     /// A stream consumer with the `notify` behaviour processed a batch.
     Notify,
     /// An interactive action (dashboard key), re-injected by `dynasim replay`.
@@ -334,6 +336,9 @@ pub struct RegionCounters {
     /// Writes throttled because a GSI lacked write capacity (CA-06); also in `throttles`.
     #[serde(default)]
     pub index_throttles: u64,
+    /// Partition splits in all tables (CA-11).
+    #[serde(default)]
+    pub partition_splits: u64,
 }
 
 /// Replication counters of one table replica at the end of a run.

@@ -1,7 +1,8 @@
 //! dynasim-region: one simulated AWS region, as a sans-IO state machine.
 //!
 //! A region hosts one replica of each global table it takes part in. Inside, each table
-//! is split into partitions by hashed partition key; each partition has three storage
+//! is split into partitions by hashed partition key (which split for heat, size and
+//! capacity, see [`partitions`]); each partition has three storage
 //! replicas, one per AZ, and a leader (RC-01..RC-04). Writes go to the leader and are
 //! acknowledged at 2 of 3 replicas; the third applies after a sampled lag, so an
 //! eventually consistent read routed to it can be stale (RC-14). When the leader's AZ
@@ -20,6 +21,7 @@ pub mod capacity;
 mod dax;
 pub mod gsi;
 pub mod latency;
+pub mod partitions;
 mod transaction;
 
 use autoscale::{AutoScaler, AutoScalingSpec, ScalingAction};
@@ -95,6 +97,10 @@ pub struct DaxSpec {
     pub size_bytes: u64,
 }
 
+fn split_for_heat_default() -> bool {
+    true
+}
+
 fn default_dax_query_ttl_us() -> u64 {
     5 * 60 * 1_000_000
 }
@@ -120,6 +126,9 @@ pub struct TableSpec {
     /// Client writes carry [`ORIGIN_ATTRIBUTE`], the writing region's id, as applications
     /// do so that stream consumers can tell local writes from replicated ones (UC-03).
     pub origin_attribute: bool,
+    /// CA-11: split partitions that stay hot (DynamoDB always does).
+    #[serde(default = "split_for_heat_default")]
+    pub split_for_heat: bool,
     /// Global secondary indexes, each with its own capacity (CP-06, CA-06).
     #[serde(default)]
     pub gsis: Vec<GsiSpec>,
@@ -166,6 +175,8 @@ pub struct RegionConfig {
     pub strong_reads_from_follower: bool,
     /// How often the TTL sweeper runs (TTL-04: a background process).
     pub ttl_sweep_interval_us: u64,
+    /// When partitions split (CA-11, CA-13).
+    pub split: partitions::SplitPolicy,
 }
 
 impl Default for RegionConfig {
@@ -181,6 +192,7 @@ impl Default for RegionConfig {
             on_demand_initial_write_units: 4_000.0,
             strong_reads_from_follower: false,
             ttl_sweep_interval_us: 1_000_000,
+            split: partitions::SplitPolicy::default(),
         }
     }
 }
@@ -298,6 +310,7 @@ pub struct RegionCounters {
     pub stale_replica_reads: u64,
     /// Writes throttled because a GSI had no write capacity (CA-06), also in `throttles`.
     pub index_throttles: u64,
+    pub partition_splits: u64,
 }
 
 /// The lagging follower's view of an item after its latest write.
@@ -325,6 +338,8 @@ struct TableRuntime {
     dax_query: Option<DaxCache>,
     /// Partition leaders: AZ index per partition.
     leaders: Vec<u8>,
+    /// Which partition holds a key; demand per partition for split-for-heat.
+    partition_map: partitions::PartitionMap,
     consumed_read_units: f64,
     consumed_write_units: f64,
     read_scaler: Option<AutoScaler>,
@@ -332,6 +347,21 @@ struct TableRuntime {
     /// CP-16: decreases left today, shared by manual changes and auto scaling.
     decreases: dynasim_engine::DecreaseBudget,
     gsis: Vec<GsiRuntime>,
+}
+
+/// A key's partition and its position in the partition's range.
+#[derive(Clone, Copy, Debug)]
+struct Placement {
+    partition: usize,
+    position: u64,
+}
+
+/// A partition split (CA-11), already in effect.
+pub struct SplitEvent {
+    pub table: usize,
+    pub split: partitions::Split,
+    /// The table's partitions after the split.
+    pub partitions: usize,
 }
 
 /// An auto scaling action on a table (`index: None`) or one of its GSIs, already in
@@ -494,7 +524,8 @@ impl Region {
         }
         let key_item = self.tables[op.table].key_item(op.key);
         let key = self.tables[op.table].item_key(&key_item);
-        let partition = self.tables[op.table].partition_of(&key);
+        let placement = self.tables[op.table].place(&key);
+        let partition = placement.partition;
         let front_end_us = self.config.latency.front_end.sample(rng);
         if op.kind.is_write() || op.strong {
             let strong_from_follower =
@@ -507,7 +538,7 @@ impl Region {
             // Replication back-pressure: the change log to a peer is full.
             return failed(ErrorKind::ThrottlingException, front_end_us);
         }
-        if let Some(reason) = self.tables[op.table].admit(op, partition, now_us) {
+        if let Some(reason) = self.tables[op.table].admit(op, placement, now_us) {
             let kind = if self.tables[op.table].spec.capacity.on_demand {
                 ErrorKind::ThrottlingException
             } else {
@@ -983,6 +1014,62 @@ impl Region {
         events
     }
 
+    /// Split partitions that stay hot, outgrow the size limit, or are too few for the
+    /// table's capacity (CA-11, CA-13). Call it regularly (every second is plenty); each
+    /// split has taken effect when it is returned.
+    pub fn maintain_partitions(&mut self, now_us: u64) -> Vec<SplitEvent> {
+        let policy = self.config.split;
+        let limits = (
+            self.config.partition_read_units_max,
+            self.config.partition_write_units_max,
+        );
+        let mut events = Vec::new();
+        for (i, t) in self.tables.iter_mut().enumerate() {
+            let mut wanted: Vec<_> = t
+                .partition_map
+                .close_window(&policy, limits, now_us)
+                .into_iter()
+                .map(|(p, reason, cut)| (p, reason, Some(cut)))
+                .collect();
+            if !t.spec.split_for_heat {
+                wanted.clear();
+            }
+            wanted.extend(t.oversized_partitions(&self.engine, &policy));
+            let splits_before = events.len();
+            for (parent, reason, cut) in wanted {
+                events.extend(t.split(parent, reason, cut, &policy, limits).map(|split| {
+                    SplitEvent {
+                        table: i,
+                        split,
+                        partitions: t.partition_map.len(),
+                    }
+                }));
+            }
+            let needed = t.partitions_for_capacity(&self.config);
+            while t.partition_map.len() < needed {
+                let parent = t.partition_map.widest();
+                let reason = partitions::SplitReason::Capacity {
+                    partitions_needed: needed,
+                };
+                let Some(split) = t.split(parent, reason, None, &policy, limits) else {
+                    break;
+                };
+                events.push(SplitEvent {
+                    table: i,
+                    split,
+                    partitions: t.partition_map.len(),
+                });
+            }
+            self.counters.partition_splits += (events.len() - splits_before) as u64;
+        }
+        events
+    }
+
+    /// Partitions of a table replica now.
+    pub fn partition_count(&self, table: usize) -> usize {
+        self.tables[table].partition_map.len()
+    }
+
     /// Provisioned and consumed units of each GSI of a table replica.
     pub fn gsi_capacity_use(&self, table: usize) -> Vec<GsiCapacityUse> {
         self.tables[table]
@@ -1256,6 +1343,7 @@ impl TableRuntime {
                 .as_ref()
                 .map(|d| DaxCache::new(d.query_ttl_us, d.size_bytes)),
             leaders: (0..partitions).map(|p| (p % 3) as u8).collect(),
+            partition_map: partitions::PartitionMap::new(partitions),
             consumed_read_units: 0.0,
             consumed_write_units: 0.0,
             read_scaler: cap.read_auto_scaling.map(AutoScaler::new),
@@ -1268,6 +1356,77 @@ impl TableRuntime {
                 .collect(),
             spec,
         }
+    }
+
+    /// Split `parent` in two: the new partition gets its own per-partition buckets and
+    /// starts with the parent's leader (the same storage nodes hold both halves).
+    fn split(
+        &mut self,
+        parent: usize,
+        reason: partitions::SplitReason,
+        cut: Option<u64>,
+        policy: &partitions::SplitPolicy,
+        limits: (f64, f64),
+    ) -> Option<partitions::Split> {
+        let child = self.partition_map.split(parent, cut, policy)?;
+        self.partition_read.push(TokenBucket::new(limits.0, 1.0));
+        self.partition_write.push(TokenBucket::new(limits.1, 1.0));
+        self.leaders.push(self.leaders[parent]);
+        debug_assert_eq!(self.partition_read.len(), self.partition_map.len());
+        Some(partitions::Split {
+            parent,
+            child,
+            reason,
+        })
+    }
+
+    /// CA-11: provisioned units raised to a new high, or a new on-demand peak, need more
+    /// partitions (each delivers at most 3,000 RCU and 1,000 WCU).
+    fn partitions_for_capacity(&self, config: &RegionConfig) -> usize {
+        let cap = &self.spec.capacity;
+        if cap.on_demand {
+            let initial_read = config.on_demand_initial_read_units / 2.0;
+            let initial_write = config.on_demand_initial_write_units / 2.0;
+            let growth = (self.on_demand_read.peak_per_s / initial_read)
+                .max(self.on_demand_write.peak_per_s / initial_write)
+                .max(1.0);
+            (self.partition_map.roots() as f64 * growth).ceil() as usize
+        } else {
+            (cap.read_units / config.partition_read_units_max
+                + cap.write_units / config.partition_write_units_max)
+                .ceil() as usize
+        }
+    }
+
+    /// CA-13: partitions above the size limit. Sizing every partition walks the table, so
+    /// it only happens once the whole table is larger than one partition may be.
+    fn oversized_partitions(
+        &self,
+        engine: &Engine,
+        policy: &partitions::SplitPolicy,
+    ) -> Vec<(usize, partitions::SplitReason, Option<u64>)> {
+        let table_bytes = engine.table(&self.spec.name).map_or(0, |t| t.size_bytes());
+        if table_bytes <= policy.size_bytes_max {
+            return Vec::new();
+        }
+        let mut bytes = vec![0u64; self.partition_map.len()];
+        for (key, item) in engine.iter_items(&self.spec.name).into_iter().flatten() {
+            bytes[self.partition_of(key)] += item_bytes(item);
+        }
+        bytes
+            .into_iter()
+            .enumerate()
+            .filter(|(_, b)| *b > policy.size_bytes_max)
+            .map(|(p, bytes)| (p, partitions::SplitReason::Size { bytes }, None))
+            .collect()
+    }
+
+    /// (read, write) units per second one partition delivers at most (CA-08).
+    fn partition_limits(&self) -> (f64, f64) {
+        (
+            self.partition_read[0].rate_per_s,
+            self.partition_write[0].rate_per_s,
+        )
     }
 
     fn key_item(&self, key: u64) -> Item {
@@ -1291,13 +1450,26 @@ impl TableRuntime {
     }
 
     fn partition_of(&self, key: &ItemKey) -> usize {
+        self.place(key).partition
+    }
+
+    /// Where a key lives: its partition, and its position there (for split points).
+    fn place(&self, key: &ItemKey) -> Placement {
         // FNV-1a over the encoded key: a stable hash (never std's randomized one).
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for b in key.as_bytes() {
             h ^= u64::from(*b);
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
-        (h % self.partition_read.len() as u64) as usize
+        let partition = self.partition_map.locate(h);
+        debug_assert!(
+            partition < self.partition_read.len(),
+            "one bucket per partition"
+        );
+        Placement {
+            partition,
+            position: partitions::PartitionMap::position(h),
+        }
     }
 
     /// Read a workload key through the engine's Query path.
@@ -1351,14 +1523,19 @@ impl TableRuntime {
     }
 
     /// Capacity admission; `Some(reason)` means throttled.
-    fn admit(&mut self, op: &ClientOp, partition: usize, now_us: u64) -> Option<ThrottleReason> {
+    fn admit(
+        &mut self,
+        op: &ClientOp,
+        placement: Placement,
+        now_us: u64,
+    ) -> Option<ThrottleReason> {
         let write = op.kind.is_write();
         let units = if write {
             write_units(op.item_bytes)
         } else {
             read_units(op.item_bytes, op.strong)
         };
-        self.admit_units(op, write, units, partition, now_us)
+        self.admit_units(op, write, units, placement, now_us)
     }
 
     /// Capacity admission of `units` on `partition` (a write also asks every GSI).
@@ -1367,9 +1544,13 @@ impl TableRuntime {
         op: &ClientOp,
         write: bool,
         units: f64,
-        partition: usize,
+        placement: Placement,
         now_us: u64,
     ) -> Option<ThrottleReason> {
+        let partition = placement.partition;
+        let limits = self.partition_limits();
+        self.partition_map
+            .note_demand(partition, write, units, placement.position, limits);
         if self.spec.capacity.on_demand {
             // CA-06 first: `admit` below spends the table's on-demand headroom, which a
             // write the index refuses must not use up.

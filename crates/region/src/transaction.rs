@@ -25,7 +25,7 @@ struct TxnKeys {
     keys: Vec<u64>,
     key_items: Vec<Item>,
     encoded: Vec<ItemKey>,
-    partitions: Vec<usize>,
+    placements: Vec<crate::Placement>,
 }
 
 impl Region {
@@ -41,7 +41,7 @@ impl Region {
         debug_assert!(write || op.kind == OpKind::TransactGet);
         let front_end_us = self.config.latency.front_end.sample(rng);
         let txn = self.txn_keys(op);
-        let mut partitions = txn.partitions.clone();
+        let mut partitions: Vec<usize> = txn.placements.iter().map(|p| p.partition).collect();
         partitions.sort_unstable();
         partitions.dedup();
         let from_followers = !write && self.config.strong_reads_from_follower;
@@ -77,12 +77,12 @@ impl Region {
         let keys: Vec<u64> = (op.key..op.key + u64::from(op.items.max(1))).collect();
         let key_items: Vec<Item> = keys.iter().map(|k| table.key_item(*k)).collect();
         let encoded: Vec<ItemKey> = key_items.iter().map(|i| table.item_key(i)).collect();
-        let partitions = encoded.iter().map(|k| table.partition_of(k)).collect();
+        let placements = encoded.iter().map(|k| table.place(k)).collect();
         TxnKeys {
             keys,
             key_items,
             encoded,
-            partitions,
+            placements,
         }
     }
 
@@ -102,7 +102,7 @@ impl Region {
             2.0 * read_units(op.item_bytes, true)
         };
         let table = &mut self.tables[op.table];
-        txn.partitions
+        txn.placements
             .iter()
             .find_map(|&p| table.admit_units(op, write, units, p, now_us))
     }

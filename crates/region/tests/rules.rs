@@ -25,6 +25,7 @@ fn table(capacity: CapacitySpec, dax: Option<DaxSpec>) -> TableSpec {
         ttl: None,
         stream_view: None,
         origin_attribute: false,
+        split_for_heat: true,
         gsis: Vec::new(),
     }
 }

@@ -272,6 +272,9 @@ pub struct Table {
     pub ttl_delete_jitter_us: u64,
     pub stream: Option<StreamView>,
     pub dax: Option<Dax>,
+    /// CA-11: hot partitions split (DynamoDB always does; `false` shows what the split
+    /// buys). Default true.
+    pub split_for_heat: bool,
 }
 
 /// Index into [`Scenario::tables`].

@@ -251,6 +251,7 @@ pub struct Table {
     pub ttl_delete_jitter: Option<S<String>>,
     pub stream: Option<S<StreamView>>,
     pub dax: Option<S<Dax>>,
+    pub split_for_heat: Option<S<bool>>,
 }
 
 #[derive(Deserialize)]

@@ -307,6 +307,7 @@ impl Resolver {
             ttl_delete_jitter_us: ttl_delete_jitter_us?,
             stream,
             dax,
+            split_for_heat: t.split_for_heat.as_ref().is_none_or(|b| *b.get_ref()),
         })
     }
 
