@@ -286,6 +286,23 @@ impl ItemKey {
         Ok(ItemKey::from_encoded(&bytes))
     }
 
+    /// Appends the key encoding of `item` to `out` and returns true when
+    /// [`ItemKey::from_item`] would accept it; false (with `out` partly written)
+    /// otherwise. For callers that only need to know whether the key exists (sparse
+    /// indexes) and build a longer key, without the error message and extra copies.
+    pub(crate) fn encode_item_key(schema: &KeySchema, item: &Item, out: &mut Vec<u8>) -> bool {
+        for (position, key) in schema.attributes().enumerate() {
+            let Some(value) = item.get(&key.name) else {
+                return false;
+            };
+            if check_key_value(key, value, position == 0, TypeMismatch::Item).is_err() {
+                return false;
+            }
+            encode_component(value, out);
+        }
+        true
+    }
+
     /// The key of a `Key` request argument: exactly the key attributes, nothing else,
     /// with matching types (DM-22: "The provided key element does not match the schema").
     pub fn from_key(schema: &KeySchema, key: &Item) -> Result<ItemKey, EngineError> {
@@ -336,11 +353,15 @@ impl fmt::Debug for ItemKey {
 
 /// Copies the key attributes out of an item (the item must hold them).
 pub fn key_attributes(schema: &KeySchema, item: &Item) -> Item {
-    schema
-        .attributes()
-        .filter_map(|k| item.get_key_value(&k.name))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    // Inserted one by one: collecting into a map buffers and sorts first, which costs
+    // more than the two inserts on every write.
+    let mut key = Item::new();
+    for attribute in schema.attributes() {
+        if let Some((name, value)) = item.get_key_value(&attribute.name) {
+            key.insert(name.clone(), value.clone());
+        }
+    }
+    key
 }
 
 #[derive(Clone, Copy)]
