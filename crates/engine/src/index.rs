@@ -158,11 +158,13 @@ impl SecondaryIndex {
     pub(crate) fn projected<'a>(&self, table_schema: &KeySchema, item: &'a Item) -> Cow<'a, Item> {
         match &self.projection {
             ProjectionSpec::All => Cow::Borrowed(item),
-            spec => Cow::Owned(self.project_some(table_schema, item, spec)),
+            spec => Cow::Owned(self.project_listed(table_schema, item, spec)),
         }
     }
 
-    fn project_some(&self, table_schema: &KeySchema, item: &Item, spec: &ProjectionSpec) -> Item {
+    /// The table and index key attributes, plus the listed ones for INCLUDE: any
+    /// projection but ALL.
+    fn project_listed(&self, table_schema: &KeySchema, item: &Item, spec: &ProjectionSpec) -> Item {
         item.iter()
             .filter(|(name, _)| {
                 table_schema.is_key_attribute(name)
@@ -186,7 +188,7 @@ impl SecondaryIndex {
         let entry = match &self.projection {
             ProjectionSpec::All => item.clone(),
             spec => StoredItem::new(
-                Arc::new(self.project_some(table_schema, &item.item, spec)),
+                Arc::new(self.project_listed(table_schema, &item.item, spec)),
                 config,
             ),
         };

@@ -478,24 +478,6 @@ fn start_key(
 /// Entries a page reserves room for before reading: a whole page of a typical Query.
 const PAGE_ENTRIES_RESERVED: usize = 64;
 
-/// Whether `key` lies below an upper bound (`Excluded` or `Unbounded`).
-fn below(key: &ItemKey, upper: &Bound<ItemKey>) -> bool {
-    match upper {
-        Bound::Excluded(u) => key < u,
-        Bound::Included(u) => key <= u,
-        Bound::Unbounded => true,
-    }
-}
-
-/// Whether `key` lies above a lower bound.
-fn above(key: &ItemKey, lower: &Bound<ItemKey>) -> bool {
-    match lower {
-        Bound::Excluded(l) => key > l,
-        Bound::Included(l) => key >= l,
-        Bound::Unbounded => true,
-    }
-}
-
 /// The result of reading one page, before filtering.
 struct Page<'a> {
     entries: Vec<&'a StoredItem>,
@@ -551,15 +533,11 @@ impl Plan<'_> {
         if empty {
             return page;
         }
-        // The map is searched only for the bound the walk starts from; the walk stops
-        // at the other bound itself. A two-sided range searches the tree twice, and on
-        // a large table each search is mostly cache misses.
+        let entries = self.map().range((lower, upper));
         if self.forward {
-            let entries = self.map().range((lower, Bound::Unbounded));
-            self.fill(&mut page, entries.take_while(|(key, _)| below(key, &upper)));
+            self.fill(&mut page, entries);
         } else {
-            let entries = self.map().range((Bound::Unbounded, upper)).rev();
-            self.fill(&mut page, entries.take_while(|(key, _)| above(key, &lower)));
+            self.fill(&mut page, entries.rev());
         }
         page
     }
