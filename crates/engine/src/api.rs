@@ -7,6 +7,7 @@
 
 use crate::error::EngineError;
 use crate::key::{AttributeDefinition, KeySchemaElement};
+use crate::stored::SharedItem;
 use crate::value::{AttributeValue, Item, VALIDATION_MESSAGE_PREFIXES};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -306,7 +307,7 @@ pub struct PutItemInput {
 #[serde(rename_all = "PascalCase")]
 pub struct PutItemOutput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<Item>,
+    pub attributes: Option<SharedItem>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumed_capacity: Option<crate::capacity::ConsumedCapacity>,
 }
@@ -335,7 +336,7 @@ pub struct GetItemInput {
 pub struct GetItemOutput {
     /// Absent (not an empty map) when no item matches (IT-02).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub item: Option<Item>,
+    pub item: Option<SharedItem>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumed_capacity: Option<crate::capacity::ConsumedCapacity>,
 }
@@ -375,7 +376,7 @@ pub struct UpdateItemInput {
 #[serde(rename_all = "PascalCase")]
 pub struct UpdateItemOutput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<Item>,
+    pub attributes: Option<SharedItem>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumed_capacity: Option<crate::capacity::ConsumedCapacity>,
 }
@@ -410,7 +411,7 @@ pub struct DeleteItemInput {
 #[serde(rename_all = "PascalCase")]
 pub struct DeleteItemOutput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<Item>,
+    pub attributes: Option<SharedItem>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumed_capacity: Option<crate::capacity::ConsumedCapacity>,
 }

@@ -69,7 +69,8 @@ pub fn change_units(
     change: &ItemChange,
     config: &EngineConfig,
 ) -> (f64, BTreeMap<String, (IndexKind, f64)>) {
-    let size = |i: &Option<crate::value::Item>| i.as_ref().map_or(0, |i| item_size(i, config));
+    let size =
+        |i: &Option<crate::stored::SharedItem>| i.as_ref().map_or(0, |i| item_size(i, config));
     let table_units = write_units(size(&change.old_image).max(size(&change.new_image)));
     let mut indexes = BTreeMap::new();
     for index in table.indexes.values() {
@@ -81,15 +82,17 @@ pub fn change_units(
     (table_units, indexes)
 }
 
-fn index_units(
+fn index_units<'a>(
     index: &SecondaryIndex,
     table: &Table,
-    change: &ItemChange,
+    change: &'a ItemChange,
     config: &EngineConfig,
 ) -> f64 {
-    let entry = |i: &Option<crate::value::Item>| {
-        i.as_ref()
-            .and_then(|i| index.entry(&table.schema, &change.key, i))
+    // The projection borrows the image when the index projects everything.
+    let entry = |i: &'a Option<crate::stored::SharedItem>| {
+        let item = i.as_deref()?;
+        let key = index.entry_key(&change.key, item)?;
+        Some((key, index.projected(&table.schema, item)))
     };
     match (entry(&change.old_image), entry(&change.new_image)) {
         (None, None) => 0.0,

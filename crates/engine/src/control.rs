@@ -377,10 +377,7 @@ impl Engine {
                 }),
             },
             item_count: i.len() as u64,
-            index_size_bytes: i
-                .entries()
-                .map(|(_, e)| crate::size::item_size(e, config) as u64)
-                .sum(),
+            index_size_bytes: i.size_bytes(),
             index_arn: format!("{arn}/index/{}", i.name),
         };
         let of_kind = |kind: IndexKind| {
@@ -689,9 +686,9 @@ impl Engine {
             let index = indexes.get_mut(&name).expect("index just created");
             // A backfill skips items whose index key has the wrong type, as DynamoDB
             // reports them as violations instead of failing the index.
-            for (key, item) in &table.items {
-                if index.check_item(item).is_ok() {
-                    index.update(&table.schema, key, None, Some(item));
+            for (key, stored) in &table.items {
+                if index.check_item(&stored.item).is_ok() {
+                    index.update(&table.schema, key, None, Some(stored), &self.config);
                 }
             }
         }

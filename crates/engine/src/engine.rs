@@ -11,10 +11,11 @@ use crate::expr::{Bindings, ExprCache, ExprTexts, Prepared, prepare};
 use crate::index::{IndexKind, SecondaryIndex};
 use crate::key::{AttributeDefinition, ItemKey, KeySchema, key_attributes};
 use crate::size::{ITEM_BYTES_MAX, item_size};
+use crate::stored::{SharedItem, StoredItem};
 use crate::value::{Item, validate_item};
 use dynasim_core::SimTime;
 use std::collections::BTreeMap;
-use std::collections::btree_map;
+use std::sync::Arc;
 
 /// One table: its key schema and its items in key order.
 #[derive(Clone, Debug)]
@@ -23,7 +24,7 @@ pub struct Table {
     pub(crate) schema: KeySchema,
     pub(crate) attribute_definitions: Vec<AttributeDefinition>,
     pub(crate) created_at: SimTime,
-    pub(crate) items: BTreeMap<ItemKey, Item>,
+    pub(crate) items: BTreeMap<ItemKey, StoredItem>,
     pub(crate) billing_mode: BillingMode,
     pub(crate) throughput: Option<ProvisionedThroughput>,
     /// Secondary indexes by name.
@@ -81,11 +82,17 @@ impl Table {
         self.created_at
     }
     /// Items in storage order (partition key, then sort key; DM-24).
-    pub fn iter(&self) -> btree_map::Iter<'_, ItemKey, Item> {
-        self.items.iter()
+    pub fn iter(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = (&ItemKey, &Item)> + ExactSizeIterator + '_ {
+        self.items.iter().map(|(key, stored)| (key, &*stored.item))
     }
     pub fn get(&self, key: &ItemKey) -> Option<&Item> {
-        self.items.get(key)
+        self.items.get(key).map(|stored| &*stored.item)
+    }
+    /// The stored item itself, to keep without copying it.
+    pub fn get_shared(&self, key: &ItemKey) -> Option<&SharedItem> {
+        self.items.get(key).map(|stored| &stored.item)
     }
     pub fn len(&self) -> usize {
         self.items.len()
@@ -142,7 +149,7 @@ impl Table {
         if self.has_lsi() {
             let old = self.items.get(key);
             let before = self.collection_bytes(key);
-            let old_bytes = old.map_or(0, |o| self.collection_footprint(o, config));
+            let old_bytes = old.map_or(0, |o| self.collection_footprint(&o.item, config));
             let after = before - old_bytes + self.collection_footprint(new_image, config);
             if after > config.item_collection_bytes_max && after > before {
                 return Err(EngineError::new(
@@ -174,29 +181,32 @@ impl Table {
     }
 
     /// The one place items change: keeps indexes, sizes and collections in step.
+    /// Returns the item it replaced or removed.
     pub(crate) fn store(
         &mut self,
         key: &ItemKey,
-        new_image: Option<Item>,
+        new_image: Option<StoredItem>,
         config: &EngineConfig,
-    ) -> Option<Item> {
-        let old = match new_image {
-            Some(item) => self.items.insert(key.clone(), item),
+    ) -> Option<StoredItem> {
+        // A clone of the new item (an `Arc`) for the indexes, rather than a second
+        // search of the table for the one just inserted.
+        let old = match &new_image {
+            Some(item) => self.items.insert(key.clone(), item.clone()),
             None => self.items.remove(key),
         };
-        let new_image = self.items.get(key);
+        let new_image = new_image.as_ref();
         let schema = &self.schema;
         for index in self.indexes.values_mut() {
-            index.update(schema, key, old.as_ref(), new_image);
+            index.update(schema, key, old.as_ref(), new_image, config);
         }
-        let old_size = old.as_ref().map_or(0, |o| item_size(o, config) as u64);
-        let new_size = new_image.map_or(0, |n| item_size(n, config) as u64);
+        let old_size = old.as_ref().map_or(0, |o| o.size_bytes as u64);
+        let new_size = new_image.map_or(0, |n| n.size_bytes as u64);
         self.size_bytes = self.size_bytes + new_size - old_size;
         if self.has_lsi() {
             let old_fp = old
                 .as_ref()
-                .map_or(0, |o| self.collection_footprint(o, config));
-            let new_fp = new_image.map_or(0, |n| self.collection_footprint(n, config));
+                .map_or(0, |o| self.collection_footprint(&o.item, config));
+            let new_fp = new_image.map_or(0, |n| self.collection_footprint(&n.item, config));
             let partition = self.partition_of(key);
             let entry = self.collection_bytes.entry(partition.clone()).or_insert(0);
             *entry = *entry + new_fp - old_fp;
@@ -210,14 +220,15 @@ impl Table {
 
 /// What a successful write did to one item: the feed for streams and replication.
 /// `old_image == new_image` means the write changed nothing (IT-09: no stream record).
+/// The images are the stored items themselves (shared, not copies).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ItemChange {
     pub table: String,
     pub key: ItemKey,
     /// The key attributes of the item (the `Keys` of a stream record).
     pub key_attrs: Item,
-    pub old_image: Option<Item>,
-    pub new_image: Option<Item>,
+    pub old_image: Option<SharedItem>,
+    pub new_image: Option<SharedItem>,
 }
 
 impl ItemChange {
@@ -264,7 +275,8 @@ pub(crate) struct Planned {
     pub(crate) table: String,
     pub(crate) key: ItemKey,
     pub(crate) key_attrs: Item,
-    pub(crate) new_image: Option<Item>,
+    /// The item to store, sized by the checks.
+    pub(crate) new_image: Option<StoredItem>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -316,7 +328,12 @@ impl Engine {
 
     /// The stored item under `key`, without any request processing.
     pub fn get_raw(&self, table: &str, key: &ItemKey) -> Option<&Item> {
-        self.tables.get(table)?.items.get(key)
+        self.tables.get(table)?.get(key)
+    }
+
+    /// [`Engine::get_raw`] as the stored `Arc`, for a caller that keeps the item.
+    pub fn get_shared(&self, table: &str, key: &ItemKey) -> Option<&SharedItem> {
+        self.tables.get(table)?.get_shared(key)
     }
 
     /// Write units a change costs each global secondary index of `table` that it touches
@@ -339,7 +356,10 @@ impl Engine {
     }
 
     /// A table's items in storage order, for digests and convergence checks.
-    pub fn iter_items(&self, table: &str) -> Option<btree_map::Iter<'_, ItemKey, Item>> {
+    pub fn iter_items(
+        &self,
+        table: &str,
+    ) -> Option<impl DoubleEndedIterator<Item = (&ItemKey, &Item)> + ExactSizeIterator + '_> {
         self.tables.get(table).map(Table::iter)
     }
 
@@ -407,24 +427,25 @@ impl Engine {
             .get(&input.table_name)
             .ok_or_else(EngineError::resource_not_found)?;
         let key = ItemKey::from_item(&table.schema, &input.item)?;
-        if item_size(&input.item, config) > ITEM_BYTES_MAX {
+        let size_bytes = item_size(&input.item, config);
+        if size_bytes > ITEM_BYTES_MAX {
             return Err(EngineError::validation(
                 "Item size has exceeded the maximum allowed size",
             ));
         }
         check_condition(
             &prepared,
-            table.items.get(&key),
+            || table.get(&key),
             &bindings,
             config,
             return_old_on_failure,
         )?;
         table.check_write(&key, &input.item, config)?;
         let planned = Planned {
-            table: input.table_name.clone(),
             key_attrs: key_attributes(&table.schema, &input.item),
+            table: input.table_name,
             key,
-            new_image: Some(input.item),
+            new_image: Some(StoredItem::with_size(Arc::new(input.item), size_bytes)),
         };
         Ok((planned, return_values))
     }
@@ -443,13 +464,14 @@ impl Engine {
             .tables
             .get_mut(&planned.table)
             .expect("a planned write names an existing table");
-        let old_image = table.store(&planned.key, planned.new_image.clone(), config);
+        let new_image = planned.new_image.as_ref().map(|n| Arc::clone(&n.item));
+        let old_image = table.store(&planned.key, planned.new_image, config);
         let change = ItemChange {
             table: planned.table,
             key: planned.key,
             key_attrs: planned.key_attrs,
-            old_image,
-            new_image: planned.new_image,
+            old_image: old_image.map(|o| o.item),
+            new_image,
         };
         let consumed = match mode {
             CapacityMode::None => None,
@@ -503,12 +525,14 @@ impl Engine {
             .ok_or_else(EngineError::resource_not_found)?;
         let key = ItemKey::from_key(&table.schema, &input.key)?;
         let stored = table.items.get(&key);
-        let item = stored.map(|item| match &prepared {
-            Some(p) if p.projection.is_some() => project(item, &p.projection_paths),
-            _ => item.clone(),
+        let item = stored.map(|stored| match &prepared {
+            Some(p) if p.projection.is_some() => {
+                Arc::new(project(&stored.item, &p.projection_paths))
+            }
+            _ => Arc::clone(&stored.item),
         });
         // CA-07: a missing item still costs the minimum.
-        let bytes = stored.map_or(0, |i| item_size(i, &self.config));
+        let bytes = stored.map_or(0, |s| s.size_bytes);
         let units = crate::capacity::read_units(bytes, input.consistent_read.unwrap_or(false));
         let consumed_capacity = CapacityMode::parse(input.return_consumed_capacity.as_deref())?
             .read(table, None, units);
@@ -527,18 +551,18 @@ impl Engine {
         self.observe(now);
         let mode = CapacityMode::parse(input.return_consumed_capacity.as_deref())?;
         let (planned, return_values, touched) = self.plan_update(&input)?;
-        let new_item = planned.new_image.clone().expect("an update writes an item");
         let (change, consumed_capacity) = self.apply_planned(planned, now, mode, 1.0);
-        let non_empty = |item: Item| (!item.is_empty()).then_some(item);
+        let new_item = change.new_image.as_ref().expect("an update writes an item");
+        let non_empty = |item: Item| (!item.is_empty()).then(|| Arc::new(item));
         let attributes = match return_values {
             ReturnValues::None => None,
             ReturnValues::AllOld => change.old_image.clone(),
-            ReturnValues::AllNew => Some(new_item),
+            ReturnValues::AllNew => Some(Arc::clone(new_item)),
             ReturnValues::UpdatedOld => change
                 .old_image
                 .as_ref()
                 .and_then(|old| non_empty(project(old, &touched))),
-            ReturnValues::UpdatedNew => non_empty(project(&new_item, &touched)),
+            ReturnValues::UpdatedNew => non_empty(project(new_item, &touched)),
         };
         Ok(WriteOutcome {
             output: UpdateItemOutput {
@@ -602,8 +626,8 @@ impl Engine {
             .get(&input.table_name)
             .ok_or_else(EngineError::resource_not_found)?;
         let key = ItemKey::from_key(&table.schema, &input.key)?;
-        let old = table.items.get(&key);
-        check_condition(&prepared, old, &bindings, config, return_old_on_failure)?;
+        let old = table.get(&key);
+        check_condition(&prepared, || old, &bindings, config, return_old_on_failure)?;
         let mut new_item = old.cloned().unwrap_or_else(|| input.key.clone());
         let touched = match &prepared.update {
             Some(update) => {
@@ -615,7 +639,8 @@ impl Engine {
             None => Vec::new(),
         };
         validate_item(&new_item)?;
-        if item_size(&new_item, config) > ITEM_BYTES_MAX {
+        let size_bytes = item_size(&new_item, config);
+        if size_bytes > ITEM_BYTES_MAX {
             return Err(EngineError::validation(
                 "Item size to update has exceeded the maximum allowed size",
             ));
@@ -625,7 +650,7 @@ impl Engine {
             table: input.table_name.clone(),
             key,
             key_attrs: input.key.clone(),
-            new_image: Some(new_item),
+            new_image: Some(StoredItem::with_size(Arc::new(new_item), size_bytes)),
         };
         Ok((planned, return_values, touched))
     }
@@ -695,7 +720,7 @@ impl Engine {
         let key = ItemKey::from_key(&table.schema, &input.key)?;
         check_condition(
             &prepared,
-            table.items.get(&key),
+            || table.get(&key),
             &bindings,
             config,
             return_old_on_failure,
@@ -717,7 +742,7 @@ impl Engine {
         &mut self,
         table: &str,
         key_attrs: &Item,
-        new_image: Option<Item>,
+        new_image: Option<SharedItem>,
     ) -> Result<ItemChange, EngineError> {
         let now = self.now_max;
         self.apply_replicated_at(table, key_attrs, new_image, now)
@@ -729,7 +754,7 @@ impl Engine {
         &mut self,
         table: &str,
         key_attrs: &Item,
-        new_image: Option<Item>,
+        new_image: Option<SharedItem>,
         now: SimTime,
     ) -> Result<ItemChange, EngineError> {
         self.observe(now);
@@ -739,15 +764,16 @@ impl Engine {
             .get_mut(table)
             .ok_or_else(EngineError::resource_not_found)?;
         let key = ItemKey::from_key(&table_ref.schema, key_attrs)?;
-        if let Some(image) = &new_image {
-            table_ref.check_replicated(&key, image, config)?;
-        }
-        let old_image = table_ref.store(&key, new_image.clone(), config);
+        let stored = match &new_image {
+            Some(image) => Some(table_ref.check_replicated(&key, image, config)?),
+            None => None,
+        };
+        let old_image = table_ref.store(&key, stored, config);
         let change = ItemChange {
             table: table.to_string(),
             key,
             key_attrs: key_attrs.clone(),
-            old_image,
+            old_image: old_image.map(|o| o.item),
             new_image,
         };
         self.record_change(&change, now, false);
@@ -755,14 +781,14 @@ impl Engine {
     }
 
     /// [`Engine::apply_replicated`] for a caller that does not need the [`ItemChange`]
-    /// back: the same checks, storage, indexes and stream record, but the old and new
-    /// images are only copied when the table has a stream to record them in. A host that
-    /// shares its images (`Arc`) passes a reference and the engine keeps the one copy.
+    /// back: the same checks, storage, indexes and stream record, but the change is only
+    /// built when the table has a stream to record it in. The engine keeps `new_image`
+    /// itself, so a host holding the same `Arc` shares the one copy.
     pub fn apply_replicated_image(
         &mut self,
         table: &str,
         key_attrs: &Item,
-        new_image: Option<&Item>,
+        new_image: Option<SharedItem>,
     ) -> Result<(), EngineError> {
         let now = self.now_max;
         let config = &self.config;
@@ -771,10 +797,11 @@ impl Engine {
             .get_mut(table)
             .ok_or_else(EngineError::resource_not_found)?;
         let key = ItemKey::from_key(&table_ref.schema, key_attrs)?;
-        if let Some(image) = new_image {
-            table_ref.check_replicated(&key, image, config)?;
-        }
-        let old_image = table_ref.store(&key, new_image.cloned(), config);
+        let stored = match &new_image {
+            Some(image) => Some(table_ref.check_replicated(&key, image, config)?),
+            None => None,
+        };
+        let old_image = table_ref.store(&key, stored, config);
         if table_ref.stream_arn.is_none() {
             return Ok(());
         }
@@ -782,8 +809,8 @@ impl Engine {
             table: table.to_string(),
             key,
             key_attrs: key_attrs.clone(),
-            old_image,
-            new_image: new_image.cloned(),
+            old_image: old_image.map(|o| o.item),
+            new_image,
         };
         self.record_change(&change, now, false);
         Ok(())
@@ -792,13 +819,14 @@ impl Engine {
 
 impl Table {
     /// The checks a replicated image passes before it is stored: valid like a PutItem
-    /// item, carrying `key`, within the size limit and the index rules.
+    /// item, carrying `key`, within the size limit and the index rules. Returns the
+    /// image ready to store, sized.
     fn check_replicated(
         &self,
         key: &ItemKey,
-        image: &Item,
+        image: &SharedItem,
         config: &EngineConfig,
-    ) -> Result<(), EngineError> {
+    ) -> Result<StoredItem, EngineError> {
         validate_item(image)?;
         let image_key = ItemKey::from_item(&self.schema, image)?;
         if image_key != *key {
@@ -806,20 +834,24 @@ impl Table {
                 "The provided key element does not match the schema",
             ));
         }
-        if item_size(image, config) > ITEM_BYTES_MAX {
+        let size_bytes = item_size(image, config);
+        if size_bytes > ITEM_BYTES_MAX {
             return Err(EngineError::validation(
                 "Item size has exceeded the maximum allowed size",
             ));
         }
-        self.check_write(key, image, config)
+        self.check_write(key, image, config)?;
+        Ok(StoredItem::with_size(Arc::clone(image), size_bytes))
     }
 }
 
 /// Evaluates the request's condition against the current item (or an empty item,
 /// EX-21); a failure is ConditionalCheckFailedException, with the item if asked (IT-06).
-fn check_condition(
+/// The current item is looked up only when there is a condition: an unconditional
+/// write should not pay a search of the table before the one that stores it.
+fn check_condition<'a>(
     prepared: &Prepared,
-    current: Option<&Item>,
+    current: impl FnOnce() -> Option<&'a Item>,
     bindings: &Bindings<'_>,
     config: &EngineConfig,
     return_old_on_failure: bool,
@@ -827,6 +859,7 @@ fn check_condition(
     let Some(condition) = &prepared.condition else {
         return Ok(());
     };
+    let current = current();
     let empty = Item::new();
     let evaluator = Evaluator {
         item: current.unwrap_or(&empty),

@@ -5,10 +5,14 @@
 //! encoding. Both encodings are self-delimiting and order-preserving, so entries sort
 //! by index partition key, then index sort key, then table key, as in DynamoDB.
 
+use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::key::{ItemKey, KeySchema};
+use crate::stored::StoredItem;
 use crate::value::{AttributeValue, Item};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Global or local secondary index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,8 +48,9 @@ pub struct SecondaryIndex {
     pub projection: ProjectionSpec,
     /// Provisioned throughput of a GSI (read, write); `None` on demand or for an LSI.
     pub throughput: Option<(i64, i64)>,
-    /// Entries keyed by index key ++ table key, holding the projected item.
-    pub(crate) entries: BTreeMap<ItemKey, Item>,
+    /// Entries keyed by index key ++ table key, holding the projected item (the table's
+    /// own copy when the index projects everything).
+    pub(crate) entries: BTreeMap<ItemKey, StoredItem>,
 }
 
 impl SecondaryIndex {
@@ -68,7 +73,12 @@ impl SecondaryIndex {
 
     /// Entries in index order.
     pub fn entries(&self) -> impl Iterator<Item = (&ItemKey, &Item)> {
-        self.entries.iter()
+        self.entries.iter().map(|(key, entry)| (key, &*entry.item))
+    }
+
+    /// Sum of the entries' sizes.
+    pub(crate) fn size_bytes(&self) -> u64 {
+        self.entries.values().map(|e| e.size_bytes as u64).sum()
     }
 
     pub fn len(&self) -> usize {
@@ -130,26 +140,59 @@ impl SecondaryIndex {
 
     /// The storage key of the entry an item contributes, without projecting it.
     pub fn entry_key(&self, table_key: &ItemKey, item: &Item) -> Option<ItemKey> {
-        let index_key = ItemKey::from_item(&self.schema, item).ok()?;
-        let mut bytes = index_key.as_bytes().to_vec();
-        bytes.extend_from_slice(table_key.as_bytes());
+        let table_key = table_key.as_bytes();
+        let mut bytes = Vec::with_capacity(32 + table_key.len());
+        if !ItemKey::encode_item_key(&self.schema, item, &mut bytes) {
+            return None;
+        }
+        bytes.extend_from_slice(table_key);
         Some(ItemKey::from_encoded(&bytes))
     }
 
     /// The attributes this index stores for `item` (CP-07): table and index keys always.
     pub fn project(&self, table_schema: &KeySchema, item: &Item) -> Item {
+        self.projected(table_schema, item).into_owned()
+    }
+
+    /// [`SecondaryIndex::project`] borrowing `item` when the index projects everything.
+    pub(crate) fn projected<'a>(&self, table_schema: &KeySchema, item: &'a Item) -> Cow<'a, Item> {
         match &self.projection {
-            ProjectionSpec::All => item.clone(),
-            spec => item
-                .iter()
-                .filter(|(name, _)| {
-                    table_schema.is_key_attribute(name)
-                        || self.schema.is_key_attribute(name)
-                        || matches!(spec, ProjectionSpec::Include(set) if set.contains(*name))
-                })
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            ProjectionSpec::All => Cow::Borrowed(item),
+            spec => Cow::Owned(self.project_listed(table_schema, item, spec)),
         }
+    }
+
+    /// The table and index key attributes, plus the listed ones for INCLUDE: any
+    /// projection but ALL.
+    fn project_listed(&self, table_schema: &KeySchema, item: &Item, spec: &ProjectionSpec) -> Item {
+        item.iter()
+            .filter(|(name, _)| {
+                table_schema.is_key_attribute(name)
+                    || self.schema.is_key_attribute(name)
+                    || matches!(spec, ProjectionSpec::Include(set) if set.contains(*name))
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// The stored entry of a stored table item: the same `Arc` and size when the index
+    /// projects everything, else a projected copy sized once.
+    fn stored_entry(
+        &self,
+        table_schema: &KeySchema,
+        table_key: &ItemKey,
+        item: &StoredItem,
+        config: &EngineConfig,
+    ) -> Option<(ItemKey, StoredItem)> {
+        let key = self.entry_key(table_key, &item.item)?;
+        let entry = match &self.projection {
+            ProjectionSpec::All => item.clone(),
+            spec => StoredItem::new(
+                Arc::new(self.project_listed(table_schema, &item.item, spec)),
+                config,
+            ),
+        };
+        Some((key, entry))
     }
 
     /// Whether an attribute name is available in this index's entries.
@@ -172,11 +215,12 @@ impl SecondaryIndex {
         &mut self,
         table_schema: &KeySchema,
         table_key: &ItemKey,
-        old: Option<&Item>,
-        new: Option<&Item>,
+        old: Option<&StoredItem>,
+        new: Option<&StoredItem>,
+        config: &EngineConfig,
     ) {
-        let old_key = old.and_then(|o| self.entry_key(table_key, o));
-        let new_entry = new.and_then(|n| self.entry(table_schema, table_key, n));
+        let old_key = old.and_then(|o| self.entry_key(table_key, &o.item));
+        let new_entry = new.and_then(|n| self.stored_entry(table_schema, table_key, n, config));
         match (old_key, new_entry) {
             (Some(o), Some((n, v))) if o == n => {
                 self.entries.insert(n, v);

@@ -221,6 +221,7 @@ impl Ord for ItemKey {
     /// arrays in big-endian words and then the lengths gives the same order as comparing
     /// the slices (a zero-padded prefix ties and the shorter key sorts first), without a
     /// `memcmp` call per comparison inside map searches.
+    #[inline]
     fn cmp(&self, other: &ItemKey) -> std::cmp::Ordering {
         match (&self.0, &other.0) {
             (
@@ -232,22 +233,33 @@ impl Ord for ItemKey {
                     len: len_b,
                     bytes: b,
                 },
-            ) => inline_words(a).cmp(&inline_words(b)).then(len_a.cmp(len_b)),
+            ) => {
+                // Word by word, stopping at the first difference: most keys in a map
+                // search differ in their first eight bytes.
+                for at in INLINE_WORD_STARTS {
+                    let ordering = inline_word(a, at).cmp(&inline_word(b, at));
+                    if ordering.is_ne() {
+                        return ordering;
+                    }
+                }
+                len_a.cmp(len_b)
+            }
             _ => self.as_bytes().cmp(other.as_bytes()),
         }
     }
 }
 
-/// The 30 inline bytes as four big-endian words (the last one padded with zeros), whose
-/// lexicographic order is the byte order.
-fn inline_words(bytes: &[u8; INLINE_BYTES_MAX]) -> [u64; 4] {
-    let word = |at: usize| {
-        let mut w = [0u8; 8];
-        let end = (at + 8).min(INLINE_BYTES_MAX);
-        w[..end - at].copy_from_slice(&bytes[at..end]);
-        u64::from_be_bytes(w)
-    };
-    [word(0), word(8), word(16), word(24)]
+/// Where the four big-endian words of the inline bytes start.
+const INLINE_WORD_STARTS: [usize; 4] = [0, 8, 16, 24];
+
+/// Eight inline bytes from `at` as a big-endian word (the last one padded with zeros):
+/// comparing the words in order gives the byte order.
+#[inline]
+fn inline_word(bytes: &[u8; INLINE_BYTES_MAX], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    let end = (at + 8).min(INLINE_BYTES_MAX);
+    word[..end - at].copy_from_slice(&bytes[at..end]);
+    u64::from_be_bytes(word)
 }
 impl std::hash::Hash for ItemKey {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
@@ -284,6 +296,23 @@ impl ItemKey {
             encode_component(value, &mut bytes);
         }
         Ok(ItemKey::from_encoded(&bytes))
+    }
+
+    /// Appends the key encoding of `item` to `out` and returns true when
+    /// [`ItemKey::from_item`] would accept it; false (with `out` partly written)
+    /// otherwise. For callers that only need to know whether the key exists (sparse
+    /// indexes) and build a longer key, without the error message and extra copies.
+    pub(crate) fn encode_item_key(schema: &KeySchema, item: &Item, out: &mut Vec<u8>) -> bool {
+        for (position, key) in schema.attributes().enumerate() {
+            let Some(value) = item.get(&key.name) else {
+                return false;
+            };
+            if check_key_value(key, value, position == 0, TypeMismatch::Item).is_err() {
+                return false;
+            }
+            encode_component(value, out);
+        }
+        true
     }
 
     /// The key of a `Key` request argument: exactly the key attributes, nothing else,
@@ -336,11 +365,15 @@ impl fmt::Debug for ItemKey {
 
 /// Copies the key attributes out of an item (the item must hold them).
 pub fn key_attributes(schema: &KeySchema, item: &Item) -> Item {
-    schema
-        .attributes()
-        .filter_map(|k| item.get_key_value(&k.name))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    // Inserted one by one: collecting into a map buffers and sorts first, which costs
+    // more than the two inserts on every write.
+    let mut key = Item::new();
+    for attribute in schema.attributes() {
+        if let Some((name, value)) = item.get_key_value(&attribute.name) {
+            key.insert(name.clone(), value.clone());
+        }
+    }
+    key
 }
 
 #[derive(Clone, Copy)]

@@ -15,6 +15,8 @@
 //! I/O or threads: every operation takes the current [`SimTime`](dynasim_core::SimTime)
 //! as an argument. Every successful write returns an [`ItemChange`] (old and new image)
 //! for streams and replication; [`Engine::apply_replicated`] applies a remote image.
+//! Stored items are shared ([`SharedItem`], an `Arc`) with reads, write results and
+//! stream records rather than copied into them.
 //!
 //! ```
 //! use dynasim_core::SimTime;
@@ -56,6 +58,7 @@ pub mod key;
 pub mod number;
 pub mod query;
 pub mod size;
+pub mod stored;
 pub mod stream;
 pub mod transact;
 pub mod ttl;
@@ -77,6 +80,7 @@ pub use key::{
 pub use number::Number;
 pub use query::{QueryInput, QueryOutput, ScanInput, ScanOutput};
 pub use size::{ITEM_BYTES_MAX, item_size};
+pub use stored::SharedItem;
 pub use stream::*;
 pub use transact::*;
 pub use value::{AttributeValue, Item, ValueType, validate_attribute_name, validate_item};

@@ -12,12 +12,13 @@ use crate::expr::projection::project;
 use crate::expr::{Bindings, ExprTexts, prepare};
 use crate::index::{IndexKind, ProjectionSpec, SecondaryIndex};
 use crate::key::{ItemKey, KeySchema, ScalarAttributeType, key_attributes};
-use crate::size::item_size;
+use crate::stored::{SharedItem, StoredItem};
 use crate::value::{AttributeValue, Item};
 use dynasim_core::SimTime;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::Arc;
 
 /// Most bytes one Query or Scan page reads (QS-03).
 pub const PAGE_BYTES_MAX: usize = 1024 * 1024;
@@ -87,9 +88,9 @@ pub struct ScanInput {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct QueryOutput {
-    /// Absent for `Select=COUNT`.
+    /// Absent for `Select=COUNT`. The stored items themselves unless projected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<Item>>,
+    pub items: Option<Vec<SharedItem>>,
     /// Items after the filter.
     pub count: u64,
     /// Items evaluated (before the filter).
@@ -474,15 +475,18 @@ fn start_key(
     Ok(ItemKey::from_encoded(&bytes))
 }
 
+/// Entries a page reserves room for before reading: a whole page of a typical Query.
+const PAGE_ENTRIES_RESERVED: usize = 64;
+
 /// The result of reading one page, before filtering.
 struct Page<'a> {
-    entries: Vec<&'a Item>,
+    entries: Vec<&'a StoredItem>,
     bytes: usize,
     last: Option<&'a Item>,
 }
 
 impl Plan<'_> {
-    fn map(&self) -> &BTreeMap<ItemKey, Item> {
+    fn map(&self) -> &BTreeMap<ItemKey, StoredItem> {
         match self.index {
             Some(index) => &index.entries,
             None => &self.table.items,
@@ -493,9 +497,15 @@ impl Plan<'_> {
         self.index.map_or(&self.table.schema, |i| &i.schema)
     }
 
-    fn read(&self, config: &crate::config::EngineConfig) -> Page<'_> {
+    fn read(&self) -> Page<'_> {
         let mut page = Page {
-            entries: Vec::new(),
+            // Room for a typical page up front: growing from empty reallocates several
+            // times per Query.
+            entries: Vec::with_capacity(
+                self.limit
+                    .unwrap_or(PAGE_ENTRIES_RESERVED)
+                    .min(PAGE_ENTRIES_RESERVED),
+            ),
             bytes: 0,
             last: None,
         };
@@ -523,14 +533,24 @@ impl Plan<'_> {
         if empty {
             return page;
         }
-        let range = self.map().range((lower, upper));
-        let iter: Box<dyn Iterator<Item = (&ItemKey, &Item)>> = if self.forward {
-            Box::new(range)
+        let entries = self.map().range((lower, upper));
+        if self.forward {
+            self.fill(&mut page, entries);
         } else {
-            Box::new(range.rev())
-        };
+            self.fill(&mut page, entries.rev());
+        }
+        page
+    }
+
+    /// Adds entries to the page until the limit or the page size is reached; `last`
+    /// stays set only when the walk stopped early (there may be more).
+    fn fill<'a>(
+        &self,
+        page: &mut Page<'a>,
+        entries: impl Iterator<Item = (&'a ItemKey, &'a StoredItem)>,
+    ) {
         let hash_type = self.partition_schema().hash.attribute_type;
-        for (key, entry) in iter {
+        for (key, entry) in entries {
             if let Some((segment, total)) = self.segment {
                 let bytes = key.as_bytes();
                 let partition = &bytes[..crate::key::component_len(bytes, hash_type)];
@@ -538,15 +558,14 @@ impl Plan<'_> {
                     continue;
                 }
             }
-            page.bytes += item_size(entry, config);
+            page.bytes += entry.size_bytes;
             page.entries.push(entry);
-            page.last = Some(entry);
+            page.last = Some(&entry.item);
             if self.limit.is_some_and(|l| page.entries.len() >= l) || page.bytes >= PAGE_BYTES_MAX {
-                return page;
+                return;
             }
         }
         page.last = None;
-        page
     }
 
     /// LastEvaluatedKey of an entry: the table key, plus the index key on an index.
@@ -766,7 +785,7 @@ impl Engine {
             segment,
             limit,
         };
-        let page = plan.read(config);
+        let page = plan.read();
         // An LSI fetches from the table what it does not project (QS-07).
         let fetch = index.is_some_and(|i| {
             i.kind == IndexKind::Local
@@ -778,21 +797,24 @@ impl Engine {
                         .any(|p| !path_projected(p, i, &table.schema)))
         });
         let mut bytes_read = page.bytes;
-        let mut items = Vec::new();
+        let mut items = Vec::with_capacity(if select == Select::Count {
+            0
+        } else {
+            page.entries.len()
+        });
         let mut count = 0u64;
         for entry in &page.entries {
-            let full;
-            let item: &Item = if fetch {
-                let key = ItemKey::from_item(&table.schema, entry)
+            let item: &SharedItem = if fetch {
+                let key = ItemKey::from_item(&table.schema, &entry.item)
                     .expect("index entries carry the table key");
-                full = table
+                let full = table
                     .items
                     .get(&key)
                     .expect("index entries have a table item");
-                bytes_read += item_size(full, config);
-                full
+                bytes_read += full.size_bytes;
+                &full.item
             } else {
-                entry
+                &entry.item
             };
             if let Some(filter) = &prepared.filter {
                 let evaluator = Evaluator {
@@ -807,8 +829,10 @@ impl Engine {
             count += 1;
             match select {
                 Select::Count => {}
-                Select::Specific => items.push(project(item, &prepared.projection_paths)),
-                _ => items.push(item.clone()),
+                Select::Specific => {
+                    items.push(Arc::new(project(item, &prepared.projection_paths)));
+                }
+                _ => items.push(Arc::clone(item)),
             }
         }
         let units = read_units(bytes_read, common.consistent);

@@ -8,6 +8,7 @@
 use crate::engine::{Engine, ItemChange};
 use crate::error::{EngineError, ErrorKind};
 use crate::size::item_size;
+use crate::stored::SharedItem;
 use crate::value::Item;
 use dynasim_core::SimTime;
 use serde::{Deserialize, Serialize};
@@ -76,9 +77,9 @@ pub struct StreamRecordData {
     pub approximate_creation_date_time: u64,
     pub keys: Item,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub new_image: Option<Item>,
+    pub new_image: Option<SharedItem>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub old_image: Option<Item>,
+    pub old_image: Option<SharedItem>,
     pub sequence_number: String,
     pub size_bytes: u64,
     pub stream_view_type: String,

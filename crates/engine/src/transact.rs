@@ -11,6 +11,7 @@ use crate::error::{CancellationReason, EngineError, ErrorKind};
 use crate::expr::{Bindings, ExprTexts, prepare};
 use crate::key::ItemKey;
 use crate::size::item_size;
+use crate::stored::SharedItem;
 use crate::value::{Item, validate_item};
 use dynasim_core::SimTime;
 use serde::{Deserialize, Serialize};
@@ -64,7 +65,7 @@ pub struct BatchGetItemInput {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct BatchGetItemOutput {
-    pub responses: BTreeMap<String, Vec<Item>>,
+    pub responses: BTreeMap<String, Vec<SharedItem>>,
     pub unprocessed_keys: BTreeMap<String, KeysAndAttributes>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumed_capacity: Option<Vec<ConsumedCapacity>>,
@@ -228,7 +229,7 @@ pub struct TransactGetItemsInput {
 #[serde(rename_all = "PascalCase")]
 pub struct ItemResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub item: Option<Item>,
+    pub item: Option<SharedItem>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -568,10 +569,7 @@ impl Engine {
             {
                 let table = &self.tables[&d.table_name];
                 let key = ItemKey::from_key(&table.schema, &d.key).expect("checked above");
-                let bytes = table
-                    .items
-                    .get(&key)
-                    .map_or(0, |i| item_size(i, self.config()));
+                let bytes = table.items.get(&key).map_or(0, |i| i.size_bytes);
                 reports.extend(mode.read(table, None, 2.0 * read_units(bytes, true)));
             }
         }
@@ -643,10 +641,7 @@ impl Engine {
             )?;
             let table = &self.tables[&g.table_name];
             let key = ItemKey::from_key(&table.schema, &g.key).expect("checked above");
-            let stored = table
-                .items
-                .get(&key)
-                .map_or(0, |i| item_size(i, self.config()));
+            let stored = table.items.get(&key).map_or(0, |i| i.size_bytes);
             bytes += stored;
             reports.extend(mode.read(table, None, 2.0 * read_units(stored, true)));
             responses.push(ItemResponse { item: out.item });
@@ -708,10 +703,7 @@ impl Engine {
             for key in &request.keys {
                 let table = &self.tables[name];
                 let storage_key = ItemKey::from_key(&table.schema, key).expect("checked above");
-                let size = table
-                    .items
-                    .get(&storage_key)
-                    .map_or(0, |i| item_size(i, self.config()));
+                let size = table.items.get(&storage_key).map_or(0, |i| i.size_bytes);
                 if bytes + size > BATCH_BYTES_MAX {
                     let unprocessed =
                         output

@@ -93,7 +93,7 @@ impl Engine {
             let Some(ttl) = table.ttl.as_ref().filter(|t| t.enabled) else {
                 continue;
             };
-            for (key, item) in &table.items {
+            for (key, item) in table.iter() {
                 let Some(secs) = item.get(&ttl.attribute_name).and_then(ttl_secs) else {
                     continue;
                 };
@@ -113,16 +113,14 @@ impl Engine {
         let mut changes = Vec::with_capacity(expired.len());
         for (name, key) in expired {
             let table = self.tables.get_mut(&name).expect("table seen above");
-            let key_attrs = key_attributes(
-                &table.schema,
-                table.items.get(&key).expect("item seen above"),
-            );
+            let key_attrs =
+                key_attributes(&table.schema, table.get(&key).expect("item seen above"));
             let old_image = table.store(&key, None, &config);
             let change = ItemChange {
                 table: name,
                 key,
                 key_attrs,
-                old_image,
+                old_image: old_image.map(|o| o.item),
                 new_image: None,
             };
             self.record_change(&change, now, true);

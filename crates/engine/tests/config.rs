@@ -40,7 +40,7 @@ fn update(engine: &mut Engine, expr: &str, values: &str) -> Result<Item, EngineE
             },
             SimTime::ZERO,
         )
-        .map(|o| o.output.attributes.unwrap())
+        .map(|o| Item::clone(&o.output.attributes.unwrap()))
 }
 
 #[test]

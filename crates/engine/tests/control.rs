@@ -297,7 +297,9 @@ fn indexes_are_sparse_projected_and_type_checked() {
     let image: Item =
         serde_json::from_value(json!({"pk": {"S": "a"}, "sk": {"S": "1"}, "g": {"S": "R"}}))
             .unwrap();
-    engine.apply_replicated("tab", &key, Some(image)).unwrap();
+    engine
+        .apply_replicated("tab", &key, Some(image.into()))
+        .unwrap();
     assert_eq!(index_items(&engine, "gsi").len(), 1);
     engine.apply_replicated("tab", &key, None).unwrap();
     assert!(index_items(&engine, "gsi").is_empty());

@@ -131,7 +131,10 @@ fn step(engine: &mut Engine, model: &mut Model, op: &Op, now: SimTime) -> Option
                 )
                 .expect("put");
             let old = model.insert(mk(pk, sk), Some(v.into()));
-            assert_eq!(out.output.attributes, old.map(|o| item(pk, sk, o)));
+            assert_eq!(
+                out.output.attributes.as_deref(),
+                old.map(|o| item(pk, sk, o)).as_ref()
+            );
             Some(out.change)
         }
         Op::PutIfAbsent { pk, sk, v } => {
@@ -232,7 +235,10 @@ fn step(engine: &mut Engine, model: &mut Model, op: &Op, now: SimTime) -> Option
                 )
                 .expect("delete");
             let old = model.remove(&mk(pk, sk));
-            assert_eq!(out.output.attributes, old.map(|o| item(pk, sk, o)));
+            assert_eq!(
+                out.output.attributes.as_deref(),
+                old.map(|o| item(pk, sk, o)).as_ref()
+            );
             Some(out.change)
         }
         Op::DeleteIfExists { pk, sk } => {
@@ -266,7 +272,10 @@ fn step(engine: &mut Engine, model: &mut Model, op: &Op, now: SimTime) -> Option
                     now,
                 )
                 .expect("get");
-            assert_eq!(out.item, model.get(&mk(pk, sk)).map(|v| item(pk, sk, *v)));
+            assert_eq!(
+                out.item.as_deref(),
+                model.get(&mk(pk, sk)).map(|v| item(pk, sk, *v)).as_ref()
+            );
             None
         }
     }

@@ -82,6 +82,7 @@ fn get(engine: &mut Engine, key: Item) -> Option<Item> {
         )
         .unwrap()
         .item
+        .map(|i| Item::clone(&i))
 }
 
 #[test]
@@ -91,7 +92,7 @@ fn it01_put_replaces_whole_item_and_reports_the_change() {
     let out = put(&mut e, first.clone()).unwrap();
     assert_eq!(out.output.attributes, None);
     assert_eq!(out.change.old_image, None);
-    assert_eq!(out.change.new_image.as_ref(), Some(&first));
+    assert_eq!(out.change.new_image.as_deref(), Some(&first));
     assert_eq!(out.change.key_attrs, key("a", 1));
     assert_eq!(out.change.table, T);
     let second = with(key("a", 1), "y", AttributeValue::s("z"));
@@ -106,8 +107,8 @@ fn it01_put_replaces_whole_item_and_reports_the_change() {
             NOW,
         )
         .unwrap();
-    assert_eq!(out.output.attributes.as_ref(), Some(&first));
-    assert_eq!(out.change.old_image.as_ref(), Some(&first));
+    assert_eq!(out.output.attributes.as_deref(), Some(&first));
+    assert_eq!(out.change.old_image.as_deref(), Some(&first));
     assert_eq!(get(&mut e, key("a", 1)), Some(second));
 }
 
@@ -298,7 +299,7 @@ fn it03_update_upserts_and_without_expression_creates_the_key_only() {
             NOW,
         )
         .unwrap();
-    assert_eq!(out.output.attributes, Some(key("new", 7)));
+    assert_eq!(out.output.attributes.as_deref(), Some(&key("new", 7)));
     assert_eq!(out.change.old_image, None);
     let out = e
         .update_item(
@@ -607,10 +608,10 @@ fn replication_api_applies_whole_images_and_iterates_in_key_order() {
     let mut e = engine();
     let image = with(key("b", 2), "v", AttributeValue::s("remote"));
     let change = e
-        .apply_replicated(T, &key("b", 2), Some(image.clone()))
+        .apply_replicated(T, &key("b", 2), Some(image.clone().into()))
         .unwrap();
     assert_eq!(change.old_image, None);
-    assert_eq!(change.new_image.as_ref(), Some(&image));
+    assert_eq!(change.new_image.as_deref(), Some(&image));
     let schema = e.table(T).unwrap().schema().clone();
     let item_key = ItemKey::from_item(&schema, &image).unwrap();
     assert_eq!(change.key, item_key);
@@ -634,11 +635,11 @@ fn replication_api_applies_whole_images_and_iterates_in_key_order() {
         ]
     );
     let err = e
-        .apply_replicated(T, &key("b", 2), Some(key("c", 3)))
+        .apply_replicated(T, &key("b", 2), Some(key("c", 3).into()))
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::ValidationException);
     let change = e.apply_replicated(T, &key("b", 2), None).unwrap();
-    assert_eq!(change.old_image, Some(image));
+    assert_eq!(change.old_image.as_deref(), Some(&image));
     assert_eq!(e.get_raw(T, &item_key), None);
     assert!(e.apply_replicated("nope", &key("b", 2), None).is_err());
 }

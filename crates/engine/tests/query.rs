@@ -409,7 +409,7 @@ fn drain(engine: &mut Engine, body: serde_json::Value, is_query: bool) -> Vec<It
             scan(engine, body.clone())
         }
         .unwrap();
-        all.extend(out.items.unwrap());
+        all.extend(out.items.unwrap().iter().map(|i| Item::clone(i)));
         match out.last_evaluated_key {
             Some(k) => body["ExclusiveStartKey"] = serde_json::to_value(k).unwrap(),
             None => return all,
@@ -442,7 +442,7 @@ proptest! {
         prop_assert!(whole.last_evaluated_key.is_none());
         let mut paged = q.clone();
         paged["Limit"] = json!(limit);
-        prop_assert_eq!(drain(&mut engine, paged, true), whole.items.unwrap());
+        prop_assert_eq!(drain(&mut engine, paged, true), whole.items.unwrap().iter().map(|i| Item::clone(i)).collect::<Vec<_>>());
 
         let whole = scan(&mut engine, json!({})).unwrap().items.unwrap();
         let mut segments: Vec<Item> = Vec::new();
@@ -450,7 +450,7 @@ proptest! {
             segments.extend(drain(&mut engine, json!({"Segment": s, "TotalSegments": total_segments, "Limit": limit}), false));
         }
         let key = |i: &Item| serde_json::to_string(i).unwrap();
-        let mut a: Vec<String> = whole.iter().map(key).collect();
+        let mut a: Vec<String> = whole.iter().map(|i| key(i)).collect();
         let mut b: Vec<String> = segments.iter().map(key).collect();
         a.sort();
         b.sort();
@@ -474,7 +474,7 @@ proptest! {
                 0 => engine.put_item(PutItemInput { table_name: T.into(), item, ..Default::default() }, NOW).map(|_| ()),
                 1 => engine.delete_item(DeleteItemInput { table_name: T.into(), key, ..Default::default() }, NOW).map(|_| ()),
                 2 => engine.update_item(UpdateItemInput { table_name: T.into(), key, update_expression: Some("SET h = :v REMOVE l".into()), expression_attribute_values: Some([(":v".to_string(), AttributeValue::n(&v.to_string()))].into_iter().collect()), ..Default::default() }, NOW).map(|_| ()),
-                3 => engine.apply_replicated(T, &key, Some(item)).map(|_| ()),
+                3 => engine.apply_replicated(T, &key, Some(item.into())).map(|_| ()),
                 _ => engine.apply_replicated(T, &key, None).map(|_| ()),
             };
         }

@@ -510,7 +510,9 @@ fn replicated_and_batch_writes_are_streamed() {
     let mut engine = engine(EngineConfig::default(), "NEW_IMAGE");
     let key: Item = serde_json::from_value(json!({"pk": {"S": "r"}})).unwrap();
     let image: Item = serde_json::from_value(json!({"pk": {"S": "r"}, "v": {"N": "1"}})).unwrap();
-    engine.apply_replicated(T, &key, Some(image)).unwrap();
+    engine
+        .apply_replicated(T, &key, Some(image.into()))
+        .unwrap();
     let batch: BatchWriteItemInput = serde_json::from_value(
         json!({"RequestItems": {T: [{"PutRequest": {"Item": {"pk": {"S": "b"}}}}]}}),
     )
@@ -518,7 +520,7 @@ fn replicated_and_batch_writes_are_streamed() {
     engine.batch_write_item(&batch, SimTime::ZERO).unwrap();
     let image: Item = serde_json::from_value(json!({"pk": {"S": "r"}, "v": {"N": "2"}})).unwrap();
     engine
-        .apply_replicated_at(T, &key, Some(image), SimTime::from_secs(42))
+        .apply_replicated_at(T, &key, Some(image.into()), SimTime::from_secs(42))
         .unwrap();
     let records = records(&engine);
     let names: Vec<&str> = records.iter().map(|r| r.event_name.as_str()).collect();

@@ -336,7 +336,7 @@ fn transaction_success_capacity_and_idempotency() {
     // TransactGetItems: a missing item is an empty response (TX-02).
     let get: TransactGetItemsInput = serde_json::from_value(json!({"TransactItems": [{"Get": {"TableName": T, "Key": {"pk": {"S": "a"}}}}, {"Get": {"TableName": T, "Key": {"pk": {"S": "zz"}}}}], "ReturnConsumedCapacity": "TOTAL"})).unwrap();
     let out = engine.transact_get_items(&get, NOW).unwrap();
-    assert_eq!(out.responses[0].item, Some(item("a", 1)));
+    assert_eq!(out.responses[0].item.as_deref(), Some(&item("a", 1)));
     assert_eq!(out.responses[1].item, None);
     assert_eq!(out.consumed_capacity.unwrap()[0].capacity_units, 4.0);
 }
@@ -381,9 +381,9 @@ proptest! {
                 let mut model = before.clone();
                 for change in &out.changes {
                     let pos = model.iter().position(|i| i["pk"] == change.key_attrs["pk"]).unwrap();
-                    prop_assert_eq!(Some(&model[pos]), change.old_image.as_ref());
+                    prop_assert_eq!(Some(&model[pos]), change.old_image.as_deref());
                     match &change.new_image {
-                        Some(new) => model[pos] = new.clone(),
+                        Some(new) => model[pos] = Item::clone(new),
                         None => { model.remove(pos); }
                     }
                 }

@@ -645,8 +645,8 @@ impl Region {
             }
         };
         table.charge_gsis(&self.engine, &change, now_us);
-        // The engine's copy of the new image is not needed after this: share it.
-        let image = change.new_image.take().map(Arc::new);
+        // The replicator keeps the engine's stored image itself (shared, not copied).
+        let image = change.new_image.take();
         let sync_key = table_key.clone();
         let sync_image = image.clone();
         let local = self.stamp_local(
@@ -740,7 +740,7 @@ impl Region {
                 .apply_replicated_image(
                     &table.spec.name,
                     &change.key_attrs,
-                    change.old_image.as_ref(),
+                    change.old_image.clone(),
                 )
                 .expect("restoring a stored image cannot fail");
         } else {
@@ -762,7 +762,7 @@ impl Region {
         let table = &self.tables[t];
         let key = change.key.clone();
         let before = ReadValue {
-            value: change.old_image.as_ref().and_then(value_id),
+            value: change.old_image.as_deref().and_then(value_id),
             stamp: table
                 .replicator
                 .version(&key)
@@ -848,9 +848,7 @@ impl Region {
         let image = if version.deleted {
             None
         } else {
-            Some(Arc::new(
-                self.engine.get_raw(&t.spec.name, &encoded)?.clone(),
-            ))
+            Some(Arc::clone(self.engine.get_shared(&t.spec.name, &encoded)?))
         };
         Some(SyncWrite {
             key: TableKey {
@@ -894,14 +892,14 @@ impl Region {
         t.charge_replicated(units, now_us);
         if t.gsis.is_empty() {
             self.engine
-                .apply_replicated_image(&t.spec.name, key_item, image.as_deref())
+                .apply_replicated_image(&t.spec.name, key_item, image.clone())
                 .expect("replicated images were validated at their origin");
         } else {
             // GT-07: the receiver's indexes pay for the change too, which needs the
             // old and new images the engine hands back.
             let change = self
                 .engine
-                .apply_replicated(&t.spec.name, key_item, image.as_deref().cloned())
+                .apply_replicated(&t.spec.name, key_item, image.clone())
                 .expect("replicated images were validated at their origin");
             t.charge_gsis(&self.engine, &change, now_us);
         }
@@ -1496,7 +1494,12 @@ impl TableRuntime {
             ..Default::default()
         };
         let output = engine.query(&input, SimTime(now_us))?;
-        let value = output.items.unwrap_or_default().first().and_then(value_id);
+        let value = output
+            .items
+            .unwrap_or_default()
+            .first()
+            .map(Arc::as_ref)
+            .and_then(value_id);
         let encoded = self.item_key(&key_item);
         let stamp = self
             .replicator

@@ -126,7 +126,7 @@ impl ServeRegion {
             encoded: change.key.clone(),
             attrs: Arc::new(change.key_attrs.clone()),
         };
-        let image = change.new_image.clone().map(Arc::new);
+        let image = change.new_image.clone();
         let stamp_wall_us = wall_us.saturating_add_signed(self.skew_us);
         let local = replica
             .replicator
@@ -201,7 +201,6 @@ impl ServeRegion {
                 lag.max_ms = lag.max_ms.max(lag_ms);
                 lag.applied += 1;
                 self.counters.remote_applied += 1;
-                let image = image.map(|i| Item::clone(&i));
                 self.engine
                     .apply_replicated_at(table, &key.attrs, image, SimTime(now_us))
                     .expect("replicated images were validated at their origin");
@@ -231,7 +230,6 @@ impl ServeRegion {
             now_us,
         );
         if let Apply::Applied { key, image, .. } = apply {
-            let image = image.map(|i| Item::clone(&i));
             self.engine
                 .apply_replicated_at(table, &key.attrs, image, SimTime(now_us))
                 .expect("backfilled images were validated at their origin");

@@ -742,10 +742,7 @@ impl World {
                         let image = if v.deleted {
                             None
                         } else {
-                            source
-                                .engine
-                                .get_raw(table, &k.encoded)
-                                .map(|i| std::sync::Arc::new(i.clone()))
+                            source.engine.get_shared(table, &k.encoded).cloned()
                         };
                         (k.clone(), image, v.clone())
                     })
