@@ -153,7 +153,7 @@ impl Region {
                 continue;
             };
             self.tables[op.table].charge_gsis(&self.engine, &change, now_us);
-            let image = change.new_image.take().map(Arc::new);
+            let image = change.new_image.take();
             let table_key = crate::TableKey {
                 encoded: change.key.clone(),
                 attrs: Arc::new(txn.key_items[i].clone()),
@@ -253,7 +253,7 @@ impl Region {
         let mut items = Vec::with_capacity(responses.len());
         for (i, response) in responses.iter().enumerate() {
             let key = &txn.encoded[i];
-            let value = response.item.as_ref().and_then(crate::value_id);
+            let value = response.item.as_deref().and_then(crate::value_id);
             let stamp = table
                 .replicator
                 .version(key)
