@@ -155,6 +155,12 @@ impl HistoryStats {
 
     /// The histograms of `second`, closing the second before it into the series.
     fn open_latency_second(&mut self, second: u64) -> &mut BTreeMap<String, Histogram<u64>> {
+        debug_assert!(
+            self.latency_second
+                .as_ref()
+                .is_none_or(|(s, _)| *s <= second),
+            "ops come in history order"
+        );
         if self
             .latency_second
             .as_ref()
@@ -180,6 +186,10 @@ impl HistoryStats {
     }
 
     fn open_lag_second(&mut self, second: u64) -> &mut BTreeMap<String, Histogram<u64>> {
+        debug_assert!(
+            self.lag_second.as_ref().is_none_or(|(s, _)| *s <= second),
+            "applies come in the order they happened"
+        );
         if self.lag_second.as_ref().is_some_and(|(s, _)| *s != second) {
             self.close_lag_second();
         }
