@@ -61,7 +61,7 @@ impl HistorySpill {
 
 /// A file of the spilled history could not be written or read.
 #[derive(Debug, thiserror::Error)]
-#[error("history file {}: {message}", path.display())]
+#[error("history {}: {message}", path.display())]
 pub struct SpillError {
     pub path: PathBuf,
     pub message: String,
@@ -267,7 +267,8 @@ impl SpillWriter {
     /// Move the run's buffered ops and applies to the shard files.
     pub(crate) fn drain(&mut self, output: &mut RunOutput) -> Result<(), SpillError> {
         let n = self.shards.len() as u16;
-        for op in std::mem::take(&mut output.history) {
+        // `drain` keeps the buffers' capacity for the records still to come.
+        for op in output.history.drain(..) {
             let shard = shard_of(op.key, n);
             if op.is_client() {
                 self.counts.client_ops += 1;
@@ -282,7 +283,7 @@ impl SpillWriter {
             )
             .map_err(|e| spill_error(&path(), e))?;
         }
-        for apply in std::mem::take(&mut output.applies) {
+        for apply in output.applies.drain(..) {
             let shard = shard_of(apply.key, n);
             self.counts.applies += 1;
             let path = || applies_path(&self.dir, shard);
@@ -293,9 +294,9 @@ impl SpillWriter {
     }
 
     /// Flush every file, sort each shard's ops into history order and write the manifest.
-    pub(crate) fn finish(self, output: &mut RunOutput) -> Result<(), SpillError> {
+    pub(crate) fn finish(mut self, output: &mut RunOutput) -> Result<(), SpillError> {
+        self.drain(output)?;
         let mut writer = self;
-        writer.drain(output)?;
         let shards = writer.shards.len();
         for (i, files) in writer.shards.into_iter().enumerate() {
             finish_file(files.ops, &ops_path(&writer.dir, i))?;

@@ -216,7 +216,7 @@ impl<'a> ShardedCheck<'a> {
         for (t_us, point) in self.settled.iter_mut() {
             point.merge(settle.point(shard, *t_us));
         }
-        drop(settle);
+        drop(settle); // its per-write tables are the largest of the shard's: free them first
         let options = lww::LwwOptions {
             skew_bound_us: self.skew_bound_us,
             examples_max,
