@@ -445,17 +445,30 @@ fn run_command(
         Err(code) => return code,
     };
     run.history = spill.as_ref().map(|(h, _)| h.clone());
-    let code = run_and_report(path, seed, out, format, no_report, run);
-    if let Some((h, true)) = &spill
-        && let Err(e) = std::fs::remove_dir_all(&h.dir)
-        && e.kind() != std::io::ErrorKind::NotFound
-    {
-        eprintln!(
-            "dynasim: cannot remove the temporary history {}: {e}",
-            h.dir.display()
-        );
+    let _temporary = spill
+        .as_ref()
+        .filter(|(_, temporary)| *temporary)
+        .map(|(h, _)| TemporaryHistory(h.dir.clone()));
+    run_and_report(path, seed, out, format, no_report, run)
+}
+
+/// A temporary history directory, removed when the command ends, also by a panic (a
+/// closed stdout makes `println!` panic).
+struct TemporaryHistory(PathBuf);
+
+impl Drop for TemporaryHistory {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            // Not eprintln!: it would panic again if stderr is closed too.
+            let _ = writeln!(
+                std::io::stderr(),
+                "dynasim: cannot remove the temporary history {}: {e}",
+                self.0.display()
+            );
+        }
     }
-    code
 }
 
 fn run_and_report(
