@@ -2,9 +2,11 @@
 //! Rust) with a seed, get the history, the final replica states and the checker's
 //! verdicts, and assert that it passed.
 
+use crate::spill::{SpillCounts, SpilledHistory};
 use crate::world::{RunOptions, run};
 use dynasim_checker::{CheckConfig, Report, Status};
 use dynasim_core::history::RunOutput;
+use dynasim_report::HistorySource;
 use dynasim_scenario::{Scenario, ScenarioError};
 use std::path::{Path, PathBuf};
 
@@ -15,6 +17,9 @@ pub enum Error {
     Scenario(#[from] ScenarioError),
     #[error("{path}: {message}")]
     Unsupported { path: String, message: String },
+    /// The history streamed to disk could not be read back.
+    #[error("{0}")]
+    History(#[from] crate::SpillError),
 }
 
 /// A finished run: what happened and what the checker concluded.
@@ -23,7 +28,11 @@ pub struct Outcome {
     pub scenario: Scenario,
     /// The scenario file as given (for the repro command), or `<rust>`.
     pub scenario_path: String,
+    /// With a history streamed to disk ([`RunOptions::history`]) its `history` and
+    /// `applies` are empty: see `spilled`.
     pub run: RunOutput,
+    /// The history on disk, when the run streamed it there.
+    pub spilled: Option<SpilledHistory>,
     pub report: Report,
     /// Real seconds the run took (display only; never hashed).
     pub wall_s: f64,
@@ -72,17 +81,61 @@ impl Outcome {
         panic!("{message}");
     }
 
+    /// Where the ops and applies are: the history on disk or the run in memory.
+    pub fn history(&self) -> &dyn HistorySource {
+        match &self.spilled {
+            Some(spilled) => spilled,
+            None => &self.run,
+        }
+    }
+
+    /// Client ops, service writes (TTL deletes) and replication applies recorded.
+    pub fn record_counts(&self) -> SpillCounts {
+        match &self.spilled {
+            Some(spilled) => spilled.counts(),
+            None => {
+                let history = &self.run.history;
+                let client_ops = history.iter().filter(|op| op.is_client()).count();
+                let service_ops = history
+                    .iter()
+                    .filter(|op| op.kind == dynasim_core::history::OpKind::TtlDelete)
+                    .count();
+                SpillCounts {
+                    client_ops: client_ops as u64,
+                    service_ops: service_ops as u64,
+                    applies: self.run.applies.len() as u64,
+                }
+            }
+        }
+    }
+
+    /// The run's `summary.json` contents.
+    pub fn summary_json(&self) -> std::io::Result<serde_json::Value> {
+        let stats = dynasim_report::history_stats(&self.run, self.history())?;
+        Ok(dynasim_report::summary_json(
+            &self.scenario,
+            &self.run,
+            &stats,
+            &self.report,
+            self.wall(),
+        ))
+    }
+
+    fn wall(&self) -> dynasim_report::Wall {
+        dynasim_report::Wall {
+            seconds: self.wall_s,
+        }
+    }
+
     /// Write the run directory (summary.json, summary.md, junit.xml, JSONL, SVG plots).
     pub fn write_report(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-        dynasim_report::write_run_dir(
+        dynasim_report::write_run_dir_from(
             dir,
             &self.scenario,
             &self.scenario_path,
-            &self.run,
+            (&self.run, self.history()),
             &self.report,
-            dynasim_report::Wall {
-                seconds: self.wall_s,
-            },
+            self.wall(),
         )
     }
 
@@ -121,11 +174,19 @@ pub fn run_scenario(
         message,
     })?;
     let wall_s = started.elapsed().as_secs_f64();
-    let report = dynasim_checker::check(&scenario, &run, &CheckConfig::default());
+    let config = CheckConfig::default();
+    let (report, spilled) = match &options.history {
+        Some(spill) => {
+            let spilled = SpilledHistory::open(&spill.dir)?;
+            (spilled.check(&scenario, &run, &config)?, Some(spilled))
+        }
+        None => (dynasim_checker::check(&scenario, &run, &config), None),
+    };
     Ok(Outcome {
         scenario,
         scenario_path: scenario_path.to_string(),
         run,
+        spilled,
         report,
         wall_s,
     })

@@ -29,30 +29,74 @@ fn status_kib(field: &str) -> Option<u64> {
 /// What a child process measures; prints one `key=value` line.
 pub fn child(what: &str) -> Result<String, String> {
     match what.split(':').collect::<Vec<_>>().as_slice() {
-        ["run", secs, rate] => {
+        [mode @ ("run" | "spill"), secs, rate] => {
             let secs: u64 = secs
                 .parse()
                 .map_err(|_| format!("bad seconds in {what:?}"))?;
             let rate: u64 = rate.parse().map_err(|_| format!("bad rate in {what:?}"))?;
-            let scenario = workload(3, rate, secs, 100_000);
-            let options = crate::RunOptions {
-                seed: 1,
-                ..Default::default()
-            };
-            let run = crate::run(&scenario, &options)?;
-            let simulated = status_kib("VmHWM:").ok_or("no /proc/self/status here")?;
-            let (ops, applies, events) = (run.history.len(), run.applies.len(), run.events.len());
-            let report = dynasim_checker::check(&scenario, &run, &Default::default());
-            std::hint::black_box(&report);
-            let checked = status_kib("VmHWM:").ok_or("no /proc/self/status here")?;
-            Ok(format!(
-                "peak_rss_kib={checked} simulated_rss_kib={simulated} ops={ops} applies={applies} events={events}"
-            ))
+            long_run(secs, rate, *mode == "spill")
         }
         ["items", "engine"] => stored_items(false),
         ["items", "region"] => stored_items(true),
         _ => Err(format!("unknown memory measurement {what:?}")),
     }
+}
+
+/// Peak RSS and wall time of a run of `secs` simulated seconds at `rate` ops/s and of its
+/// check, with the history in memory or streamed to a temporary directory.
+fn long_run(secs: u64, rate: u64, spill: bool) -> Result<String, String> {
+    let scenario = workload(3, rate, secs, 100_000);
+    let dir = std::env::temp_dir().join(format!("dynasim-bench-history-{}", std::process::id()));
+    let options = crate::RunOptions {
+        seed: 1,
+        history: spill.then(|| crate::HistorySpill::new(&dir)),
+        ..Default::default()
+    };
+    let started = std::time::Instant::now(); // real time: the figure being measured
+    let run = crate::run(&scenario, &options)?;
+    let run_s = started.elapsed().as_secs_f64();
+    let simulated = status_kib("VmHWM:").ok_or("no /proc/self/status here")?;
+    let config = dynasim_checker::CheckConfig::default();
+    let started = std::time::Instant::now();
+    let (report, counts) = if spill {
+        let spilled = crate::SpilledHistory::open(&dir).map_err(|e| e.to_string())?;
+        let report = spilled
+            .check(&scenario, &run, &config)
+            .map_err(|e| e.to_string())?;
+        (report, spilled.counts())
+    } else {
+        let client_ops = run.history.iter().filter(|op| op.is_client()).count() as u64;
+        let counts = crate::SpillCounts {
+            client_ops,
+            service_ops: run.history.len() as u64 - client_ops,
+            applies: run.applies.len() as u64,
+        };
+        (dynasim_checker::check(&scenario, &run, &config), counts)
+    };
+    let check_s = started.elapsed().as_secs_f64();
+    std::hint::black_box(&report);
+    let checked = status_kib("VmHWM:").ok_or("no /proc/self/status here")?;
+    let mut disk_bytes = 0;
+    if spill {
+        disk_bytes = dir_bytes(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    Ok(format!(
+        "peak_rss_kib={checked} simulated_rss_kib={simulated} ops={} applies={} events={} \
+         run_s={run_s:.1} check_s={check_s:.1} disk_bytes={disk_bytes}",
+        counts.client_ops + counts.service_ops,
+        counts.applies,
+        run.events.len()
+    ))
+}
+
+/// Total size of the files in `dir`.
+fn dir_bytes(dir: &std::path::Path) -> std::io::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        total += entry?.metadata()?.len();
+    }
+    Ok(total)
 }
 
 /// RSS growth per item over [`ITEMS`] puts of ~200-byte items, against the items' raw
@@ -169,19 +213,32 @@ pub fn section(quick: bool) -> String {
     }
     let secs = if quick { 300 } else { 3_600 };
     let _ = writeln!(out, "| measurement | result |\n|---|---|");
-    match measure_in_child(&format!("run:{secs}:1000")) {
-        Ok(f) => {
-            let peak_mib = get(&f, "peak_rss_kib") / 1024.0;
-            let ops = get(&f, "ops");
-            let applies = get(&f, "applies");
-            let _ = writeln!(
-                out,
-                "| peak RSS, 3 regions, 1,000 ops/s, {secs} simulated s, history kept in memory, checked | {peak_mib:.0} MiB ({ops:.0} client ops, {applies:.0} replication applies: {:.0} bytes per recorded op or apply) |",
-                peak_mib * 1024.0 * 1024.0 / (ops + applies).max(1.0)
-            );
-        }
-        Err(e) => {
-            let _ = writeln!(out, "| peak RSS of a {secs} s run | failed: {e} |");
+    for (mode, place) in [
+        ("run", "history kept in memory"),
+        ("spill", "history streamed to disk (64 shards)"),
+    ] {
+        match measure_in_child(&format!("{mode}:{secs}:1000")) {
+            Ok(f) => {
+                let peak_mib = get(&f, "peak_rss_kib") / 1024.0;
+                let ops = get(&f, "ops");
+                let applies = get(&f, "applies");
+                let disk_mib = get(&f, "disk_bytes") / 1024.0 / 1024.0;
+                let disk = if mode == "spill" {
+                    format!("; {disk_mib:.0} MiB of shard files")
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(
+                    out,
+                    "| peak RSS, 3 regions, 1,000 ops/s, {secs} simulated s, {place}, checked | {peak_mib:.0} MiB ({ops:.0} ops, {applies:.0} replication applies: {:.0} bytes per recorded op or apply); wall {:.0} s run + {:.0} s check{disk} |",
+                    peak_mib * 1024.0 * 1024.0 / (ops + applies).max(1.0),
+                    get(&f, "run_s"),
+                    get(&f, "check_s")
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(out, "| peak RSS of a {secs} s run, {place} | failed: {e} |");
+            }
         }
     }
     for (label, what) in [

@@ -66,6 +66,18 @@ enum Command {
         /// `--action "25s cut us-east-1 eu-west-1"` (repeatable; recorded for replay).
         #[arg(long = "action", value_parser = crate::live::ScheduledAction::parse_arg)]
         actions: Vec<crate::live::ScheduledAction>,
+        /// Stream the history (every op and replication apply) to shard files in this
+        /// directory instead of keeping it in memory; the check and the report read it
+        /// back one shard at a time. Kept after the run. Implies --no-tui.
+        #[arg(long, conflicts_with = "tui")]
+        history_dir: Option<PathBuf>,
+        /// Files the streamed history is partitioned into, by key.
+        #[arg(long, default_value_t = crate::DEFAULT_SHARDS, value_parser = clap::value_parser!(u16).range(1..))]
+        history_shards: u16,
+        /// Keep the history in memory even in a run of 30 simulated minutes or more (those
+        /// stream it to a temporary directory by default when headless).
+        #[arg(long, conflicts_with = "history_dir")]
+        history_in_memory: bool,
         /// Test only: break replication on purpose (see scenarios/known-bad/), e.g.
         /// `drop_one_in:7`, `apply_without_stamp_compare`, `reuse_stamp`,
         /// `forget_tombstones`, `ignore_vector_clock`, `strong_reads_from_follower`.
@@ -142,17 +154,38 @@ pub fn main() -> ExitCode {
             no_tui,
             speed,
             actions,
+            history_dir,
+            history_shards,
+            history_in_memory,
             known_bug,
         } => {
-            // The dashboard by default when a person watches stdout.
-            let live =
-                tui || (!no_tui && format == Format::Text && std::io::stdout().is_terminal());
+            // The dashboard by default when a person watches stdout (it reads the history
+            // in memory, so not when the history goes to disk).
+            let live = tui
+                || (!no_tui
+                    && history_dir.is_none()
+                    && format == Format::Text
+                    && std::io::stdout().is_terminal());
+            let history = match (history_dir, history_in_memory) {
+                (Some(dir), _) => HistoryPlace::Dir(dir),
+                (None, true) => HistoryPlace::Memory,
+                (None, false) => HistoryPlace::Auto,
+            };
             let run = Run {
                 bug: known_bug,
                 actions,
                 live: live.then(|| speed.map_or(Speed::Max, Speed::Times)),
+                history: None,
             };
-            run_command(&scenario, seed, out, format, no_report, run)
+            run_command(
+                &scenario,
+                seed,
+                out,
+                format,
+                no_report,
+                run,
+                (history, history_shards),
+            )
         }
         Command::Check { scenarios } => check_command(&scenarios),
         Command::Serve(args) => match crate::serve_cli::serve(args, &|line| {
@@ -252,12 +285,64 @@ fn parse_speed(text: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("{text:?}: expected a positive number (x real time), e.g. 10"))
 }
 
-/// How to run: a known bug (tests), recorded actions, and the dashboard at a speed.
+/// How to run: a known bug (tests), recorded actions, the dashboard at a speed, and
+/// where the history goes (memory if `None`).
 #[derive(Default)]
 struct Run {
     bug: Option<crate::KnownBug>,
     actions: Vec<crate::live::ScheduledAction>,
     live: Option<Speed>,
+    history: Option<crate::HistorySpill>,
+}
+
+/// Where `dynasim run` keeps the history.
+enum HistoryPlace {
+    Memory,
+    /// Streamed to this directory, kept.
+    Dir(PathBuf),
+    /// Streamed to a temporary directory (removed after the report) in a headless run of
+    /// at least [`AUTO_SPILL_DURATION_US`], else in memory.
+    Auto,
+}
+
+/// Headless runs this long stream their history to disk by default: at the rates the
+/// shipped scenarios use (up to a few thousand ops/s), 30 simulated minutes is millions
+/// of ops and applies, about 300 bytes each in memory.
+const AUTO_SPILL_DURATION_US: u64 = 30 * 60 * 1_000_000;
+
+/// The spill of a `dynasim run`, and whether its directory is temporary.
+fn history_spill(
+    place: HistoryPlace,
+    shards: u16,
+    scenario: &Path,
+    seed: Option<u64>,
+    live: bool,
+) -> Result<Option<(crate::HistorySpill, bool)>, u8> {
+    let temporary = match place {
+        HistoryPlace::Memory => return Ok(None),
+        HistoryPlace::Dir(dir) => {
+            return Ok(Some((crate::HistorySpill { dir, shards }, false)));
+        }
+        HistoryPlace::Auto => {
+            let duration_us = load(scenario)?.sim.duration_us;
+            if live || duration_us < AUTO_SPILL_DURATION_US {
+                return Ok(None);
+            }
+            // Display only: the directory name never reaches the run.
+            std::env::temp_dir().join(format!(
+                "dynasim-history-{}-seed-{}",
+                std::process::id(),
+                seed.map_or("default".to_string(), |s| s.to_string())
+            ))
+        }
+    };
+    Ok(Some((
+        crate::HistorySpill {
+            dir: temporary,
+            shards,
+        },
+        true,
+    )))
 }
 
 fn execute(path: &Path, seed: Option<u64>, run: Run) -> Result<Outcome, u8> {
@@ -267,7 +352,12 @@ fn execute(path: &Path, seed: Option<u64>, run: Run) -> Result<Outcome, u8> {
     if let Some(speed) = run.live {
         return execute_live(scenario, path, seed, run, speed);
     }
-    let Run { bug, actions, .. } = run;
+    let Run {
+        bug,
+        actions,
+        history,
+        ..
+    } = run;
     // A progress bar on long runs, only when a person is watching stderr.
     let long_run = scenario.sim.duration_us >= 60_000_000;
     let bar = (std::io::stderr().is_terminal() && long_run).then(|| {
@@ -294,6 +384,7 @@ fn execute(path: &Path, seed: Option<u64>, run: Run) -> Result<Outcome, u8> {
             bug,
             progress,
             actions,
+            history,
             ..Default::default()
         },
     )
@@ -346,6 +437,46 @@ fn run_command(
     out: Option<PathBuf>,
     format: Format,
     no_report: bool,
+    mut run: Run,
+    (place, shards): (HistoryPlace, u16),
+) -> u8 {
+    let spill = match history_spill(place, shards, path, seed, run.live.is_some()) {
+        Ok(spill) => spill,
+        Err(code) => return code,
+    };
+    run.history = spill.as_ref().map(|(h, _)| h.clone());
+    let _temporary = spill
+        .as_ref()
+        .filter(|(_, temporary)| *temporary)
+        .map(|(h, _)| TemporaryHistory(h.dir.clone()));
+    run_and_report(path, seed, out, format, no_report, run)
+}
+
+/// A temporary history directory, removed when the command ends, also by a panic (a
+/// closed stdout makes `println!` panic).
+struct TemporaryHistory(PathBuf);
+
+impl Drop for TemporaryHistory {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            // Not eprintln!: it would panic again if stderr is closed too.
+            let _ = writeln!(
+                std::io::stderr(),
+                "dynasim: cannot remove the temporary history {}: {e}",
+                self.0.display()
+            );
+        }
+    }
+}
+
+fn run_and_report(
+    path: &Path,
+    seed: Option<u64>,
+    out: Option<PathBuf>,
+    format: Format,
+    no_report: bool,
     run: Run,
 ) -> u8 {
     let outcome = match execute(path, seed, run) {
@@ -359,14 +490,13 @@ fn run_command(
     }
     match format {
         Format::Json => {
-            let summary = dynasim_report::summary_json(
-                &outcome.scenario,
-                &outcome.run,
-                &outcome.report,
-                dynasim_report::Wall {
-                    seconds: outcome.wall_s,
-                },
-            );
+            let summary = match outcome.summary_json() {
+                Ok(summary) => summary,
+                Err(e) => {
+                    eprintln!("dynasim: cannot read the history back: {e}");
+                    return exit::INVALID_INPUT;
+                }
+            };
             println!(
                 "{}",
                 serde_json::to_string_pretty(&summary).expect("summary serializes")
@@ -379,12 +509,8 @@ fn run_command(
 
 fn print_text(outcome: &Outcome, dir: Option<&Path>) {
     let run = &outcome.run;
-    let client_ops = run.history.iter().filter(|op| op.is_client()).count();
-    let ttl_deletes = run
-        .history
-        .iter()
-        .filter(|op| op.kind == dynasim_core::history::OpKind::TtlDelete)
-        .count();
+    let counts = outcome.record_counts();
+    let (client_ops, ttl_deletes) = (counts.client_ops, counts.service_ops);
     let ttl = if ttl_deletes > 0 {
         format!(", {ttl_deletes} TTL deletes")
     } else {
@@ -395,7 +521,7 @@ fn print_text(outcome: &Outcome, dir: Option<&Path>) {
         run.scenario,
         run.seed,
         format!("{:?}", outcome.status()).to_uppercase(),
-        run.applies.len(),
+        counts.applies,
         run.trace_hash
     );
     for v in &outcome.report.verdicts {

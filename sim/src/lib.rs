@@ -15,6 +15,7 @@ mod faults;
 pub mod live;
 mod mrsc;
 mod serve_cli;
+mod spill;
 mod trace;
 mod world;
 
@@ -23,6 +24,7 @@ pub use dynasim_checker::{CheckConfig, FindingKind, Report, Status, Verdict};
 pub use dynasim_core::history;
 pub use dynasim_region::KnownBug;
 pub use dynasim_scenario::Scenario;
+pub use spill::{DEFAULT_SHARDS, HistorySpill, SpillCounts, SpillError, SpilledHistory, shard_of};
 pub use trace::{Event, EventKind, ReplicaState, RunOutput, TraceHasher};
 pub use world::{RunOptions, check_supported, run};
 

@@ -46,6 +46,10 @@ pub struct RunOptions {
     pub actions: Vec<crate::live::ScheduledAction>,
     /// The live dashboard's link: snapshots out, pause/speed/actions in.
     pub live: Option<crate::live::LiveLink>,
+    /// Stream the history (ops and applies) to files in this directory instead of keeping
+    /// it in memory: the returned `RunOutput` then has empty `history` and `applies`, and
+    /// [`crate::SpilledHistory::open`] reads them back. Not with `live`.
+    pub history: Option<crate::HistorySpill>,
 }
 
 impl std::fmt::Debug for RunOptions {
@@ -57,6 +61,7 @@ impl std::fmt::Debug for RunOptions {
             .field("progress", &self.progress.is_some())
             .field("actions", &self.actions)
             .field("live", &self.live.is_some())
+            .field("history", &self.history)
             .finish()
     }
 }
@@ -444,6 +449,18 @@ pub(crate) fn build_shared(scenario: &Scenario, options: &RunOptions) -> Shared 
 
 pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, String> {
     check_supported(scenario)?;
+    if options.history.is_some() && options.live.is_some() {
+        return Err(
+            "the live dashboard reads the history in memory: stream it to disk only in a \
+             headless run"
+                .to_string(),
+        );
+    }
+    let mut spill = match &options.history {
+        Some(h) => Some(crate::spill::SpillWriter::create(h).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let mut cuts = CutCheck::new(scenario);
     let seed = options.seed;
     let duration_us = options
         .until_us
@@ -513,6 +530,12 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         }
         sim.step()
             .map_err(|e| format!("simulation failed at {}us: {e}", now_us))?;
+        spill_if_full(
+            &mut spill,
+            &mut cuts,
+            scenario,
+            &mut shared.borrow_mut().output,
+        )?;
         now_us = next_us;
     }
     clients.finish(&shared, duration_us);
@@ -534,6 +557,12 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         shared.borrow_mut().now_us = next_us;
         sim.step()
             .map_err(|e| format!("simulation failed while draining at {now_us}us: {e}"))?;
+        spill_if_full(
+            &mut spill,
+            &mut cuts,
+            scenario,
+            &mut shared.borrow_mut().output,
+        )?;
         now_us = next_us;
     }
     live.finish(&shared, &faults, &consumers, now_us);
@@ -550,9 +579,15 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         duration_us,
         hasher,
     );
+    cuts.observe(scenario, &shared.output.applies);
+    if let Some(spill) = spill {
+        spill
+            .finish(&mut shared.output)
+            .map_err(|e| e.to_string())?;
+    }
     // A partition that let replication through would make every verdict meaningless:
     // that is a simulator bug, not a finding about the system under test.
-    let leaks = verify_cuts(scenario, &shared.output);
+    let leaks = cuts.findings();
     if !leaks.is_empty() {
         return Err(format!(
             "internal: a fault did not take effect (seed {seed}): {}",
@@ -560,6 +595,22 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         ));
     }
     Ok(shared.output)
+}
+
+/// Move the history buffered so far to the shard files once it holds
+/// [`crate::spill::BUFFER_RECORDS`] records (the run streams its history to disk).
+fn spill_if_full(
+    spill: &mut Option<crate::spill::SpillWriter>,
+    cuts: &mut CutCheck,
+    scenario: &Scenario,
+    output: &mut RunOutput,
+) -> Result<(), String> {
+    let Some(spill) = spill else { return Ok(()) };
+    if output.history.len() + output.applies.len() < crate::spill::BUFFER_RECORDS {
+        return Ok(());
+    }
+    cuts.observe(scenario, &output.applies);
+    spill.drain(output).map_err(|e| e.to_string())
 }
 
 /// How often each region's TTL sweeper runs (TTL-04: a background process).
@@ -888,59 +939,112 @@ fn verify_effect(
 }
 
 /// After the run: no replication apply crossed a cut link while the cut was in force
-/// (allowing for messages already in flight when it began). Returns findings.
-fn verify_cuts(scenario: &Scenario, output: &RunOutput) -> Vec<String> {
-    let mut findings = Vec::new();
-    for (i, fault) in scenario.faults.iter().enumerate() {
-        let (pairs, dropping) = match &fault.kind {
-            dynasim_scenario::FaultKind::Partition { sides, mode } => {
-                let mut pairs = Vec::new();
-                for (a, side_a) in sides.iter().enumerate() {
-                    for (b, side_b) in sides.iter().enumerate() {
-                        if a != b {
-                            pairs.extend(
-                                side_a
-                                    .iter()
-                                    .flat_map(|x| side_b.iter().map(move |y| (*x, *y))),
-                            );
-                        }
-                    }
-                }
-                (pairs, *mode == dynasim_scenario::PartitionMode::Drop)
-            }
-            dynasim_scenario::FaultKind::OneWayPartition { from, to, mode } => (
-                from.iter()
-                    .flat_map(|x| to.iter().map(move |y| (*x, *y)))
-                    .collect(),
-                *mode == dynasim_scenario::PartitionMode::Drop,
-            ),
-            _ => continue,
-        };
+/// (allowing for messages already in flight when it began). The applies are observed as
+/// they leave memory (a run that streams its history to disk drops them as it goes).
+pub(crate) struct CutCheck {
+    cuts: Vec<Cut>,
+}
+
+/// One partition fault of the scenario, and the applies seen crossing it.
+struct Cut {
+    index: usize,
+    id: String,
+    pairs: Vec<(RegionId, RegionId)>,
+    /// Messages dropped (rather than held): an apply during the cut is a leak even for a
+    /// write made before it.
+    dropping: bool,
+    fault_start_us: u64,
+    /// After the in-flight allowance.
+    start_us: u64,
+    end_us: u64,
+    crossed: u64,
+}
+
+impl CutCheck {
+    pub(crate) fn new(scenario: &Scenario) -> CutCheck {
         let in_flight_us = slowest_round_trip_us(scenario);
-        let start = fault.start_us + in_flight_us;
-        let end = fault.end_us.unwrap_or(u64::MAX);
-        let crossed = output
-            .applies
+        let cuts = scenario
+            .faults
             .iter()
-            .filter(|a| {
-                a.at_us > start && a.at_us < end && (dropping || a.written_at_us >= fault.start_us)
+            .enumerate()
+            .filter_map(|(index, fault)| {
+                let (pairs, dropping) = cut_pairs(&fault.kind)?;
+                Some(Cut {
+                    index,
+                    id: fault.id.clone().unwrap_or_default(),
+                    pairs,
+                    dropping,
+                    fault_start_us: fault.start_us,
+                    start_us: fault.start_us + in_flight_us,
+                    end_us: fault.end_us.unwrap_or(u64::MAX),
+                    crossed: 0,
+                })
             })
-            // MRSC members also receive a write through a third member (read repair),
-            // so only MREC tables, whose origins ship their own logs, are checked.
-            .filter(|a| {
-                scenario.tables[a.key.table as usize].consistency
-                    == dynasim_scenario::Consistency::Mrec
-            })
-            .filter(|a| pairs.contains(&(a.stamp.region, a.region)))
-            .count();
-        if crossed > 0 {
-            findings.push(format!(
-                "fault[{i}] {:?}: {crossed} replication applies crossed the cut while it was in force",
-                fault.id.as_deref().unwrap_or("")
-            ));
+            .collect();
+        CutCheck { cuts }
+    }
+
+    pub(crate) fn observe(&mut self, scenario: &Scenario, applies: &[ApplyRecord]) {
+        // MRSC members also receive a write through a third member (read repair), so only
+        // MREC tables, whose origins ship their own logs, are checked.
+        let mrec = |a: &&ApplyRecord| {
+            scenario.tables[a.key.table as usize].consistency == dynasim_scenario::Consistency::Mrec
+        };
+        for cut in &mut self.cuts {
+            cut.crossed += applies
+                .iter()
+                .filter(|a| {
+                    a.at_us > cut.start_us
+                        && a.at_us < cut.end_us
+                        && (cut.dropping || a.written_at_us >= cut.fault_start_us)
+                })
+                .filter(mrec)
+                .filter(|a| cut.pairs.contains(&(a.stamp.region, a.region)))
+                .count() as u64;
         }
     }
-    findings
+
+    /// One sentence per cut that replication crossed.
+    pub(crate) fn findings(&self) -> Vec<String> {
+        self.cuts
+            .iter()
+            .filter(|c| c.crossed > 0)
+            .map(|c| {
+                format!(
+                    "fault[{}] {:?}: {} replication applies crossed the cut while it was in force",
+                    c.index, c.id, c.crossed
+                )
+            })
+            .collect()
+    }
+}
+
+/// The directed region pairs a partition fault cuts, and whether it drops messages.
+fn cut_pairs(kind: &dynasim_scenario::FaultKind) -> Option<(Vec<(RegionId, RegionId)>, bool)> {
+    match kind {
+        dynasim_scenario::FaultKind::Partition { sides, mode } => {
+            let mut pairs = Vec::new();
+            for (a, side_a) in sides.iter().enumerate() {
+                for (b, side_b) in sides.iter().enumerate() {
+                    if a != b {
+                        pairs.extend(
+                            side_a
+                                .iter()
+                                .flat_map(|x| side_b.iter().map(move |y| (*x, *y))),
+                        );
+                    }
+                }
+            }
+            Some((pairs, *mode == dynasim_scenario::PartitionMode::Drop))
+        }
+        dynasim_scenario::FaultKind::OneWayPartition { from, to, mode } => Some((
+            from.iter()
+                .flat_map(|x| to.iter().map(move |y| (*x, *y)))
+                .collect(),
+            *mode == dynasim_scenario::PartitionMode::Drop,
+        )),
+        _ => None,
+    }
 }
 
 /// The body of one region host: receive replication messages, and every batch interval

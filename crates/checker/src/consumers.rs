@@ -2,6 +2,7 @@
 //! regions (UC-03), iterator age quantiles, and materialised views equal to their tables.
 
 use crate::perf::Measured;
+use crate::tally::{Ordered, keep_first, sentences};
 use crate::{Status, describe};
 use dynasim_core::history::{KeyRef, RunOutput, ValueId};
 use dynasim_scenario::Scenario;
@@ -11,82 +12,104 @@ use std::collections::BTreeMap;
 /// Every acknowledged client put or update to the consumer's table, written in a region
 /// where the consumer runs, is delivered exactly once in total across those regions. A
 /// trigger in every region without an origin filter fails this (each write is processed
-/// once per region, UC-03), and so does any redelivery after a failed batch.
-pub(crate) fn exactly_once(
-    scenario: &Scenario,
-    run: &RunOutput,
+/// once per region, UC-03), and so does any redelivery after a failed batch. Observed
+/// shard by shard: a shard holds the writes and the deliveries of its keys.
+#[derive(Default)]
+pub(crate) struct ExactlyOnce {
     consumer: usize,
     examples_max: usize,
-) -> Measured {
-    let spec = &scenario.consumers[consumer];
-    let mut delivered: BTreeMap<(KeyRef, ValueId), Vec<u16>> = BTreeMap::new();
-    for d in run
-        .deliveries
-        .iter()
-        .filter(|d| d.consumer as usize == consumer)
-    {
-        if let Some(v) = d.value {
-            delivered.entry((d.key, v)).or_default().push(d.region.0);
+    writes: u64,
+    twice: u64,
+    never: u64,
+    /// In history order ((complete_us, op id)).
+    evidence: Ordered<(u64, u64)>,
+}
+
+impl ExactlyOnce {
+    pub(crate) fn new(consumer: usize, examples_max: usize) -> ExactlyOnce {
+        ExactlyOnce {
+            consumer,
+            examples_max,
+            ..ExactlyOnce::default()
         }
     }
-    let mut writes = 0u64;
-    let mut twice = 0u64;
-    let mut never = 0u64;
-    let mut evidence = Vec::new();
-    for op in &run.history {
-        let Some(w) = op.acknowledged_write() else {
-            continue;
-        };
-        let Some(value) = w.value else { continue };
-        if op.key.table as usize != spec.table
-            || !spec.regions.contains(&op.region)
-            || w.superseded_by.is_some()
+
+    pub(crate) fn observe(&mut self, scenario: &Scenario, run: &RunOutput) {
+        let spec = &scenario.consumers[self.consumer];
+        let mut delivered: BTreeMap<(KeyRef, ValueId), Vec<u16>> = BTreeMap::new();
+        for d in run
+            .deliveries
+            .iter()
+            .filter(|d| d.consumer as usize == self.consumer)
         {
-            continue;
-        }
-        writes += 1;
-        let regions = delivered
-            .get(&(op.key, value))
-            .map_or(&[][..], |v| v.as_slice());
-        let problem = match regions.len() {
-            1 => continue,
-            0 => {
-                never += 1;
-                "never processed".to_string()
+            if let Some(v) = d.value {
+                delivered.entry((d.key, v)).or_default().push(d.region.0);
             }
-            n => {
-                twice += 1;
-                let names: Vec<String> = regions
-                    .iter()
-                    .map(|r| run.region_names[*r as usize].clone())
-                    .collect();
-                format!("processed {n} times ({})", names.join(", "))
-            }
-        };
-        if evidence.len() < examples_max {
-            evidence.push(format!(
-                "op {} ({} of key {} in {} at {}): {problem}",
-                op.id,
-                op.kind.name(),
-                op.key.key,
-                describe::region(run, op.region),
-                describe::time(op.complete_us)
-            ));
         }
+        let mut evidence = Vec::new();
+        for op in &run.history {
+            let Some(w) = op.acknowledged_write() else {
+                continue;
+            };
+            let Some(value) = w.value else { continue };
+            if op.key.table as usize != spec.table
+                || !spec.regions.contains(&op.region)
+                || w.superseded_by.is_some()
+            {
+                continue;
+            }
+            self.writes += 1;
+            let regions = delivered
+                .get(&(op.key, value))
+                .map_or(&[][..], |v| v.as_slice());
+            let problem = match regions.len() {
+                1 => continue,
+                0 => {
+                    self.never += 1;
+                    "never processed".to_string()
+                }
+                n => {
+                    self.twice += 1;
+                    let names: Vec<String> = regions
+                        .iter()
+                        .map(|r| run.region_names[*r as usize].clone())
+                        .collect();
+                    format!("processed {n} times ({})", names.join(", "))
+                }
+            };
+            if evidence.len() < self.examples_max {
+                let text = format!(
+                    "op {} ({} of key {} in {} at {}): {problem}",
+                    op.id,
+                    op.kind.name(),
+                    op.key.key,
+                    describe::region(run, op.region),
+                    describe::time(op.complete_us)
+                );
+                evidence.push(((op.complete_us, op.id), text));
+            }
+        }
+        keep_first(&mut self.evidence, evidence, self.examples_max);
     }
-    let bad = twice + never;
-    Measured {
-        status: if writes == 0 {
-            Status::Unknown
-        } else if bad == 0 {
-            Status::Pass
-        } else {
-            Status::Fail
-        },
-        observed: format!("{twice} writes processed more than once, {never} never, of {writes}"),
-        observed_value: Some(bad as f64),
-        bound: "each write exactly once".into(),
-        evidence,
+
+    pub(crate) fn finish(self) -> Measured {
+        let (writes, twice, never) = (self.writes, self.twice, self.never);
+        let bad = twice + never;
+        Measured {
+            status: if writes == 0 {
+                Status::Unknown
+            } else if bad == 0 {
+                Status::Pass
+            } else {
+                Status::Fail
+            },
+            observed: format!(
+                "{twice} writes processed more than once, {never} never, of {writes}"
+            ),
+            observed_value: Some(bad as f64),
+            bound: "each write exactly once".into(),
+            evidence: sentences(self.evidence),
+        }
     }
 }
 

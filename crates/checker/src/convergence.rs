@@ -16,13 +16,31 @@ use crate::tally::Tally;
 use dynasim_core::history::{FinalVersion, KeyRef, OpResult, ReplicaState, RunOutput};
 use dynasim_core::{RegionId, Stamp};
 use dynasim_scenario::{FaultKind, Scenario};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// Result of comparing final replica states.
+/// Result of comparing final replica states (of a whole run or of one shard's keys).
+#[derive(Default)]
 pub(crate) struct ReplicaComparison {
-    pub tables: u64,
-    pub tables_diverged: u64,
+    /// Tables whose replicas' digests differ.
+    pub tables_diverged: BTreeSet<usize>,
     pub keys_diverged: u64,
+}
+
+impl ReplicaComparison {
+    /// Add a shard whose keys no earlier shard held.
+    pub(crate) fn merge(&mut self, other: ReplicaComparison) {
+        self.tables_diverged.extend(other.tables_diverged);
+        self.keys_diverged += other.keys_diverged;
+    }
+}
+
+/// Tables with at least one replica.
+pub(crate) fn table_count(run: &RunOutput) -> u64 {
+    run.replicas
+        .iter()
+        .map(|r| r.table)
+        .collect::<BTreeSet<usize>>()
+        .len() as u64
 }
 
 /// Compare every table's replicas; one DIVERGED finding per differing key.
@@ -31,18 +49,14 @@ pub(crate) fn compare_replicas(run: &RunOutput, tally: &mut Tally) -> ReplicaCom
     for replica in &run.replicas {
         by_table.entry(replica.table).or_default().push(replica);
     }
-    let mut out = ReplicaComparison {
-        tables: by_table.len() as u64,
-        tables_diverged: 0,
-        keys_diverged: 0,
-    };
-    for replicas in by_table.values_mut() {
+    let mut out = ReplicaComparison::default();
+    for (table, replicas) in by_table.iter_mut() {
         replicas.sort_by_key(|r| r.region);
         let digests: Vec<u64> = replicas.iter().map(|r| digest(&r.versions)).collect();
         if digests.windows(2).all(|p| p[0] == p[1]) {
             continue;
         }
-        out.tables_diverged += 1;
+        out.tables_diverged.insert(*table);
         out.keys_diverged += compare_items(run, replicas, tally);
     }
     out
@@ -249,52 +263,123 @@ impl SettleTimes {
         SettleTimes { acked, latest }
     }
 
+    /// The writes acknowledged by moment `t_us` and the one of them that settled last.
+    pub(crate) fn point(&self, run: &RunOutput, t_us: u64) -> SettlePoint {
+        let n = self.acked.partition_point(|(c, _)| *c <= t_us);
+        let last = n.checked_sub(1).map(|p| {
+            let (at_us, i, region) = self.latest[p];
+            let op = &run.history[i as usize];
+            LastSettled {
+                at_us,
+                acked: (op.complete_us, op.id),
+                region,
+                write: d::write(run, op),
+            }
+        });
+        SettlePoint {
+            writes: n as u64,
+            last,
+        }
+    }
+}
+
+/// Of the writes acknowledged by some moment: how many, and which settled last.
+#[derive(Default)]
+pub(crate) struct SettlePoint {
+    writes: u64,
+    last: Option<LastSettled>,
+}
+
+/// The write that settled last (the earliest acknowledged of those that settled latest).
+struct LastSettled {
+    /// `u64::MAX`: never.
+    at_us: u64,
+    /// (complete_us, op id): the history order, for ties.
+    acked: (u64, u64),
+    region: RegionId,
+    write: String,
+}
+
+impl SettlePoint {
+    /// Add a shard whose keys no earlier shard held.
+    pub(crate) fn merge(&mut self, other: SettlePoint) {
+        self.writes += other.writes;
+        let later = match (&self.last, &other.last) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(a), Some(b)) => {
+                (b.at_us, std::cmp::Reverse(b.acked)) > (a.at_us, std::cmp::Reverse(a.acked))
+            }
+        };
+        if later {
+            self.last = other.last;
+        }
+    }
+
     /// Convergence after moment `t_us`: writes acknowledged by then, and how long after
     /// `t_us` the last of them settled (`None`: one never did).
     pub(crate) fn after(&self, run: &RunOutput, t_us: u64) -> (u64, Option<u64>, Option<String>) {
-        let n = self.acked.partition_point(|(c, _)| *c <= t_us);
-        if n == 0 {
+        let Some(last) = &self.last else {
             return (0, Some(0), None);
-        }
-        let (at, i, region) = self.latest[n - 1];
-        let op = &run.history[i as usize];
-        if at == u64::MAX {
+        };
+        if last.at_us == u64::MAX {
             let text = format!(
                 "{} was never applied in {}",
-                d::write(run, op),
-                d::region(run, region)
+                last.write,
+                d::region(run, last.region)
             );
-            return (n as u64, None, Some(text));
+            return (self.writes, None, Some(text));
         }
         let text = format!(
             "last to settle: {} reached {} at {}",
-            d::write(run, op),
-            d::region(run, region),
-            d::time(at)
+            last.write,
+            d::region(run, last.region),
+            d::time(last.at_us)
         );
-        (n as u64, Some(at.saturating_sub(t_us)), Some(text))
+        (
+            self.writes,
+            Some(last.at_us.saturating_sub(t_us)),
+            Some(text),
+        )
     }
+}
 
-    /// Settle times after the end of every network fault, in fault order.
-    pub(crate) fn heals(&self, scenario: &Scenario, run: &RunOutput) -> Vec<HealConvergence> {
-        let mut out = Vec::new();
-        for (i, fault) in scenario.faults.iter().enumerate() {
-            let Some(end_us) = fault.end_us else { continue };
-            if !is_network_fault(&fault.kind) || end_us > run.duration_us {
-                continue;
-            }
-            let (writes, converge_us, evidence) = self.after(run, end_us);
-            out.push(HealConvergence {
-                fault: i,
-                name: fault_name(scenario, i),
-                end_us,
-                writes,
-                converge_us,
-                evidence,
-            });
+/// The moments whose convergence a report states: the end of every network fault that
+/// ended within the run, the end of every fault a `converged` assertion names, and the
+/// end of the run.
+pub(crate) fn settle_moments(scenario: &Scenario, duration_us: u64) -> BTreeSet<u64> {
+    let mut moments: BTreeSet<u64> = scenario
+        .faults
+        .iter()
+        .filter_map(|f| f.end_us.filter(|e| *e <= duration_us))
+        .collect();
+    moments.insert(duration_us);
+    moments
+}
+
+/// Settle times after the end of every network fault, in fault order.
+pub(crate) fn heals(
+    scenario: &Scenario,
+    run: &RunOutput,
+    settled: &BTreeMap<u64, SettlePoint>,
+) -> Vec<HealConvergence> {
+    let mut out = Vec::new();
+    for (i, fault) in scenario.faults.iter().enumerate() {
+        let Some(end_us) = fault.end_us else { continue };
+        if !is_network_fault(&fault.kind) || end_us > run.duration_us {
+            continue;
         }
-        out
+        let (writes, converge_us, evidence) = settled[&end_us].after(run, end_us);
+        out.push(HealConvergence {
+            fault: i,
+            name: fault_name(scenario, i),
+            end_us,
+            writes,
+            converge_us,
+            evidence,
+        });
     }
+    out
 }
 
 /// When `region` first held `stamp` or a larger one, given one key's held moments.

@@ -39,7 +39,7 @@ pub use transactions::TransactionSummary;
 use dynasim_core::RegionId;
 use dynasim_core::history::{OpKind, RunOutput};
 use dynasim_scenario::{Assertion, FaultKind, LostWritesAllowance, Op, RegionScope, Scenario};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use tally::Tally;
 use window::TimeWindow;
 
@@ -68,28 +68,9 @@ impl Default for CheckConfig {
 
 /// Check a run against its scenario: every assertion, then the safety checks.
 pub fn check(scenario: &Scenario, run: &RunOutput, config: &CheckConfig) -> Report {
-    let ctx = Context::new(scenario, run, config);
-    let mut verdicts = Vec::new();
-    for (i, assertion) in scenario.asserts.iter().enumerate() {
-        ctx.assertion(i, assertion, &mut verdicts);
-    }
-    verdicts.extend(ctx.safety());
-    unique_names(&mut verdicts);
-    let status = verdicts
-        .iter()
-        .map(|v| v.status)
-        .max()
-        .unwrap_or(Status::Pass);
-    Report {
-        scenario: run.scenario.clone(),
-        seed: run.seed,
-        status,
-        verdicts,
-        lww: ctx.lww,
-        convergence: ctx.convergence,
-        reads: ctx.reads,
-        transactions: ctx.transactions,
-    }
+    let mut checks = ShardedCheck::new(scenario, run, config);
+    checks.add_shard(run);
+    checks.finish(run)
 }
 
 /// LWW classification alone (no scenario): every replica's version is held to the
@@ -147,6 +128,337 @@ pub(crate) fn may_have_applied(op: &dynasim_core::history::OpRecord) -> bool {
         }
 }
 
+/// The check of a run whose history comes in shards: [`check`] with bounded memory.
+///
+/// A shard is a [`RunOutput`] equal to the run's except that `history`, `applies`, the
+/// replicas' `versions` and `deliveries` hold only the records of some keys: every key's
+/// records are in exactly one shard, in the run's order (history by `(complete_us, id)`,
+/// applies as recorded). Every check is per key, or a count, histogram or first few
+/// examples that merge exactly, so [`ShardedCheck::finish`] gives the report [`check`]
+/// gives for the whole run, whatever the partition. A whole run is one shard.
+pub struct ShardedCheck<'a> {
+    scenario: &'a Scenario,
+    config: &'a CheckConfig,
+    drained: bool,
+    skew_bound_us: Option<u64>,
+    lww: lww::LwwPartial,
+    diverged: Tally,
+    compared: convergence::ReplicaComparison,
+    /// Per moment of [`convergence::settle_moments`].
+    settled: BTreeMap<u64, convergence::SettlePoint>,
+    reads: u64,
+    strong_reads: u64,
+    sessions: reads::Sessions,
+    linearizability: linearizability::LinearizabilityPartial,
+    transactions: transactions::TransactionPartial,
+    /// Regions that served an op.
+    serving_regions: BTreeSet<RegionId>,
+    /// One per scenario assertion.
+    observed: Vec<Observed>,
+}
+
+/// What an assertion needs from the history, gathered shard by shard, per region in its
+/// scope (`None`: all regions).
+enum Observed {
+    /// Judged from the merged summaries alone.
+    Summaries,
+    Latency(Vec<(Option<RegionId>, perf::Latency)>),
+    Staleness {
+        staleness_us: u64,
+        window: TimeWindow,
+        per_region: Vec<(Option<RegionId>, reads::Staleness)>,
+    },
+    ReplicationLag(perf::ReplicationLag),
+    ThrottleRatio(Vec<(Option<RegionId>, perf::ThrottleRatio)>),
+    Availability(Vec<(Option<RegionId>, perf::Availability)>),
+    ExactlyOnce(consumers::ExactlyOnce),
+}
+
+impl<'a> ShardedCheck<'a> {
+    /// Start checking `run`; its history, applies, replica versions and deliveries are not
+    /// read here (they come with the shards).
+    pub fn new(scenario: &'a Scenario, run: &RunOutput, config: &'a CheckConfig) -> Self {
+        let settled = convergence::settle_moments(scenario, run.duration_us)
+            .into_iter()
+            .map(|t| (t, convergence::SettlePoint::default()))
+            .collect();
+        let regions = scenario.regions.len().max(run.region_names.len());
+        let observed = scenario
+            .asserts
+            .iter()
+            .map(|a| observe(scenario, a, regions, config.examples_max))
+            .collect();
+        ShardedCheck {
+            scenario,
+            config,
+            drained: convergence::drained(Some(scenario), run),
+            skew_bound_us: config
+                .skew_bound_us
+                .or_else(|| Some(derived_skew_bound_us(scenario))),
+            lww: lww::LwwPartial::new(config.examples_max),
+            diverged: Tally::new(config.examples_max),
+            compared: convergence::ReplicaComparison::default(),
+            settled,
+            reads: 0,
+            strong_reads: 0,
+            sessions: reads::Sessions::default(),
+            linearizability: linearizability::LinearizabilityPartial::default(),
+            transactions: transactions::TransactionPartial::default(),
+            serving_regions: BTreeSet::new(),
+            observed,
+        }
+    }
+
+    /// Check one shard (see [`ShardedCheck`]) and merge it into the results so far.
+    pub fn add_shard(&mut self, shard: &RunOutput) {
+        let (scenario, examples_max) = (self.scenario, self.config.examples_max);
+        let mut tally = Tally::new(examples_max);
+        self.compared
+            .merge(convergence::compare_replicas(shard, &mut tally));
+        self.diverged.merge(tally);
+        let settle = convergence::SettleTimes::new(Some(scenario), shard);
+        for (t_us, point) in self.settled.iter_mut() {
+            point.merge(settle.point(shard, *t_us));
+        }
+        drop(settle); // its per-write tables are the largest of the shard's: free them first
+        let options = lww::LwwOptions {
+            skew_bound_us: self.skew_bound_us,
+            examples_max,
+            drained: self.drained,
+        };
+        self.lww.merge(lww::classify_shard(shard, options));
+        let read_index = reads::ReadIndex::new(shard);
+        let sessions = reads::sessions(shard, &read_index, examples_max);
+        self.sessions.merge(sessions, examples_max);
+        let states_max = self.config.linearizability_states_max;
+        let lin = linearizability::check(scenario, shard, states_max, examples_max);
+        self.linearizability.merge(lin, examples_max);
+        self.transactions.add_shard(shard, &read_index);
+        for op in shard
+            .history
+            .iter()
+            .filter(|o| o.kind == OpKind::Get && o.read.is_some())
+        {
+            self.reads += 1;
+            self.strong_reads += u64::from(op.strong);
+        }
+        self.serving_regions
+            .extend(shard.history.iter().map(|o| o.region));
+        for observed in &mut self.observed {
+            observed.add_shard(scenario, shard, &read_index, examples_max);
+        }
+    }
+
+    /// The report over every shard added.
+    pub fn finish(self, run: &RunOutput) -> Report {
+        let (scenario, config) = (self.scenario, self.config);
+        let (_, diverged) = self.diverged.finish();
+        let convergence = ConvergenceSummary {
+            tables: convergence::table_count(run),
+            tables_diverged: self.compared.tables_diverged.len() as u64,
+            keys_diverged: self.compared.keys_diverged,
+            drained: self.drained,
+            heals: convergence::heals(scenario, run, &self.settled),
+            end_converge_us: self.settled[&run.duration_us].after(run, run.duration_us).1,
+            examples: diverged,
+        };
+        let s = &self.sessions;
+        let reads = ReadSummary {
+            reads: self.reads,
+            strong_reads: self.strong_reads,
+            garbage_reads: s.garbage,
+            strong_read_your_writes_violations: s.strong_ryw,
+            strong_monotonic_read_violations: s.strong_monotonic,
+            eventual_read_your_writes_violations: s.eventual_ryw,
+            eventual_monotonic_read_violations: s.eventual_monotonic,
+            linearizability: self.linearizability.finish(),
+            examples: s.examples(config.examples_max),
+        };
+        let mut active = self.serving_regions;
+        for phase in &scenario.phases {
+            active.extend(phase.clients.iter().map(|(r, _)| *r));
+        }
+        let ctx = Context {
+            scenario,
+            run,
+            config,
+            lww: self.lww.finish(self.skew_bound_us),
+            convergence,
+            settled: self.settled,
+            reads,
+            transactions: self.transactions.finish(run, config.examples_max),
+            active_regions: active.into_iter().collect(),
+        };
+        let mut verdicts = Vec::new();
+        for (i, (assertion, observed)) in scenario.asserts.iter().zip(self.observed).enumerate() {
+            ctx.assertion(i, assertion, observed, &mut verdicts);
+        }
+        verdicts.extend(ctx.safety());
+        unique_names(&mut verdicts);
+        let status = verdicts
+            .iter()
+            .map(|v| v.status)
+            .max()
+            .unwrap_or(Status::Pass);
+        Report {
+            scenario: run.scenario.clone(),
+            seed: run.seed,
+            status,
+            verdicts,
+            lww: ctx.lww,
+            convergence: ctx.convergence,
+            reads: ctx.reads,
+            transactions: ctx.transactions,
+        }
+    }
+}
+
+/// The regions an assertion's scope can expand to before the active ones are known:
+/// `region = "each"` gathers every region and keeps the active ones at the end.
+fn scope_regions(scope: RegionScope, regions: usize) -> Vec<Option<RegionId>> {
+    match scope {
+        RegionScope::All => vec![None],
+        RegionScope::One(r) => vec![Some(r)],
+        RegionScope::Each => (0..regions).map(|r| Some(RegionId(r as u16))).collect(),
+    }
+}
+
+/// What `assertion` will gather from the shards.
+fn observe(
+    scenario: &Scenario,
+    assertion: &Assertion,
+    regions: usize,
+    examples_max: usize,
+) -> Observed {
+    let per_region = |scope: RegionScope| scope_regions(scope, regions).into_iter();
+    match assertion {
+        Assertion::Latency {
+            op,
+            region,
+            quantile,
+            max_us,
+            window,
+        } => {
+            let w = TimeWindow::new(scenario, window);
+            let kind = op_kind(*op);
+            Observed::Latency(
+                per_region(*region)
+                    .map(|r| {
+                        let bound = (*quantile, *max_us);
+                        (
+                            r,
+                            perf::Latency::new(kind, r, bound, w.clone(), examples_max),
+                        )
+                    })
+                    .collect(),
+            )
+        }
+        Assertion::StaleReadRatio {
+            staleness_us,
+            region,
+            window,
+            ..
+        } => Observed::Staleness {
+            staleness_us: *staleness_us,
+            window: TimeWindow::new(scenario, window),
+            per_region: per_region(*region)
+                .map(|r| (r, reads::Staleness::default()))
+                .collect(),
+        },
+        Assertion::ReplicationLag {
+            quantile,
+            max_us,
+            from,
+            to,
+            window,
+        } => {
+            let w = TimeWindow::new(scenario, window);
+            Observed::ReplicationLag(perf::ReplicationLag::new(
+                (*from, *to),
+                *quantile,
+                *max_us,
+                w,
+            ))
+        }
+        Assertion::ThrottleRatio {
+            max,
+            region,
+            window,
+        } => {
+            let w = TimeWindow::new(scenario, window);
+            Observed::ThrottleRatio(
+                per_region(*region)
+                    .map(|r| (r, perf::ThrottleRatio::new(r, *max, w.clone())))
+                    .collect(),
+            )
+        }
+        Assertion::Availability {
+            min,
+            region,
+            window,
+        } => {
+            let w = TimeWindow::new(scenario, window);
+            Observed::Availability(
+                per_region(*region)
+                    .map(|r| (r, perf::Availability::new(r, *min, w.clone(), examples_max)))
+                    .collect(),
+            )
+        }
+        Assertion::ConsumerExactlyOnce { consumer } => {
+            Observed::ExactlyOnce(consumers::ExactlyOnce::new(*consumer, examples_max))
+        }
+        _ => Observed::Summaries,
+    }
+}
+
+impl Observed {
+    fn add_shard(
+        &mut self,
+        scenario: &Scenario,
+        shard: &RunOutput,
+        read_index: &reads::ReadIndex,
+        examples_max: usize,
+    ) {
+        match self {
+            Observed::Summaries => {}
+            Observed::Latency(per_region) => {
+                per_region.iter_mut().for_each(|(_, m)| m.observe(shard))
+            }
+            Observed::Staleness {
+                staleness_us,
+                window,
+                per_region,
+            } => {
+                for (r, s) in per_region.iter_mut() {
+                    let more = reads::staleness(
+                        shard,
+                        read_index,
+                        *r,
+                        *staleness_us,
+                        window,
+                        examples_max,
+                    );
+                    s.merge(more, examples_max);
+                }
+            }
+            Observed::ReplicationLag(m) => m.observe(shard),
+            Observed::ThrottleRatio(per_region) => {
+                per_region.iter_mut().for_each(|(_, m)| m.observe(shard))
+            }
+            Observed::Availability(per_region) => {
+                per_region.iter_mut().for_each(|(_, m)| m.observe(shard))
+            }
+            Observed::ExactlyOnce(m) => m.observe(scenario, shard),
+        }
+    }
+}
+
+/// Take the measure gathered for region `r` (`None`: all regions) out of `per_region`.
+fn take_region<T>(per_region: &mut Vec<(Option<RegionId>, T)>, r: Option<RegionId>) -> Option<T> {
+    let p = per_region.iter().position(|(x, _)| *x == r)?;
+    Some(per_region.swap_remove(p).1)
+}
+
 /// Everything computed once per report and shared by the verdicts.
 struct Context<'a> {
     scenario: &'a Scenario,
@@ -154,88 +466,14 @@ struct Context<'a> {
     config: &'a CheckConfig,
     lww: LwwSummary,
     convergence: ConvergenceSummary,
-    settle: convergence::SettleTimes,
+    settled: BTreeMap<u64, convergence::SettlePoint>,
     reads: ReadSummary,
-    read_index: reads::ReadIndex,
     transactions: Option<TransactionSummary>,
     /// Regions that `region = "each"` expands to: those with clients or served ops.
     active_regions: Vec<RegionId>,
 }
 
-impl<'a> Context<'a> {
-    fn new(scenario: &'a Scenario, run: &'a RunOutput, config: &'a CheckConfig) -> Self {
-        let drained = convergence::drained(Some(scenario), run);
-        let mut tally = Tally::new(config.examples_max);
-        let compared = convergence::compare_replicas(run, &mut tally);
-        let (_, diverged) = tally.finish();
-        let settle = convergence::SettleTimes::new(Some(scenario), run);
-        let convergence = ConvergenceSummary {
-            tables: compared.tables,
-            tables_diverged: compared.tables_diverged,
-            keys_diverged: compared.keys_diverged,
-            drained,
-            heals: settle.heals(scenario, run),
-            end_converge_us: settle.after(run, run.duration_us).1,
-            examples: diverged,
-        };
-        let skew_bound_us = config
-            .skew_bound_us
-            .or_else(|| Some(derived_skew_bound_us(scenario)));
-        let lww = lww::classify(
-            run,
-            lww::LwwOptions {
-                skew_bound_us,
-                examples_max: config.examples_max,
-                drained,
-            },
-        );
-        let read_index = reads::ReadIndex::new(run);
-        let sessions = reads::sessions(run, &read_index, config.examples_max);
-        let linearizability = linearizability::check(
-            scenario,
-            run,
-            config.linearizability_states_max,
-            config.examples_max,
-        );
-        let reads = ReadSummary {
-            reads: run
-                .history
-                .iter()
-                .filter(|o| o.kind == OpKind::Get && o.read.is_some())
-                .count() as u64,
-            strong_reads: run
-                .history
-                .iter()
-                .filter(|o| o.kind == OpKind::Get && o.read.is_some() && o.strong)
-                .count() as u64,
-            garbage_reads: sessions.garbage,
-            strong_read_your_writes_violations: sessions.strong_ryw,
-            strong_monotonic_read_violations: sessions.strong_monotonic,
-            eventual_read_your_writes_violations: sessions.eventual_ryw,
-            eventual_monotonic_read_violations: sessions.eventual_monotonic,
-            linearizability,
-            examples: sessions.examples,
-        };
-        let transactions = Some(transactions::check(run, &read_index, config.examples_max))
-            .filter(|t| t.transactions + t.transact_gets > 0);
-        let mut active: BTreeSet<RegionId> = run.history.iter().map(|o| o.region).collect();
-        for phase in &scenario.phases {
-            active.extend(phase.clients.iter().map(|(r, _)| *r));
-        }
-        Context {
-            scenario,
-            run,
-            config,
-            lww,
-            convergence,
-            settle,
-            reads,
-            read_index,
-            transactions,
-            active_regions: active.into_iter().collect(),
-        }
-    }
-
+impl Context<'_> {
     fn regions(&self, scope: RegionScope) -> Vec<(Option<RegionId>, String)> {
         match scope {
             RegionScope::All => vec![(None, "all".to_string())],
@@ -248,11 +486,17 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn assertion(&self, index: usize, assertion: &Assertion, out: &mut Vec<Verdict>) {
-        let (run, examples_max) = (self.run, self.config.examples_max);
+    fn assertion(
+        &self,
+        index: usize,
+        assertion: &Assertion,
+        observed: Observed,
+        out: &mut Vec<Verdict>,
+    ) {
+        let run = self.run;
         let at = Some(index);
-        match assertion {
-            Assertion::Converged { after, within_us } => {
+        match (assertion, observed) {
+            (Assertion::Converged { after, within_us }, _) => {
                 out.push(self.converged(*after, *within_us).named(
                     match after {
                         Some(f) => format!(
@@ -264,7 +508,7 @@ impl<'a> Context<'a> {
                     at,
                 ));
             }
-            Assertion::NoLostAckedWrites { allow } => {
+            (Assertion::NoLostAckedWrites { allow }, _) => {
                 out.push(self.no_lost(*allow).named(
                     match allow {
                         LostWritesAllowance::None => "no lost acked writes".to_string(),
@@ -275,47 +519,59 @@ impl<'a> Context<'a> {
                     at,
                 ));
             }
-            Assertion::Latency {
-                op,
-                region,
-                quantile,
-                max_us,
-                window,
-            } => {
+            (
+                Assertion::Latency {
+                    op,
+                    region,
+                    quantile,
+                    window,
+                    ..
+                },
+                Observed::Latency(mut per_region),
+            ) => {
                 let w = TimeWindow::new(self.scenario, window);
                 let kind = op_kind(*op);
                 for (r, name) in self.regions(*region) {
-                    let m = perf::latency(run, kind, r, *quantile, *max_us, &w, examples_max);
+                    let Some(m) = take_region(&mut per_region, r) else {
+                        continue;
+                    };
                     let label = format!(
                         "latency {} {} {name}{}",
                         kind.name(),
                         describe::quantile(*quantile),
                         w.label()
                     );
-                    out.push(m.named(label, at));
+                    out.push(m.finish().named(label, at));
                 }
             }
-            Assertion::StaleReadRatio {
-                max,
-                staleness_us,
-                region,
-                window,
-            } => {
+            (
+                Assertion::StaleReadRatio {
+                    max,
+                    staleness_us,
+                    region,
+                    window,
+                },
+                Observed::Staleness { mut per_region, .. },
+            ) => {
                 let w = TimeWindow::new(self.scenario, window);
                 for (r, name) in self.regions(*region) {
-                    let s =
-                        reads::staleness(run, &self.read_index, r, *staleness_us, &w, examples_max);
+                    let Some(s) = take_region(&mut per_region, r) else {
+                        continue;
+                    };
                     let label = format!("stale read ratio {name}{}", w.label());
                     out.push(stale_verdict(s, *max, *staleness_us).named(label, at));
                 }
             }
-            Assertion::ReplicationLag {
-                quantile,
-                max_us,
-                from,
-                to,
-                window,
-            } => {
+            (
+                Assertion::ReplicationLag {
+                    quantile,
+                    from,
+                    to,
+                    window,
+                    ..
+                },
+                Observed::ReplicationLag(m),
+            ) => {
                 let w = TimeWindow::new(self.scenario, window);
                 let name = |r: &Option<RegionId>| {
                     r.map_or("any".to_string(), |r| describe::region(run, r))
@@ -327,63 +583,71 @@ impl<'a> Context<'a> {
                     name(to),
                     w.label()
                 );
-                let m = perf::replication_lag(run, *from, *to, *quantile, *max_us, &w);
-                out.push(m.named(label, at));
+                out.push(m.finish(run).named(label, at));
             }
-            Assertion::ThrottleRatio {
-                max,
-                region,
-                window,
-            } => {
+            (
+                Assertion::ThrottleRatio { region, window, .. },
+                Observed::ThrottleRatio(mut per_region),
+            ) => {
                 let w = TimeWindow::new(self.scenario, window);
                 for (r, name) in self.regions(*region) {
+                    let Some(m) = take_region(&mut per_region, r) else {
+                        continue;
+                    };
                     let label = format!("throttle ratio {name}{}", w.label());
-                    out.push(perf::throttle_ratio(run, r, *max, &w).named(label, at));
+                    out.push(m.finish(run).named(label, at));
                 }
             }
-            Assertion::Availability {
-                min,
-                region,
-                window,
-            } => {
+            (
+                Assertion::Availability { region, window, .. },
+                Observed::Availability(mut per_region),
+            ) => {
                 let w = TimeWindow::new(self.scenario, window);
                 for (r, name) in self.regions(*region) {
+                    let Some(m) = take_region(&mut per_region, r) else {
+                        continue;
+                    };
                     let label = format!("availability {name}{}", w.label());
-                    let m = perf::availability(run, r, *min, &w, examples_max);
-                    out.push(m.named(label, at));
+                    out.push(m.finish().named(label, at));
                 }
             }
-            Assertion::SkewInversions { max, bound_us } => {
+            (Assertion::SkewInversions { max, bound_us }, _) => {
                 out.push(
                     self.skew(*max, *bound_us)
                         .named("skew inversions".into(), at),
                 );
             }
-            Assertion::LwwLosses { max } => {
+            (Assertion::LwwLosses { max }, _) => {
                 let n = self.lww.count(FindingKind::LwwConcurrentLoss);
                 let m = count_verdict(n, *max, self.examples(&[FindingKind::LwwConcurrentLoss]));
                 out.push(m.named("lww losses".into(), at));
             }
-            Assertion::ConsumerExactlyOnce { consumer } => {
-                let m = consumers::exactly_once(self.scenario, run, *consumer, examples_max);
+            (Assertion::ConsumerExactlyOnce { consumer }, Observed::ExactlyOnce(m)) => {
                 let name = &self.scenario.consumers[*consumer].name;
-                out.push(m.named(format!("consumer {name} exactly once"), at));
+                out.push(
+                    m.finish()
+                        .named(format!("consumer {name} exactly once"), at),
+                );
             }
-            Assertion::IteratorAge {
-                consumer,
-                quantile,
-                max_us,
-            } => {
+            (
+                Assertion::IteratorAge {
+                    consumer,
+                    quantile,
+                    max_us,
+                },
+                _,
+            ) => {
                 let m = consumers::iterator_age(run, *consumer, *quantile, *max_us);
                 let name = &self.scenario.consumers[*consumer].name;
                 let label = format!("iterator age {} {name}", describe::quantile(*quantile));
                 out.push(m.named(label, at));
             }
-            Assertion::ViewConverged { consumer } => {
+            (Assertion::ViewConverged { consumer }, _) => {
                 let m = consumers::view_converged(run, *consumer);
                 let name = &self.scenario.consumers[*consumer].name;
                 out.push(m.named(format!("view {name} converged"), at));
             }
+            (_, _) => unreachable!("each assertion is gathered by its own kind of observation"),
         }
     }
 
@@ -402,7 +666,7 @@ impl<'a> Context<'a> {
                 evidence: vec!["the fault had not ended when the run stopped".into()],
             };
         };
-        let (writes, took, evidence) = self.settle.after(self.run, end_us);
+        let (writes, took, evidence) = self.settled[&end_us].after(self.run, end_us);
         let mut lines = vec![format!(
             "{writes} writes acknowledged by {} had to reach every replica",
             describe::time(end_us)
@@ -635,7 +899,7 @@ fn stale_verdict(s: reads::Staleness, max: f64, staleness_us: u64) -> perf::Meas
         s.reads,
         describe::duration(staleness_us)
     )];
-    evidence.extend(s.examples);
+    evidence.extend(tally::sentences(s.examples));
     perf::Measured {
         status: if ratio > max {
             Status::Fail
@@ -665,7 +929,7 @@ fn op_kind(op: Op) -> OpKind {
 /// Two assertions can produce one name (same op, quantile and window twice): number the
 /// repeats so every name in a report is unique.
 fn unique_names(verdicts: &mut [Verdict]) {
-    let mut seen: std::collections::BTreeMap<String, u32> = std::collections::BTreeMap::new();
+    let mut seen: BTreeMap<String, u32> = BTreeMap::new();
     for v in verdicts.iter_mut() {
         let n = seen.entry(v.assertion.clone()).or_insert(0);
         *n += 1;

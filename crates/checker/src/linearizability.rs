@@ -22,6 +22,7 @@
 
 use crate::describe as d;
 use crate::report::LinearizabilitySummary;
+use crate::tally::{Ordered, keep_first, sentences};
 use dynasim_core::Stamp;
 use dynasim_core::history::{KeyRef, OpKind, OpResult, RunOutput, ValueId};
 use dynasim_scenario::{Consistency, Scenario};
@@ -56,12 +57,42 @@ struct LinOp {
 /// History identity: table, key, region (`u16::MAX` for an MRSC table).
 type Group = (KeyRef, u16);
 
+/// The linearizability of one shard's histories (or of a whole run's).
+#[derive(Default)]
+pub(crate) struct LinearizabilityPartial {
+    /// Counts; its examples stay empty until [`LinearizabilityPartial::finish`].
+    summary: LinearizabilitySummary,
+    /// Ordered by history identity.
+    examples: Ordered<Group>,
+}
+
+impl LinearizabilityPartial {
+    /// Add a shard whose keys no earlier shard held.
+    pub(crate) fn merge(&mut self, other: LinearizabilityPartial, examples_max: usize) {
+        let (a, b) = (&mut self.summary, other.summary);
+        a.keys_checked += b.keys_checked;
+        a.keys_decided += b.keys_decided;
+        a.keys_over_budget += b.keys_over_budget;
+        a.keys_violating += b.keys_violating;
+        a.ops_checked += b.ops_checked;
+        a.states_explored += b.states_explored;
+        keep_first(&mut self.examples, other.examples, examples_max);
+    }
+
+    pub(crate) fn finish(self) -> LinearizabilitySummary {
+        LinearizabilitySummary {
+            examples: sentences(self.examples),
+            ..self.summary
+        }
+    }
+}
+
 pub(crate) fn check(
     scenario: &Scenario,
     run: &RunOutput,
     states_max: u64,
     examples_max: usize,
-) -> LinearizabilitySummary {
+) -> LinearizabilityPartial {
     let mrsc = |key: KeyRef| {
         scenario
             .tables
@@ -86,7 +117,7 @@ pub(crate) fn check(
         .map(group_of)
         .collect();
     if read_groups.is_empty() {
-        return LinearizabilitySummary::default();
+        return LinearizabilityPartial::default();
     }
     read_groups.sort_unstable();
     read_groups.dedup();
@@ -149,7 +180,8 @@ pub(crate) fn check(
     }
     ops.sort_by_key(|(g, op)| (*g, op.call_us, op.return_us));
 
-    let mut out = LinearizabilitySummary::default();
+    let mut partial = LinearizabilityPartial::default();
+    let out = &mut partial.summary;
     for chunk in ops.chunk_by(|a, b| a.0 == b.0) {
         let group = chunk[0].0;
         let history: Vec<LinOp> = chunk.iter().map(|(_, op)| *op).collect();
@@ -163,14 +195,14 @@ pub(crate) fn check(
             Outcome::Violation(segment, before) => {
                 out.keys_decided += 1;
                 out.keys_violating += 1;
-                if out.examples.len() < examples_max {
+                if partial.examples.len() < examples_max {
                     let text = describe_violation(run, group, &history[segment], before);
-                    out.examples.push(text);
+                    partial.examples.push((group, text));
                 }
             }
         }
     }
-    out
+    partial
 }
 
 fn lin_op(call_us: u64, return_us: u64, action: Action, op: Option<u64>) -> LinOp {

@@ -60,8 +60,52 @@ struct Classifier<'a> {
     seq_min: Vec<(u64, u32)>,
 }
 
+/// The classification of the keys of one shard of a run, to merge with other shards'.
+pub(crate) struct LwwPartial {
+    tally: Tally,
+    writes_acknowledged: u64,
+    writes_final: u64,
+    skew_max_us: u64,
+}
+
+impl LwwPartial {
+    pub(crate) fn new(examples_max: usize) -> LwwPartial {
+        LwwPartial {
+            tally: Tally::new(examples_max),
+            writes_acknowledged: 0,
+            writes_final: 0,
+            skew_max_us: 0,
+        }
+    }
+
+    /// Add a shard whose keys no earlier shard held.
+    pub(crate) fn merge(&mut self, other: LwwPartial) {
+        self.tally.merge(other.tally);
+        self.writes_acknowledged += other.writes_acknowledged;
+        self.writes_final += other.writes_final;
+        self.skew_max_us = self.skew_max_us.max(other.skew_max_us);
+    }
+
+    pub(crate) fn finish(self, skew_bound_us: Option<u64>) -> LwwSummary {
+        let (counts, examples) = self.tally.finish();
+        LwwSummary {
+            writes_acknowledged: self.writes_acknowledged,
+            writes_final: self.writes_final,
+            counts,
+            skew_bound_us,
+            skew_inversion_max_us: self.skew_max_us,
+            examples,
+        }
+    }
+}
+
 /// Classify every acknowledged write of a run; see the module documentation.
 pub(crate) fn classify(run: &RunOutput, options: LwwOptions) -> LwwSummary {
+    classify_shard(run, options).finish(options.skew_bound_us)
+}
+
+/// Classify every acknowledged write of one shard (or of a whole run).
+pub(crate) fn classify_shard(run: &RunOutput, options: LwwOptions) -> LwwPartial {
     // (table, key, stamp as (hlc, region, seq), history position): primitive tuples sort
     // fast, and the position makes the order total.
     let mut candidates: Vec<(u16, u64, u64, u16, u64, u32)> = Vec::with_capacity(run.history.len());
@@ -132,14 +176,11 @@ pub(crate) fn classify(run: &RunOutput, options: LwwOptions) -> LwwSummary {
         c.key(key, &ws, &finals[fi..f_end]);
         (ci, fi) = (c_end, f_end);
     }
-    let (counts, examples) = c.tally.finish();
-    LwwSummary {
+    LwwPartial {
+        tally: c.tally,
         writes_acknowledged: acked,
         writes_final: c.writes_final,
-        counts,
-        skew_bound_us: options.skew_bound_us,
-        skew_inversion_max_us: c.skew_max_us,
-        examples,
+        skew_max_us: c.skew_max_us,
     }
 }
 

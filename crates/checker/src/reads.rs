@@ -8,6 +8,7 @@
 //! key has a stamp larger than `X` (the read may have seen that delete).
 
 use crate::describe as d;
+use crate::tally::{Ordered, keep_first};
 use crate::window::TimeWindow;
 use dynasim_core::history::{KeyRef, OpKind, OpRecord, OpResult, ReadValue, RunOutput};
 use dynasim_core::{RegionId, Stamp};
@@ -65,7 +66,7 @@ impl ReadIndex {
         }
     }
 
-    fn max_delete(&self, key: KeyRef) -> Option<Stamp> {
+    pub(crate) fn max_delete(&self, key: KeyRef) -> Option<Stamp> {
         let p = self.deletes.partition_point(|(k, _)| *k < key);
         self.deletes
             .get(p)
@@ -135,10 +136,21 @@ fn successful_read(op: &OpRecord) -> Option<&ReadValue> {
 
 /// The stale-read ratio: reads that missed a write acknowledged more than `staleness_us`
 /// before they began, over reads in scope.
+#[derive(Default)]
 pub(crate) struct Staleness {
     pub reads: u64,
     pub stale: u64,
-    pub examples: Vec<String>,
+    /// Ordered by (key, read deadline, read's place in the history).
+    pub examples: Ordered<(KeyRef, u64, (u64, u64))>,
+}
+
+impl Staleness {
+    /// Add a shard whose keys no earlier shard held.
+    pub(crate) fn merge(&mut self, other: Staleness, examples_max: usize) {
+        self.reads += other.reads;
+        self.stale += other.stale;
+        keep_first(&mut self.examples, other.examples, examples_max);
+    }
 }
 
 pub(crate) fn staleness(
@@ -149,11 +161,7 @@ pub(crate) fn staleness(
     window: &TimeWindow,
     examples_max: usize,
 ) -> Staleness {
-    let mut out = Staleness {
-        reads: 0,
-        stale: 0,
-        examples: Vec::new(),
-    };
+    let mut out = Staleness::default();
     // In-scope reads by (key, deadline), swept against the acknowledged writes sorted by
     // (key, acknowledgement time): one pass, no search per read.
     let mut due: Vec<(KeyRef, u64, u32)> = Vec::new();
@@ -189,16 +197,20 @@ pub(crate) fn staleness(
         }
         out.stale += 1;
         if out.examples.len() < examples_max {
-            out.examples.push(format!(
-                "{} read op {} in {} at {} returned {}, missing stamp {} acknowledged more \
+            let order = (key, deadline, (op.complete_us, op.id));
+            out.examples.push((
+                order,
+                format!(
+                    "{} read op {} in {} at {} returned {}, missing stamp {} acknowledged more \
                  than {} earlier",
-                d::key(key),
-                op.id,
-                d::region(run, op.region),
-                d::time(op.invoke_us),
-                describe_read(run, read),
-                d::stamp(run, x),
-                d::duration(staleness_us)
+                    d::key(key),
+                    op.id,
+                    d::region(run, op.region),
+                    d::time(op.invoke_us),
+                    describe_read(run, read),
+                    d::stamp(run, x),
+                    d::duration(staleness_us)
+                ),
             ));
         }
     }
@@ -220,8 +232,48 @@ pub(crate) struct Sessions {
     pub eventual_ryw: u64,
     pub eventual_monotonic: u64,
     pub garbage: u64,
-    /// Evidence of strong-read violations and garbage reads (bugs) first.
-    pub examples: Vec<String>,
+    /// Evidence of garbage reads, in history order ((complete_us, op id)).
+    garbage_examples: Ordered<(u64, u64)>,
+    /// Evidence of strong-read violations, in the order of the session sweep.
+    strong_examples: Ordered<SessionMoment>,
+}
+
+/// A place in the session sweep: (session, region, key, time, moment, history order).
+type SessionMoment = (u32, RegionId, KeyRef, u64, Moment, (u64, u64));
+
+impl Sessions {
+    /// Add a shard whose keys no earlier shard held.
+    pub(crate) fn merge(&mut self, other: Sessions, examples_max: usize) {
+        self.strong_ryw += other.strong_ryw;
+        self.strong_monotonic += other.strong_monotonic;
+        self.eventual_ryw += other.eventual_ryw;
+        self.eventual_monotonic += other.eventual_monotonic;
+        self.garbage += other.garbage;
+        keep_first(
+            &mut self.garbage_examples,
+            other.garbage_examples,
+            examples_max,
+        );
+        keep_first(
+            &mut self.strong_examples,
+            other.strong_examples,
+            examples_max,
+        );
+    }
+
+    /// The evidence: garbage reads first, then strong-read violations, `examples_max` in
+    /// all.
+    pub(crate) fn examples(&self, examples_max: usize) -> Vec<String> {
+        let garbage = self.garbage_examples.iter().take(examples_max);
+        let strong = self
+            .strong_examples
+            .iter()
+            .take(examples_max.saturating_sub(self.garbage_examples.len()));
+        let garbage = garbage.map(|(_, text)| text.clone());
+        garbage
+            .chain(strong.map(|(_, text)| text.clone()))
+            .collect()
+    }
 }
 
 /// One moment in a (session, region, key) history.
@@ -242,12 +294,16 @@ pub(crate) fn sessions(run: &RunOutput, index: &ReadIndex, examples_max: usize) 
     for i in garbage.iter().take(examples_max) {
         let op = &run.history[*i as usize];
         let read = successful_read(op).expect("garbage reads are reads");
-        out.examples.push(format!(
-            "GARBAGE: {} read op {} in {} returned {}, which no write to the key produced",
-            d::key(op.key),
-            op.id,
-            d::region(run, op.region),
-            describe_read(run, read)
+        let order = (op.complete_us, op.id);
+        out.garbage_examples.push((
+            order,
+            format!(
+                "GARBAGE: {} read op {} in {} returned {}, which no write to the key produced",
+                d::key(op.key),
+                op.id,
+                d::region(run, op.region),
+                describe_read(run, read)
+            ),
         ));
     }
     let mut moments: Vec<(u32, RegionId, KeyRef, u64, Moment, u32)> =
@@ -266,13 +322,14 @@ pub(crate) fn sessions(run: &RunOutput, index: &ReadIndex, examples_max: usize) 
     let mut last_group = None;
     let mut written: Option<(Stamp, bool, u32)> = None;
     let mut observed: Option<(Stamp, u32)> = None;
-    for (session, region, key, _, moment, i) in moments {
+    for (session, region, key, at_us, moment, i) in moments {
         if last_group != Some((session, region, key)) {
             last_group = Some((session, region, key));
             written = None;
             observed = None;
         }
         let op = &run.history[i as usize];
+        let order = (session, region, key, at_us, moment, (op.complete_us, op.id));
         match moment {
             Moment::WriteDone => {
                 let w = op.written.as_ref().expect("write moments have a write");
@@ -304,7 +361,7 @@ pub(crate) fn sessions(run: &RunOutput, index: &ReadIndex, examples_max: usize) 
                             d::write(run, by)
                         )
                     };
-                    count(&mut out, op.strong, true, examples_max, text);
+                    count(&mut out, op.strong, true, (order, examples_max), text);
                 }
                 if let Some((s, r)) = observed
                     && !index.observes(key, read, s, false)
@@ -322,7 +379,7 @@ pub(crate) fn sessions(run: &RunOutput, index: &ReadIndex, examples_max: usize) 
                             d::stamp(run, s)
                         )
                     };
-                    count(&mut out, op.strong, false, examples_max, text);
+                    count(&mut out, op.strong, false, (order, examples_max), text);
                 }
             }
         }
@@ -334,7 +391,7 @@ fn count(
     out: &mut Sessions,
     strong: bool,
     ryw: bool,
-    examples_max: usize,
+    (order, examples_max): (SessionMoment, usize),
     text: impl FnOnce() -> String,
 ) {
     let counter = match (strong, ryw) {
@@ -344,7 +401,8 @@ fn count(
         (false, false) => &mut out.eventual_monotonic,
     };
     *counter += 1;
-    if strong && out.examples.len() < examples_max {
-        out.examples.push(format!("strong {}", text()));
+    if strong && out.strong_examples.len() < examples_max {
+        out.strong_examples
+            .push((order, format!("strong {}", text())));
     }
 }

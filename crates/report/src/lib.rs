@@ -7,12 +7,48 @@
 pub mod plot;
 pub mod stats;
 
-use dynasim_core::history::{OpKind, RunOutput};
+use dynasim_core::history::{ApplyRecord, OpRecord, RunOutput};
 use dynasim_scenario::Scenario;
 use plot::{Chart, Series};
+use stats::HistoryStats;
+
+/// Where a run's ops and applies come from: its `RunOutput` in memory, or files a run
+/// that streamed its history to disk wrote.
+pub trait HistorySource {
+    /// Calls `f` with every op in history order (by `(complete_us, id)`).
+    fn each_op(&self, f: &mut dyn FnMut(&OpRecord)) -> std::io::Result<()>;
+    /// Calls `f` with every replication apply in the order of their apply times.
+    fn each_apply(&self, f: &mut dyn FnMut(&ApplyRecord)) -> std::io::Result<()>;
+}
+
+impl HistorySource for RunOutput {
+    fn each_op(&self, f: &mut dyn FnMut(&OpRecord)) -> std::io::Result<()> {
+        self.history.iter().for_each(f);
+        Ok(())
+    }
+    fn each_apply(&self, f: &mut dyn FnMut(&ApplyRecord)) -> std::io::Result<()> {
+        self.applies.iter().for_each(f);
+        Ok(())
+    }
+}
+
+/// The statistics of a run's history, one pass over each stream.
+pub fn history_stats(
+    run: &RunOutput,
+    history: &dyn HistorySource,
+) -> std::io::Result<HistoryStats> {
+    let mut stats = HistoryStats::new(run);
+    history.each_op(&mut |op| stats.op(op))?;
+    history.each_apply(&mut |a| stats.apply(a))?;
+    Ok(stats)
+}
 
 /// The SVG plots of a run, as (file name, contents).
-pub fn plots(scenario: &Scenario, run: &RunOutput) -> Vec<(String, String)> {
+pub fn plots(
+    scenario: &Scenario,
+    run: &RunOutput,
+    stats: &mut HistoryStats,
+) -> Vec<(String, String)> {
     let shaded: Vec<(f64, f64, String)> = scenario
         .faults
         .iter()
@@ -42,23 +78,11 @@ pub fn plots(scenario: &Scenario, run: &RunOutput) -> Vec<(String, String)> {
         }
         .render()
     };
-    let mut latency = stats::latency_series(run, 0.99);
-    for (region, points) in stats::latency_series(run, 0.5) {
-        latency.insert(format!("{region} p50"), points);
+    let mut latency = std::collections::BTreeMap::new();
+    for (region, (p50, p99)) in stats.latency_series() {
+        latency.insert(format!("{region} p99"), p99.clone());
+        latency.insert(format!("{region} p50"), p50.clone());
     }
-    let latency: std::collections::BTreeMap<String, Vec<(f64, f64)>> = latency
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                if k.ends_with(" p50") {
-                    k
-                } else {
-                    format!("{k} p99")
-                },
-                v,
-            )
-        })
-        .collect();
     vec![
         (
             "latency.svg".into(),
@@ -69,7 +93,7 @@ pub fn plots(scenario: &Scenario, run: &RunOutput) -> Vec<(String, String)> {
             chart(
                 "Replication lag p99 per region pair",
                 "ms",
-                stats::lag_series(run, 0.99),
+                stats.lag_series().clone(),
             ),
         ),
         (
@@ -77,7 +101,7 @@ pub fn plots(scenario: &Scenario, run: &RunOutput) -> Vec<(String, String)> {
             chart(
                 "Completed ops per second by outcome",
                 "ops/s",
-                stats::throughput_series(run),
+                stats.throughput_series(),
             ),
         ),
         (
@@ -112,7 +136,13 @@ fn status_name(status: Status) -> &'static str {
 }
 
 /// `summary.json`: stable schema (version 1), sorted keys.
-pub fn summary_json(scenario: &Scenario, run: &RunOutput, report: &Report, wall: Wall) -> Value {
+pub fn summary_json(
+    scenario: &Scenario,
+    run: &RunOutput,
+    stats: &HistoryStats,
+    report: &Report,
+    wall: Wall,
+) -> Value {
     let lww_overwrites: u64 = run
         .replication_counters
         .iter()
@@ -127,11 +157,11 @@ pub fn summary_json(scenario: &Scenario, run: &RunOutput, report: &Report, wall:
         "trace_hash": run.trace_hash,
         "simulated_s": run.duration_us as f64 / 1e6,
         "assertions": report.verdicts,
-        "latency_ms": stats::latency(run),
-        "replication_lag_ms": stats::replication_lag(run),
-        "ops": stats::op_counts(run),
-        "ops_total": run.history.iter().filter(|op| op.is_client()).count(),
-        "ttl_deletes": run.history.iter().filter(|op| op.kind == OpKind::TtlDelete).count(),
+        "latency_ms": stats.latency(),
+        "replication_lag_ms": stats.replication_lag(),
+        "ops": stats.op_counts(),
+        "ops_total": stats.client_ops(),
+        "ttl_deletes": stats.service_ops(),
         "consumers": run.consumers.iter().map(|c| json!({
             "consumer": scenario.consumers.get(c.consumer as usize).map_or("?", |s| s.name.as_str()),
             "region": run.region_names[c.region.0 as usize],
@@ -145,7 +175,7 @@ pub fn summary_json(scenario: &Scenario, run: &RunOutput, report: &Report, wall:
             "backlog": c.backlog,
             "view_mismatches": c.view_mismatches,
         })).collect::<Vec<_>>(),
-        "replication_applies": run.applies.len(),
+        "replication_applies": stats.applies(),
         "lww_overwrites": lww_overwrites,
         "lww": report.lww,
         "convergence": report.convergence,
@@ -163,7 +193,12 @@ pub fn repro_command(scenario_path: &str, seed: u64) -> String {
 }
 
 /// `summary.md`: the same facts for people.
-pub fn summary_md(run: &RunOutput, report: &Report, scenario_path: &str) -> String {
+pub fn summary_md(
+    run: &RunOutput,
+    stats: &HistoryStats,
+    report: &Report,
+    scenario_path: &str,
+) -> String {
     let mut md = String::new();
     let _ = writeln!(
         md,
@@ -206,7 +241,7 @@ pub fn summary_md(run: &RunOutput, report: &Report, scenario_path: &str) -> Stri
         md,
         "\n## Latency (ms, successful ops)\n\n| region/op | count | p50 | p99 | p99.9 | max |\n|---|---|---|---|---|---|"
     );
-    for (k, p) in stats::latency(run) {
+    for (k, p) in stats.latency() {
         let _ = writeln!(
             md,
             "| {k} | {} | {:.3} | {:.3} | {:.3} | {:.3} |",
@@ -217,7 +252,7 @@ pub fn summary_md(run: &RunOutput, report: &Report, scenario_path: &str) -> Stri
         md,
         "\n## Replication lag (ms)\n\n| pair | count | p50 | p99 | p99.9 | max |\n|---|---|---|---|---|---|"
     );
-    for (k, p) in stats::replication_lag(run) {
+    for (k, p) in stats.replication_lag() {
         let _ = writeln!(
             md,
             "| {k} | {} | {:.3} | {:.3} | {:.3} | {:.3} |",
@@ -300,15 +335,31 @@ pub fn write_run_dir(
     report: &Report,
     wall: Wall,
 ) -> std::io::Result<Vec<PathBuf>> {
+    write_run_dir_from(dir, scenario, scenario_path, (run, run), report, wall)
+}
+
+/// Write a whole run directory from a run whose ops and applies come from `history`
+/// (the run's own are not read); returns the files written. `history.jsonl` and the
+/// statistics stream: one op at a time.
+pub fn write_run_dir_from(
+    dir: &Path,
+    scenario: &Scenario,
+    scenario_path: &str,
+    (run, history): (&RunOutput, &dyn HistorySource),
+    report: &Report,
+    wall: Wall,
+) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut files = Vec::new();
+    let history_path = dir.join("history.jsonl");
+    let mut stats = write_history(&history_path, run, history)?;
     let mut put = |name: &str, contents: &[u8]| -> std::io::Result<()> {
         let path = dir.join(name);
         std::fs::write(&path, contents)?;
         files.push(path);
         Ok(())
     };
-    let summary = summary_json(scenario, run, report, wall);
+    let summary = summary_json(scenario, run, &stats, report, wall);
     put(
         "summary.json",
         serde_json::to_string_pretty(&summary)
@@ -317,18 +368,12 @@ pub fn write_run_dir(
     )?;
     put(
         "summary.md",
-        summary_md(run, report, scenario_path).as_bytes(),
+        summary_md(run, &stats, report, scenario_path).as_bytes(),
     )?;
     put(
         "junit.xml",
         junit_xml(run, report, scenario_path).as_bytes(),
     )?;
-    let mut history = Vec::with_capacity(run.history.len() * 200);
-    for op in &run.history {
-        serde_json::to_writer(&mut history, op).expect("ops serialize");
-        history.push(b'\n');
-    }
-    put("history.jsonl", &history)?;
     let mut events = Vec::new();
     for e in &run.events {
         serde_json::to_writer(&mut events, e).expect("events serialize");
@@ -351,8 +396,38 @@ pub fn write_run_dir(
     .expect("run metadata serializes");
     meta.push(b'\n');
     put("run.json", &meta)?;
-    for (name, svg) in plots(scenario, run) {
+    for (name, svg) in plots(scenario, run, &mut stats) {
         put(&name, svg.as_bytes())?;
     }
+    // Listed where it always was, after junit.xml (written first: it yields the statistics).
+    files.insert(3, history_path);
     Ok(files)
+}
+
+/// `history.jsonl` (one op per line, in history order) and, in the same pass, the
+/// history's statistics.
+fn write_history(
+    path: &Path,
+    run: &RunOutput,
+    history: &dyn HistorySource,
+) -> std::io::Result<HistoryStats> {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut stats = HistoryStats::new(run);
+    let mut failed: Option<std::io::Error> = None;
+    history.each_op(&mut |op| {
+        stats.op(op);
+        if failed.is_none() {
+            let line = serde_json::to_writer(&mut out, op)
+                .map_err(std::io::Error::from)
+                .and_then(|()| out.write_all(b"\n"));
+            failed = line.err();
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    out.flush()?;
+    history.each_apply(&mut |a| stats.apply(a))?;
+    Ok(stats)
 }
