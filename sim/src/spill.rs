@@ -393,8 +393,8 @@ fn sort_ops(path: &Path, frame: &mut Vec<u8>) -> Result<(), SpillError> {
     std::fs::rename(&sorted, path).map_err(|e| spill_error(path, e))
 }
 
-fn history_order(op: &OpRecord) -> (u64, u64) {
-    (op.complete_us, op.id)
+fn history_order(op: &OpRecord) -> (u64, u64, KeyRef) {
+    op.history_order()
 }
 
 /// A history a run streamed to disk.

@@ -81,7 +81,7 @@ pub(crate) fn finish(
             partition_splits: c.partition_splits,
         });
     }
-    out.history.sort_by_key(|o| (o.complete_us, o.id));
+    out.history.sort_by_key(|o| o.history_order());
     out.trace_hash = format!("{:016x}", hasher.finish());
 }
 

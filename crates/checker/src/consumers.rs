@@ -22,7 +22,7 @@ pub(crate) struct ExactlyOnce {
     twice: u64,
     never: u64,
     /// In history order ((complete_us, op id)).
-    evidence: Ordered<(u64, u64)>,
+    evidence: Ordered<dynasim_core::history::HistoryOrder>,
 }
 
 impl ExactlyOnce {
@@ -86,7 +86,7 @@ impl ExactlyOnce {
                     describe::region(run, op.region),
                     describe::time(op.complete_us)
                 );
-                evidence.push(((op.complete_us, op.id), text));
+                evidence.push((op.history_order(), text));
             }
         }
         keep_first(&mut self.evidence, evidence, self.examples_max);

@@ -271,7 +271,7 @@ impl SettleTimes {
             let op = &run.history[i as usize];
             LastSettled {
                 at_us,
-                acked: (op.complete_us, op.id),
+                acked: op.history_order(),
                 region,
                 write: d::write(run, op),
             }
@@ -295,7 +295,7 @@ struct LastSettled {
     /// `u64::MAX`: never.
     at_us: u64,
     /// (complete_us, op id): the history order, for ties.
-    acked: (u64, u64),
+    acked: dynasim_core::history::HistoryOrder,
     region: RegionId,
     write: String,
 }

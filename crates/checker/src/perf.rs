@@ -359,7 +359,7 @@ pub(crate) struct Availability {
     ops: u64,
     failures: BTreeMap<String, u64>,
     /// The first unavailable ops in history order ((complete_us, op id)).
-    first: Ordered<(u64, u64)>,
+    first: Ordered<dynasim_core::history::HistoryOrder>,
 }
 
 impl Availability {
@@ -402,7 +402,7 @@ impl Availability {
                     d::time(op.invoke_us),
                     op.result
                 );
-                first.push(((op.complete_us, op.id), text));
+                first.push((op.history_order(), text));
             }
         }
         keep_first(&mut self.first, first, self.examples_max);

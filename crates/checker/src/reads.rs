@@ -141,7 +141,7 @@ pub(crate) struct Staleness {
     pub reads: u64,
     pub stale: u64,
     /// Ordered by (key, read deadline, read's place in the history).
-    pub examples: Ordered<(KeyRef, u64, (u64, u64))>,
+    pub examples: Ordered<(KeyRef, u64, dynasim_core::history::HistoryOrder)>,
 }
 
 impl Staleness {
@@ -197,7 +197,7 @@ pub(crate) fn staleness(
         }
         out.stale += 1;
         if out.examples.len() < examples_max {
-            let order = (key, deadline, (op.complete_us, op.id));
+            let order = (key, deadline, op.history_order());
             out.examples.push((
                 order,
                 format!(
@@ -233,13 +233,20 @@ pub(crate) struct Sessions {
     pub eventual_monotonic: u64,
     pub garbage: u64,
     /// Evidence of garbage reads, in history order ((complete_us, op id)).
-    garbage_examples: Ordered<(u64, u64)>,
+    garbage_examples: Ordered<dynasim_core::history::HistoryOrder>,
     /// Evidence of strong-read violations, in the order of the session sweep.
     strong_examples: Ordered<SessionMoment>,
 }
 
 /// A place in the session sweep: (session, region, key, time, moment, history order).
-type SessionMoment = (u32, RegionId, KeyRef, u64, Moment, (u64, u64));
+type SessionMoment = (
+    u32,
+    RegionId,
+    KeyRef,
+    u64,
+    Moment,
+    dynasim_core::history::HistoryOrder,
+);
 
 impl Sessions {
     /// Add a shard whose keys no earlier shard held.
@@ -294,7 +301,7 @@ pub(crate) fn sessions(run: &RunOutput, index: &ReadIndex, examples_max: usize) 
     for i in garbage.iter().take(examples_max) {
         let op = &run.history[*i as usize];
         let read = successful_read(op).expect("garbage reads are reads");
-        let order = (op.complete_us, op.id);
+        let order = op.history_order();
         out.garbage_examples.push((
             order,
             format!(
@@ -329,7 +336,7 @@ pub(crate) fn sessions(run: &RunOutput, index: &ReadIndex, examples_max: usize) 
             observed = None;
         }
         let op = &run.history[i as usize];
-        let order = (session, region, key, at_us, moment, (op.complete_us, op.id));
+        let order = (session, region, key, at_us, moment, op.history_order());
         match moment {
             Moment::WriteDone => {
                 let w = op.written.as_ref().expect("write moments have a write");

@@ -96,6 +96,10 @@ pub struct Written {
     pub superseded_by: Option<Stamp>,
 }
 
+/// An op's place in the history: (completion time, op id, key); see
+/// [`OpRecord::history_order`].
+pub type HistoryOrder = (u64, u64, KeyRef);
+
 /// What a read returned for its key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadValue {
@@ -143,6 +147,12 @@ pub struct TxnPart {
 }
 
 impl OpRecord {
+    /// The history's order: by completion, then op id, then key (a transaction's item
+    /// records share the first two and are recorded in key order).
+    pub fn history_order(&self) -> HistoryOrder {
+        (self.complete_us, self.id, self.key)
+    }
+
     pub fn latency_us(&self) -> u64 {
         self.complete_us - self.invoke_us
     }
