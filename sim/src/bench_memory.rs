@@ -57,7 +57,7 @@ fn long_run(secs: u64, rate: u64, spill: bool) -> Result<String, String> {
     let run_s = started.elapsed().as_secs_f64();
     let simulated = status_kib("VmHWM:").ok_or("no /proc/self/status here")?;
     let config = dynasim_checker::CheckConfig::default();
-    let started = std::time::Instant::now();
+    let started = std::time::Instant::now(); // real time: a benchmark measures wall time
     let (report, counts) = if spill {
         let spilled = crate::SpilledHistory::open(&dir).map_err(|e| e.to_string())?;
         let report = spilled

@@ -539,19 +539,25 @@ impl Region {
             return failed(ErrorKind::ThrottlingException, front_end_us);
         }
         if let Some(reason) = self.tables[op.table].admit(op, placement, now_us) {
-            let kind = if self.tables[op.table].spec.capacity.on_demand {
-                ErrorKind::ThrottlingException
-            } else {
-                ErrorKind::ProvisionedThroughputExceededException
-            };
-            let mut s = failed(kind, front_end_us);
-            s.throttle = Some(reason);
-            return s;
+            return self.throttled(op.table, reason, front_end_us);
         }
         match op.kind {
             OpKind::Get | OpKind::Query => self.read(op, key, partition, now_us, rng),
             _ => self.write(op, key_item, key, partition, now_us, wall_us, rng),
         }
+    }
+
+    /// A throttled request: on-demand tables answer ThrottlingException, provisioned ones
+    /// ProvisionedThroughputExceededException, both with the reason (CA-).
+    fn throttled(&self, table: usize, reason: ThrottleReason, latency_us: u64) -> Served {
+        let kind = if self.tables[table].spec.capacity.on_demand {
+            ErrorKind::ThrottlingException
+        } else {
+            ErrorKind::ProvisionedThroughputExceededException
+        };
+        let mut s = failed(kind, latency_us);
+        s.throttle = Some(reason);
+        s
     }
 
     fn read(

@@ -56,14 +56,7 @@ impl Region {
             return failed(ErrorKind::ThrottlingException, front_end_us);
         }
         if let Some(reason) = self.admit_transaction(op, write, &txn, now_us) {
-            let kind = if self.tables[op.table].spec.capacity.on_demand {
-                ErrorKind::ThrottlingException
-            } else {
-                ErrorKind::ProvisionedThroughputExceededException
-            };
-            let mut s = failed(kind, front_end_us);
-            s.throttle = Some(reason);
-            return s;
+            return self.throttled(op.table, reason, front_end_us);
         }
         if write {
             self.transact_write(op, txn, now_us, wall_us, rng)
@@ -182,16 +175,7 @@ impl Region {
             });
         }
         items.sort_by_key(|item| item.key);
-        Served {
-            result: OpResult::Ok,
-            latency_us: 2 * round_trip_us,
-            written: None,
-            read: None,
-            throttle: None,
-            dax_hit: false,
-            sync: None,
-            items,
-        }
+        committed(items, 2 * round_trip_us)
     }
 
     /// DX-09: a transaction goes to the table; DAX then reads each item back to fill its
@@ -277,15 +261,20 @@ impl Region {
                 read: Some(read),
             });
         }
-        Served {
-            result: OpResult::Ok,
-            latency_us: 2 * round_trip_us,
-            written: None,
-            read: None,
-            throttle: None,
-            dax_hit: false,
-            sync: None,
-            items,
-        }
+        committed(items, 2 * round_trip_us)
+    }
+}
+
+/// A transaction that went through: its items, and the latency of both round trips.
+fn committed(items: Vec<TxnItemServed>, latency_us: u64) -> Served {
+    Served {
+        result: OpResult::Ok,
+        latency_us,
+        written: None,
+        read: None,
+        throttle: None,
+        dax_hit: false,
+        sync: None,
+        items,
     }
 }
