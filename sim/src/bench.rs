@@ -418,6 +418,7 @@ fn region_vs_engine(runs: usize, quick: bool, out: &mut String) {
                     strong: false,
                     expire_after_us: None,
                     items: 1,
+                    index: 0,
                 };
                 // Spread over simulated time so on-demand capacity never throttles.
                 let now_us = i * 100;

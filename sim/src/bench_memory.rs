@@ -132,6 +132,7 @@ fn stored_items(through_region: bool) -> Result<String, String> {
                 strong: false,
                 expire_after_us: None,
                 items: 1,
+                index: 0,
             };
             // Spread over simulated time so on-demand capacity never throttles.
             let now_us = key * 1_000;

@@ -80,7 +80,7 @@ enum Command {
         history_in_memory: bool,
         /// Test only: break replication on purpose (see scenarios/known-bad/), e.g.
         /// `drop_one_in:7`, `apply_without_stamp_compare`, `reuse_stamp`,
-        /// `forget_tombstones`, `ignore_vector_clock`, `strong_reads_from_follower`.
+        /// `forget_tombstones`, `ignore_vector_clock`, `strong_reads_from_follower`, `lagging_index`.
         #[arg(long, hide = true, value_parser = crate::parse_known_bug)]
         known_bug: Option<crate::KnownBug>,
     },

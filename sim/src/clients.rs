@@ -124,6 +124,7 @@ impl Clients {
                         strong: phase.reads == ReadConsistency::Strong,
                         expire_after_us: phase.expire_after_us,
                         items,
+                        index: phase.index.unwrap_or(0) as u8,
                     };
                     let session = region.0 as u32 * SESSIONS_PER_REGION as u32
                         + (id % SESSIONS_PER_REGION) as u32;

@@ -36,12 +36,13 @@ pub fn parse_known_bug(text: &str) -> Result<KnownBug, String> {
         "forget_tombstones" => KnownBug::ForgetTombstones,
         "ignore_vector_clock" => KnownBug::IgnoreVectorClock,
         "strong_reads_from_follower" => KnownBug::StrongReadsFromFollower,
+        "lagging_index" => KnownBug::LaggingIndex,
         other => match other.strip_prefix("drop_one_in:").map(str::parse::<u64>) {
             Some(Ok(n)) if n > 0 => KnownBug::DropOneIn(n),
             _ => {
                 return Err(format!(
                     "unknown bug {other:?}; expected drop_one_in:<n>, apply_without_stamp_compare, reuse_stamp, \
-                     forget_tombstones, ignore_vector_clock or strong_reads_from_follower"
+                     forget_tombstones, ignore_vector_clock, strong_reads_from_follower or lagging_index"
                 ));
             }
         },

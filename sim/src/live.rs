@@ -806,6 +806,7 @@ fn op_kind(op: Op) -> OpKind {
         Op::ConditionalPut => OpKind::ConditionalPut,
         Op::Transaction => OpKind::Transaction,
         Op::TransactGet => OpKind::TransactGet,
+        Op::IndexQuery => OpKind::IndexQuery,
     }
 }
 

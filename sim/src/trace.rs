@@ -79,6 +79,7 @@ pub(crate) fn finish(
             stale_replica_reads: c.stale_replica_reads,
             index_throttles: c.index_throttles,
             partition_splits: c.partition_splits,
+            stale_index_reads: c.stale_index_reads,
         });
     }
     out.history.sort_by_key(|o| o.history_order());

@@ -243,6 +243,7 @@ pub(crate) fn region_tables(
                     read_auto_scaling: g.auto_scaling.map(|a| scaling_spec(&a, false)),
                     write_auto_scaling: g.auto_scaling.map(|a| scaling_spec(&a, true)),
                     partition_values: g.partition_values,
+                    propagation_mean_us: g.propagation_mean_us,
                 })
                 .collect(),
         });
@@ -397,6 +398,7 @@ pub(crate) fn build_shared(scenario: &Scenario, options: &RunOptions) -> Shared 
     let mut region_config = RegionConfig::default();
     match options.bug {
         Some(KnownBug::StrongReadsFromFollower) => region_config.strong_reads_from_follower = true,
+        Some(KnownBug::LaggingIndex) => region_config.index_propagation_slowdown = 1_000.0,
         bug => replication.bug = bug,
     }
 

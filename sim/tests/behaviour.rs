@@ -600,3 +600,63 @@ fn ca11_split_for_heat_separates_hot_items_and_ends_the_throttling() {
             .any(|e| e.kind == dynasim::EventKind::PartitionSplit)
     );
 }
+
+#[test]
+fn rc08_index_queries_lag_the_table_by_the_propagation_delay_and_no_more() {
+    let o = run("scenarios/indexes/gsi-propagation.toml", 1);
+    o.assert_passed();
+    let i = o
+        .report
+        .indexes
+        .as_ref()
+        .expect("the run made index queries");
+    assert!(i.index_reads > 5_000, "{i:?}");
+    // RC-08: the lag is observable, about the configured 50 ms mean, and bounded.
+    assert!(i.stale_reads > 100, "{i:?}");
+    assert!(
+        i.staleness_ms_p50 > 1.0 && i.staleness_ms_p99 < 2_500.0,
+        "{i:?}"
+    );
+    assert_eq!((i.beyond_bound, i.garbage), (0, 0), "{i:?}");
+    let stale_in_regions = o
+        .run
+        .region_counters
+        .iter()
+        .filter(|c| c.stale_index_reads > 0)
+        .count();
+    assert_eq!(stale_in_regions, 3, "every region's index lags its table");
+    for op in o
+        .run
+        .history
+        .iter()
+        .filter(|op| op.kind == OpKind::IndexQuery)
+    {
+        assert!(!op.strong, "QS-08: index reads are eventually consistent");
+        assert!(op.written.is_none());
+    }
+}
+
+#[test]
+fn rc08_a_synchronous_index_is_never_behind_its_table() {
+    let path = common::root().join("scenarios/indexes/gsi-propagation.toml");
+    let text = std::fs::read_to_string(&path).expect("shipped scenario");
+    let text = text.replace("propagation_delay = \"50ms\"", "propagation_delay = \"0s\"");
+    let scenario = dynasim::Scenario::from_str(&text, "<sync index>").expect("valid");
+    let o = dynasim::run_scenario(
+        scenario,
+        "<sync index>",
+        &dynasim::RunOptions {
+            seed: 1,
+            ..Default::default()
+        },
+    )
+    .expect("runs");
+    o.assert_passed();
+    let i = o
+        .report
+        .indexes
+        .as_ref()
+        .expect("the run made index queries");
+    assert!(i.index_reads > 5_000, "{i:?}");
+    assert_eq!(i.stale_reads, 0, "{i:?}");
+}

@@ -42,6 +42,11 @@ const CASES: &[(&str, KnownBug, &str)] = &[
         KnownBug::StrongReadsFromFollower,
         "safety: transactions atomic",
     ),
+    (
+        "lagging-index.toml",
+        KnownBug::LaggingIndex,
+        "safety: index reads bounded-stale",
+    ),
 ];
 
 fn run(file: &str, seed: u64, bug: Option<KnownBug>) -> dynasim::Outcome {

@@ -24,6 +24,7 @@
 mod consumers;
 mod convergence;
 mod describe;
+mod indexes;
 mod linearizability;
 mod lww;
 mod perf;
@@ -33,6 +34,7 @@ mod tally;
 mod transactions;
 mod window;
 
+pub use indexes::IndexReadSummary;
 pub use report::*;
 pub use transactions::TransactionSummary;
 
@@ -52,6 +54,9 @@ pub struct CheckConfig {
     pub skew_bound_us: Option<u64>,
     /// Linearizability search: states explored per history before giving up (`unknown`).
     pub linearizability_states_max: u64,
+    /// How far an index read may lag the table it indexes, microseconds. `None`:
+    /// derived from the scenario's GSIs ([`derived_index_bound_us`]).
+    pub index_bound_us: Option<u64>,
     /// Findings kept with evidence per kind (counts are always complete).
     pub examples_max: usize,
 }
@@ -61,9 +66,23 @@ impl Default for CheckConfig {
         CheckConfig {
             skew_bound_us: None,
             linearizability_states_max: 100_000,
+            index_bound_us: None,
             examples_max: 10,
         }
     }
+}
+
+/// How far behind its table an index read may be: 50 mean propagation delays of the
+/// slowest GSI (an exponential delay exceeds that with probability e^-50), at least 1 s.
+pub fn derived_index_bound_us(scenario: &Scenario) -> u64 {
+    let slowest_mean_us = scenario
+        .tables
+        .iter()
+        .flat_map(|t| &t.gsis)
+        .map(|g| g.propagation_mean_us)
+        .max()
+        .unwrap_or(0);
+    slowest_mean_us.saturating_mul(50).max(1_000_000)
 }
 
 /// Check a run against its scenario: every assertion, then the safety checks.
@@ -151,6 +170,7 @@ pub struct ShardedCheck<'a> {
     sessions: reads::Sessions,
     linearizability: linearizability::LinearizabilityPartial,
     transactions: transactions::TransactionPartial,
+    indexes: indexes::IndexPartial,
     /// Regions that served an op.
     serving_regions: BTreeSet<RegionId>,
     /// One per scenario assertion.
@@ -204,6 +224,12 @@ impl<'a> ShardedCheck<'a> {
             sessions: reads::Sessions::default(),
             linearizability: linearizability::LinearizabilityPartial::default(),
             transactions: transactions::TransactionPartial::default(),
+            indexes: indexes::IndexPartial::new(
+                config
+                    .index_bound_us
+                    .unwrap_or_else(|| derived_index_bound_us(scenario)),
+                config.examples_max,
+            ),
             serving_regions: BTreeSet::new(),
             observed,
         }
@@ -234,6 +260,7 @@ impl<'a> ShardedCheck<'a> {
         let lin = linearizability::check(scenario, shard, states_max, examples_max);
         self.linearizability.merge(lin, examples_max);
         self.transactions.add_shard(shard, &read_index);
+        self.indexes.add_shard(shard, &read_index);
         for op in shard
             .history
             .iter()
@@ -287,6 +314,7 @@ impl<'a> ShardedCheck<'a> {
             settled: self.settled,
             reads,
             transactions: self.transactions.finish(run, config.examples_max),
+            indexes: self.indexes.finish(),
             active_regions: active.into_iter().collect(),
         };
         let mut verdicts = Vec::new();
@@ -309,6 +337,7 @@ impl<'a> ShardedCheck<'a> {
             convergence: ctx.convergence,
             reads: ctx.reads,
             transactions: ctx.transactions,
+            indexes: ctx.indexes,
         }
     }
 }
@@ -469,6 +498,7 @@ struct Context<'a> {
     settled: BTreeMap<u64, convergence::SettlePoint>,
     reads: ReadSummary,
     transactions: Option<TransactionSummary>,
+    indexes: Option<IndexReadSummary>,
     /// Regions that `region = "each"` expands to: those with clients or served ops.
     active_regions: Vec<RegionId>,
 }
@@ -848,6 +878,26 @@ impl Context<'_> {
             );
             out.push(m.named("safety: transactions atomic".into(), None));
         }
+        if let Some(i) = &self.indexes {
+            let mut m = count_verdict(i.beyond_bound + i.garbage, 0, i.examples.clone());
+            m.evidence.insert(
+                0,
+                format!(
+                    "{} index queries: {} behind the table when they began (RC-08: expected; \
+                     staleness p50 {} ms, p99 {} ms, max {} ms), {} behind by more than {}, \
+                     {} garbage",
+                    i.index_reads,
+                    i.stale_reads,
+                    i.staleness_ms_p50,
+                    i.staleness_ms_p99,
+                    i.staleness_ms_max,
+                    i.beyond_bound,
+                    describe::duration(i.bound_us),
+                    i.garbage
+                ),
+            );
+            out.push(m.named("safety: index reads bounded-stale".into(), None));
+        }
         out
     }
 }
@@ -923,6 +973,7 @@ fn op_kind(op: Op) -> OpKind {
         Op::ConditionalPut => OpKind::ConditionalPut,
         Op::Transaction => OpKind::Transaction,
         Op::TransactGet => OpKind::TransactGet,
+        Op::IndexQuery => OpKind::IndexQuery,
     }
 }
 

@@ -111,6 +111,19 @@ impl ReadIndex {
         out
     }
 
+    /// Whether `read` of `key` shows a value no write to the key produced with that stamp
+    /// (the per-read form of [`ReadIndex::garbage_reads`]).
+    pub(crate) fn is_garbage(&self, key: KeyRef, read: &ReadValue) -> bool {
+        let Some(value) = read.value else {
+            return false;
+        };
+        let p = self.values.partition_point(|h| (h.0, h.1) < (key, value));
+        match self.values.get(p).filter(|h| (h.0, h.1) == (key, value)) {
+            Some(h) => read.stamp.is_some_and(|s| s != h.2),
+            None => true,
+        }
+    }
+
     /// Whether `read` (of `key`) shows a state at least as new as stamp `x`.
     pub(crate) fn observes(
         &self,

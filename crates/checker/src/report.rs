@@ -228,6 +228,9 @@ pub struct Report {
     /// Present when the run had transactions or transactional gets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transactions: Option<crate::TransactionSummary>,
+    /// Present when the run made index queries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indexes: Option<crate::IndexReadSummary>,
 }
 
 impl Report {

@@ -25,6 +25,10 @@ pub enum OpKind {
     /// A TransactGetItems reading a group of items: one record per item, a serializable
     /// snapshot of the serving region (TX-02, TX-06).
     TransactGet,
+    /// A Query on a global secondary index that looks one item up by its index keys
+    /// (QS-08: always eventually consistent). GSIs are maintained asynchronously after
+    /// the base write (RC-08, LT-05), so it can return an older version than the table.
+    IndexQuery,
     /// A delete made by the service's TTL sweeper, not by a client (TTL-04..07). It is a
     /// real, stamped write that replicates, so the checkers see it; client statistics
     /// (latency, throughput, availability) leave it out.
@@ -32,7 +36,7 @@ pub enum OpKind {
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 9] = [
+    pub const ALL: [OpKind; 10] = [
         OpKind::Get,
         OpKind::Put,
         OpKind::Update,
@@ -41,6 +45,7 @@ impl OpKind {
         OpKind::ConditionalPut,
         OpKind::Transaction,
         OpKind::TransactGet,
+        OpKind::IndexQuery,
         OpKind::TtlDelete,
     ];
 
@@ -54,6 +59,7 @@ impl OpKind {
             OpKind::ConditionalPut => "conditional_put",
             OpKind::Transaction => "transaction",
             OpKind::TransactGet => "transact_get",
+            OpKind::IndexQuery => "index_query",
             OpKind::TtlDelete => "ttl_delete",
         }
     }
@@ -64,7 +70,10 @@ impl OpKind {
     }
 
     pub fn is_write(self) -> bool {
-        !matches!(self, OpKind::Get | OpKind::Query | OpKind::TransactGet)
+        !matches!(
+            self,
+            OpKind::Get | OpKind::Query | OpKind::TransactGet | OpKind::IndexQuery
+        )
     }
 }
 
@@ -349,6 +358,9 @@ pub struct RegionCounters {
     /// Partition splits in all tables (CA-11).
     #[serde(default)]
     pub partition_splits: u64,
+    /// Index queries that returned an older version than the table held (RC-08).
+    #[serde(default)]
+    pub stale_index_reads: u64,
 }
 
 /// Replication counters of one table replica at the end of a run.

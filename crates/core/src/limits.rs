@@ -44,3 +44,6 @@ pub const TRAFFIC_MULTIPLIER_MAX: f64 = 1_000.0;
 /// Items in one workload transaction: DynamoDB's TransactWriteItems / TransactGetItems
 /// limit (TX-01, TX-02).
 pub const TRANSACTION_ITEMS_MAX: u64 = 100;
+/// Mean GSI propagation delay a scenario may configure (RC-08: normally a fraction of
+/// a second; ten minutes leaves room for failure studies).
+pub const GSI_PROPAGATION_MEAN_US_MAX: u64 = 600 * 1_000_000;

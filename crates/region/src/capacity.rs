@@ -77,6 +77,9 @@ pub enum ThrottleReason {
     /// CA-06: a GSI without write capacity back-pressures the base table.
     IndexWriteProvisionedThroughputExceeded,
     IndexWriteMaxOnDemandThroughputExceeded,
+    /// An index query beyond the GSI's own read capacity (CP-06, ER-03).
+    IndexReadProvisionedThroughputExceeded,
+    IndexReadMaxOnDemandThroughputExceeded,
 }
 
 /// On-demand scaling: instantly serves up to twice the previous peak (CA-17), starting

@@ -7,6 +7,11 @@
 //! every change that touches an index entry consumes that index's write units
 //! (replicated writes too, GT-07), and each index can auto-scale on its own (CA-16).
 //!
+//! Index maintenance is asynchronous (RC-08, LT-05): the engine updates its index
+//! entries with the base write, and [`IndexLag`] holds back what an index *read* shows
+//! until a sampled propagation delay has passed, per item in write order, so a Query on
+//! a GSI can return an older version than the table holds (never a newer one).
+//!
 //! The workload's items carry the index key attributes: an index partition key gets one
 //! of `partition_values` values derived from the item's key (so index partitions are
 //! shared by many items, as a `status` or `customer` index is), and an index sort key
@@ -16,10 +21,14 @@
 use crate::autoscale::{AutoScaler, AutoScalingSpec};
 use crate::capacity::{OnDemand, TokenBucket};
 use crate::{KeyTypeSpec, RegionConfig, VALUE_ATTRIBUTE};
-use dynasim_core::history::ValueId;
+use dynasim_core::history::{ReadValue, ValueId};
+use dynasim_engine::ItemKey;
 use dynasim_engine::api::{GlobalSecondaryIndex, Projection};
 use dynasim_engine::{AttributeValue, KeySchemaElement, KeyType};
+use rand::Rng;
+use rand_distr::{Distribution, Exp};
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
 
 /// One GSI of a table replica.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -37,6 +46,14 @@ pub struct GsiSpec {
     pub write_auto_scaling: Option<AutoScalingSpec>,
     /// Distinct index partition key values the workload writes (at least 1).
     pub partition_values: u64,
+    /// Mean delay from a base write to its index entry, exponential (RC-08: "a fraction
+    /// of a second", **unconfirmed**); 0 makes the index synchronous.
+    #[serde(default = "propagation_mean_us_default")]
+    pub propagation_mean_us: u64,
+}
+
+fn propagation_mean_us_default() -> u64 {
+    50_000
 }
 
 impl GsiSpec {
@@ -80,11 +97,15 @@ pub struct GsiCapacityUse {
     pub consumed_write_units: f64,
 }
 
-/// A GSI's capacity state in one region.
+/// A GSI's capacity and propagation state in one region.
 pub(crate) struct GsiRuntime {
     pub(crate) spec: GsiSpec,
     write: TokenBucket,
     on_demand_write: OnDemand,
+    read: TokenBucket,
+    on_demand_read: OnDemand,
+    /// What index reads see of items whose latest writes have not reached the index.
+    pub(crate) lag: IndexLag,
     pub(crate) consumed_read_units: f64,
     pub(crate) consumed_write_units: f64,
     pub(crate) read_scaler: Option<AutoScaler>,
@@ -99,6 +120,9 @@ impl GsiRuntime {
             write: TokenBucket::new(spec.write_units, config.burst_s),
             // CA-18: a new on-demand GSI starts with the table's initial throughput.
             on_demand_write: OnDemand::new(config.on_demand_initial_write_units),
+            read: TokenBucket::new(spec.read_units, config.burst_s),
+            on_demand_read: OnDemand::new(config.on_demand_initial_read_units),
+            lag: IndexLag::default(),
             consumed_read_units: 0.0,
             consumed_write_units: 0.0,
             read_scaler: spec.read_auto_scaling.map(AutoScaler::new),
@@ -135,9 +159,39 @@ impl GsiRuntime {
         self.write.set_rate(units, now_us);
     }
 
-    pub(crate) fn set_read_units(&mut self, units: f64) {
-        // The workload never reads an index, so reads only need the provisioned figure.
+    pub(crate) fn set_read_units(&mut self, units: f64, now_us: u64) {
         self.spec.read_units = units;
+        self.read.set_rate(units, now_us);
+    }
+
+    /// An index read of `units` (QS-08: always eventually consistent): admitted and
+    /// charged to the index's own read capacity, not the table's (CP-06).
+    pub(crate) fn admit_read(&mut self, on_demand: bool, units: f64, now_us: u64) -> bool {
+        let ok = if on_demand {
+            self.on_demand_read.admit(units, now_us)
+        } else if self.read.has(units, now_us) {
+            self.read.take(units, now_us);
+            true
+        } else {
+            false
+        };
+        if ok {
+            self.consumed_read_units += units;
+        }
+        ok
+    }
+
+    /// When a base write made at `now_us` reaches this index: the configured mean times
+    /// `slowdown` (1 unless the `lagging_index` known bug is on), exponential.
+    pub(crate) fn propagation_delay_us(&self, slowdown: f64, rng: &mut impl Rng) -> u64 {
+        let mean_us = self.spec.propagation_mean_us as f64 * slowdown;
+        if mean_us < 1.0 {
+            return 0;
+        }
+        match Exp::new(1.0 / mean_us) {
+            Ok(d) => d.sample(rng) as u64,
+            Err(_) => 0,
+        }
     }
 
     pub(crate) fn capacity_use(&self) -> GsiCapacityUse {
@@ -148,6 +202,72 @@ impl GsiRuntime {
             consumed_read_units: self.consumed_read_units,
             consumed_write_units: self.consumed_write_units,
         }
+    }
+}
+
+/// Pending index updates per item are capped: past this many, the oldest is dropped and
+/// the index shows a newer version sooner than sampled (fresher, never staler).
+const PENDING_PER_ITEM_MAX: usize = 64;
+/// Items with pending index updates kept before fully propagated ones are swept out.
+const PENDING_ITEMS_SWEEP_MIN: usize = 4_096;
+
+/// Asynchronous index maintenance (RC-08, LT-05) as index reads observe it: for every
+/// item whose latest base writes have not reached the index yet, those writes in order,
+/// each with the version the index showed before it and the time it arrives. Arrival
+/// times never decrease per item: the index applies an item's writes in order.
+#[derive(Debug, Default)]
+pub(crate) struct IndexLag {
+    pending: BTreeMap<ItemKey, VecDeque<(ReadValue, u64)>>,
+    /// Sweep fully propagated items once `pending` holds this many.
+    sweep_at: usize,
+}
+
+impl IndexLag {
+    /// A base write of `key` at `now_us`, replacing version `before`, reaches the index
+    /// `delay_us` later (or after the item's previous write, if that arrives later).
+    pub(crate) fn note_write(
+        &mut self,
+        key: ItemKey,
+        before: ReadValue,
+        now_us: u64,
+        delay_us: u64,
+    ) {
+        let queue = self.pending.entry(key).or_default();
+        while queue.front().is_some_and(|(_, at)| *at <= now_us) {
+            queue.pop_front();
+        }
+        let arrives_us = queue
+            .back()
+            .map_or(0, |(_, at)| *at)
+            .max(now_us.saturating_add(delay_us));
+        if queue.len() == PENDING_PER_ITEM_MAX {
+            queue.pop_front();
+        }
+        queue.push_back((before, arrives_us));
+        if self.pending.len() >= self.sweep_at.max(PENDING_ITEMS_SWEEP_MIN) {
+            self.pending
+                .retain(|_, q| q.back().is_some_and(|(_, at)| *at > now_us));
+            // Sweep again only when the map has doubled: linear cost per write overall.
+            self.sweep_at = self.pending.len() * 2;
+        }
+    }
+
+    /// The version of `key` an index read at `now_us` shows, when it is not the table's
+    /// current one: the version before the item's first write still in flight.
+    pub(crate) fn shown(&self, key: &ItemKey, now_us: u64) -> Option<&ReadValue> {
+        self.pending
+            .get(key)?
+            .iter()
+            .find(|(_, at)| *at > now_us)
+            .map(|(before, _)| before)
+    }
+
+    /// Items with index updates still in flight at `now_us` (for metrics and tests).
+    pub(crate) fn in_flight(&self, now_us: u64) -> usize {
+        self.pending
+            .values()
+            .filter(|q| q.back().is_some_and(|(_, at)| *at > now_us))
+            .count()
     }
 }
 
@@ -207,7 +327,65 @@ mod tests {
             read_auto_scaling: None,
             write_auto_scaling: None,
             partition_values: 10,
+            propagation_mean_us: 50_000,
         }
+    }
+
+    fn item_key(i: u64) -> ItemKey {
+        let schema =
+            dynasim_engine::KeySchema::hash_only("pk", dynasim_engine::ScalarAttributeType::S);
+        let mut item = dynasim_engine::Item::new();
+        item.insert("pk".into(), AttributeValue::S(format!("k{i}")));
+        ItemKey::from_item(&schema, &item).expect("a valid key")
+    }
+
+    fn read(value: u64) -> ReadValue {
+        ReadValue {
+            value: Some(value),
+            stamp: None,
+        }
+    }
+
+    #[test]
+    fn index_lag_shows_the_version_before_the_first_write_in_flight() {
+        let mut lag = IndexLag::default();
+        let key = item_key(0);
+        lag.note_write(key.clone(), read(1), 100, 50); // write 2 arrives at 150
+        lag.note_write(key.clone(), read(2), 110, 10); // write 3 queued behind it: 150
+        lag.note_write(key.clone(), read(3), 120, 100); // write 4 arrives at 220
+        assert_eq!(lag.shown(&key, 149), Some(&read(1)));
+        assert_eq!(
+            lag.shown(&key, 150),
+            Some(&read(3)),
+            "writes 2 and 3 arrived"
+        );
+        assert_eq!(
+            lag.shown(&key, 220),
+            None,
+            "the index caught up with the table"
+        );
+        assert_eq!(lag.in_flight(219), 1);
+        assert_eq!(lag.in_flight(220), 0);
+    }
+
+    #[test]
+    fn index_lag_bounds_pending_writes_per_item_and_sweeps_propagated_items() {
+        let mut lag = IndexLag::default();
+        let key = item_key(0);
+        for i in 0..1_000u64 {
+            lag.note_write(key.clone(), read(i), i, 1_000_000);
+        }
+        assert_eq!(lag.pending[&key].len(), PENDING_PER_ITEM_MAX);
+        // Dropping the oldest makes the index fresher, never staler.
+        assert_eq!(
+            lag.shown(&key, 1_000),
+            Some(&read(1_000 - PENDING_PER_ITEM_MAX as u64))
+        );
+        let mut lag = IndexLag::default();
+        for i in 0..20_000u64 {
+            lag.note_write(item_key(i), read(i), i * 10, 5);
+        }
+        assert!(lag.pending.len() <= 2 * PENDING_ITEMS_SWEEP_MIN);
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod autoscale;
 pub mod capacity;
 mod dax;
 pub mod gsi;
+mod index_query;
 pub mod latency;
 pub mod partitions;
 mod transaction;
@@ -173,6 +174,9 @@ pub struct RegionConfig {
     pub on_demand_initial_write_units: f64,
     /// Deliberately broken: strong reads served by a follower.
     pub strong_reads_from_follower: bool,
+    /// GSI propagation delays are the configured ones times this (1; the known bug
+    /// `lagging_index` makes indexes fall minutes behind).
+    pub index_propagation_slowdown: f64,
     /// How often the TTL sweeper runs (TTL-04: a background process).
     pub ttl_sweep_interval_us: u64,
     /// When partitions split (CA-11, CA-13).
@@ -191,6 +195,7 @@ impl Default for RegionConfig {
             on_demand_initial_read_units: 12_000.0,
             on_demand_initial_write_units: 4_000.0,
             strong_reads_from_follower: false,
+            index_propagation_slowdown: 1.0,
             ttl_sweep_interval_us: 1_000_000,
             split: partitions::SplitPolicy::default(),
         }
@@ -213,6 +218,8 @@ pub struct ClientOp {
     /// Transactions only: how many consecutive keys from `key` the transaction covers
     /// (TX-01); 1 for single-item ops.
     pub items: u16,
+    /// Index queries only: which of the table's GSIs is read.
+    pub index: u8,
 }
 
 /// What serving one op produced.
@@ -311,6 +318,8 @@ pub struct RegionCounters {
     /// Writes throttled because a GSI had no write capacity (CA-06), also in `throttles`.
     pub index_throttles: u64,
     pub partition_splits: u64,
+    /// Index queries that returned an older version than the table held (RC-08).
+    pub stale_index_reads: u64,
 }
 
 /// The lagging follower's view of an item after its latest write.
@@ -521,6 +530,9 @@ impl Region {
     ) -> Served {
         if matches!(op.kind, OpKind::Transaction | OpKind::TransactGet) {
             return self.execute_transaction(op, now_us, wall_us, rng);
+        }
+        if op.kind == OpKind::IndexQuery {
+            return self.index_query(op, now_us, rng);
         }
         let key_item = self.tables[op.table].key_item(op.key);
         let key = self.tables[op.table].item_key(&key_item);
@@ -752,6 +764,8 @@ impl Region {
         } else {
             let lag_us = self.config.latency.follower_lag_us(rng);
             let partition = table.partition_of(&key);
+            let slowdown = self.config.index_propagation_slowdown;
+            table.note_index_write(&key, &before, now_us, slowdown, rng);
             table.note_write(key, before, partition, now_us, lag_us, &self.az_up);
         }
         local
@@ -911,6 +925,8 @@ impl Region {
         }
         let partition = t.partition_of(key);
         let lag = self.config.latency.follower_lag_us(rng);
+        let slowdown = self.config.index_propagation_slowdown;
+        t.note_index_write(key, &before, now_us, slowdown, rng);
         t.note_write(key.clone(), before, partition, now_us, lag, &self.az_up);
     }
 
@@ -1002,7 +1018,7 @@ impl Region {
                     .as_mut()
                     .and_then(|s| s.tick(read_total, read_units, now_us, &mut gsi.decreases))
                 {
-                    gsi.set_read_units(a.to_units);
+                    gsi.set_read_units(a.to_units, now_us);
                     events.push(event(CapacityDimension::Read, Some(g), a));
                 }
                 if let Some(a) = gsi
@@ -1075,6 +1091,16 @@ impl Region {
     }
 
     /// Provisioned and consumed units of each GSI of a table replica.
+    /// Items whose latest writes have not reached every GSI of `table` yet, summed over
+    /// the GSIs (RC-08: the index's lag behind the table inside this region).
+    pub fn index_updates_in_flight(&self, table: usize, now_us: u64) -> usize {
+        self.tables[table]
+            .gsis
+            .iter()
+            .map(|g| g.lag.in_flight(now_us))
+            .sum()
+    }
+
     pub fn gsi_capacity_use(&self, table: usize) -> Vec<GsiCapacityUse> {
         self.tables[table]
             .gsis
@@ -1796,10 +1822,28 @@ impl TableRuntime {
             | OpKind::Query
             | OpKind::Transaction
             | OpKind::TransactGet
+            | OpKind::IndexQuery
             | OpKind::TtlDelete => Err(EngineError::validation(format!(
                 "{} is not a single-item write",
                 op.kind.name()
             ))),
+        }
+    }
+
+    /// RC-08: every GSI receives a base write after its own propagation delay. Draws
+    /// nothing from `rng` when the table has no GSI.
+    fn note_index_write(
+        &mut self,
+        key: &ItemKey,
+        before: &ReadValue,
+        now_us: u64,
+        slowdown: f64,
+        rng: &mut impl Rng,
+    ) {
+        for g in &mut self.gsis {
+            let delay_us = g.propagation_delay_us(slowdown, rng);
+            g.lag
+                .note_write(key.clone(), before.clone(), now_us, delay_us);
         }
     }
 

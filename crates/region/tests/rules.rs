@@ -59,6 +59,7 @@ fn op(kind: OpKind, key: u64, value: u64, strong: bool) -> ClientOp {
         strong,
         expire_after_us: None,
         items: 1,
+        index: 0,
     }
 }
 
@@ -429,6 +430,7 @@ fn status_index(write_units: f64, auto_scaling: bool) -> dynasim_region::gsi::Gs
             scale_in_after_us: 900_000_000,
         }),
         partition_values: 10,
+        propagation_mean_us: 50_000,
     }
 }
 
@@ -705,4 +707,118 @@ fn tx11_each_item_of_a_transaction_replicates_on_its_own_stamp() {
         })
         .sum();
     assert_eq!(sent, 3);
+}
+
+fn index_read(key: u64) -> ClientOp {
+    op(OpKind::IndexQuery, key, 0, false)
+}
+
+#[test]
+fn rc08_an_index_query_shows_a_write_only_after_the_propagation_delay() {
+    let spec = TableSpec {
+        gsis: vec![status_index(1_000.0, false)],
+        ..table(provisioned(1_000.0, 1_000.0), None)
+    };
+    let mean_us = spec.gsis[0].propagation_mean_us;
+    let mut r = region(spec);
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let (mut stale_soon, mut stale_late, mut older_than_before) = (0u32, 0u32, 0u32);
+    let writes = 500u64;
+    for i in 1..=writes {
+        let t = i * 1_000_000;
+        r.execute(&op(OpKind::Put, 7, i, false), t, t, &mut rng);
+        let table = r.execute(&op(OpKind::Get, 7, 0, true), t + 1, t + 1, &mut rng);
+        assert_eq!(
+            table.read.unwrap().value,
+            Some(i),
+            "the table has the write at once"
+        );
+        let soon = r.execute(&index_read(7), t + 1, t + 1, &mut rng);
+        assert_eq!(soon.result, OpResult::Ok);
+        let soon = soon.read.unwrap().value;
+        stale_soon += u32::from(soon != Some(i));
+        // Never older than the version before the write, never a value not yet written.
+        let previous = (i > 1).then(|| i - 1);
+        older_than_before += u32::from(soon != Some(i) && soon != previous);
+        let late = r.execute(&index_read(7), t + 20 * mean_us, t + 20 * mean_us, &mut rng);
+        stale_late += u32::from(late.read.unwrap().value != Some(i));
+    }
+    // Right after the write the index has it only if the sampled delay was under 1 us.
+    assert!(
+        stale_soon as u64 > writes * 9 / 10,
+        "{stale_soon} of {writes} index reads right after a write were stale"
+    );
+    assert_eq!(
+        older_than_before, 0,
+        "the index lags by at most the writes in flight"
+    );
+    assert_eq!(
+        stale_late, 0,
+        "after 20x the mean delay the index has every write"
+    );
+    assert!(r.counters().stale_index_reads >= u64::from(stale_soon));
+}
+
+#[test]
+fn rc08_index_updates_of_one_item_arrive_in_write_order() {
+    let spec = TableSpec {
+        gsis: vec![status_index(10_000.0, false)],
+        ..table(provisioned(10_000.0, 10_000.0), None)
+    };
+    let mut r = region(spec);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    // 200 writes 1 ms apart, far faster than the 50 ms mean delay: the index must walk
+    // through them in order, never going back to an older version.
+    let mut last_seen = 0u64;
+    for i in 1..=200u64 {
+        let t = i * 1_000;
+        r.execute(&op(OpKind::Put, 3, i, false), t, t, &mut rng);
+        let seen = r.execute(&index_read(3), t + 500, t + 500, &mut rng);
+        let value = seen.read.unwrap().value.unwrap_or(0);
+        assert!(
+            value >= last_seen,
+            "index went back from {last_seen} to {value}"
+        );
+        assert!(value <= i, "index showed {value} before it was written");
+        last_seen = value;
+    }
+    assert!(r.index_updates_in_flight(0, 200_500) > 0);
+    assert_eq!(r.index_updates_in_flight(0, 1_000_000_000), 0);
+}
+
+#[test]
+fn cp06_index_queries_spend_the_index_read_capacity_not_the_tables() {
+    let spec = TableSpec {
+        gsis: vec![status_index(1_000.0, false)],
+        ..table(provisioned(1_000.0, 1_000.0), None)
+    };
+    let mut r = region(spec);
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    for key in 0..100u64 {
+        r.execute(&op(OpKind::Put, key, key + 1, false), key, key, &mut rng);
+    }
+    let table_reads_before = r.capacity_use(0).consumed_read_units;
+    // The index has 10 RCU (300 s of burst): each query reads one 10-item index
+    // partition of 200 B items at half a unit per 4 KB (QS-10): 0.5 RCU each.
+    let mut throttled = 0;
+    let now = 1_000_000_000;
+    for i in 0..10_000u64 {
+        let served = r.execute(&index_read(i % 100), now + i, now + i, &mut rng);
+        if let Some(reason) = served.throttle {
+            assert_eq!(
+                reason,
+                dynasim_region::capacity::ThrottleReason::IndexReadProvisionedThroughputExceeded
+            );
+            assert_eq!(
+                served.result,
+                OpResult::Failed("ProvisionedThroughputExceededException".into())
+            );
+            throttled += 1;
+        }
+    }
+    assert_eq!(r.capacity_use(0).consumed_read_units, table_reads_before);
+    let index = &r.gsi_capacity_use(0)[0];
+    // 10 RCU x 300 s of burst = 3,000 units = 6,000 queries at 0.5 unit, then throttled.
+    assert_eq!(index.consumed_read_units, 3_000.0);
+    assert_eq!(throttled, 4_000);
 }

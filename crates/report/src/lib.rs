@@ -181,6 +181,7 @@ pub fn summary_json(
         "convergence": report.convergence,
         "reads": report.reads,
         "transactions": report.transactions,
+        "indexes": report.indexes,
         "regions": run.region_names.iter().zip(&run.region_counters).map(|(n, c)| (n.clone(), json!(c))).collect::<serde_json::Map<_, _>>(),
         "wall": { "seconds": (wall.seconds * 1000.0).round() / 1000.0,
                   "speed_x_real_time": if wall.seconds > 0.0 { ((run.duration_us as f64 / 1e6 / wall.seconds) * 10.0).round() / 10.0 } else { 0.0 } },

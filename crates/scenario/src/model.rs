@@ -242,6 +242,9 @@ pub struct Gsi {
     /// Distinct index partition key values the workload writes: each item's index
     /// partition key is its key modulo this.
     pub partition_values: u64,
+    /// Mean delay from a base-table write to its index entry (exponential; RC-08 and
+    /// LT-05 say "a fraction of a second", **unconfirmed**). Default 50 ms.
+    pub propagation_mean_us: u64,
 }
 
 /// A DAX-like cache in front of each replica. Defaults: 5 min TTLs, 256 MiB.
@@ -305,6 +308,8 @@ pub struct Mix {
     pub transaction: u32,
     /// TransactGetItems reading every item of a key group (TX-02).
     pub transact_get: u32,
+    /// A Query on a GSI looking the item up by its index keys (QS-08, RC-08).
+    pub index_query: u32,
 }
 
 #[derive(serde::Serialize, Clone, Copy, Debug, PartialEq)]
@@ -372,6 +377,9 @@ pub struct Phase {
     /// `[k - k % n, k - k % n + n)` around the chosen key `k`, so transactional writes
     /// and reads meet on the same groups. Default 2.
     pub transaction_items: u16,
+    /// The GSI (index into the table's `gsis`) that `mix.index_query` reads; default the
+    /// first. `None` when the table has no GSI (then `index_query` is refused).
+    pub index: Option<usize>,
 }
 
 #[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -465,6 +473,7 @@ pub enum Op {
     ConditionalPut,
     Transaction,
     TransactGet,
+    IndexQuery,
 }
 
 #[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]

@@ -217,6 +217,8 @@ pub struct Gsi {
     pub auto_scaling: Option<S<AutoScaling>>,
     /// Distinct index partition key values the workload writes (default 100).
     pub partition_values: Option<S<i64>>,
+    /// Mean index propagation delay, a duration (default "50ms").
+    pub propagation_delay: Option<S<String>>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -273,6 +275,7 @@ pub struct Mix {
     pub conditional_put: Option<S<i64>>,
     pub transaction: Option<S<i64>>,
     pub transact_get: Option<S<i64>>,
+    pub index_query: Option<S<i64>>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -339,6 +342,8 @@ pub struct Phase {
     pub retry: Option<S<Retry>>,
     pub expire_after: Option<S<String>>,
     pub transaction_items: Option<S<i64>>,
+    /// The GSI `mix.index_query` reads (default: the table's first).
+    pub index: Option<S<String>>,
     #[serde(default)]
     pub failover: BTreeMap<S<String>, S<String>>,
 }

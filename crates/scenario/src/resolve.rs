@@ -32,6 +32,8 @@ pub(crate) struct Resolver {
     pub(crate) table_consistency: Vec<Consistency>,
     /// Whether each table has TTL enabled.
     pub(crate) table_ttl: Vec<bool>,
+    /// The GSI names of each table, in the order written.
+    pub(crate) table_gsis: Vec<Vec<String>>,
     pub(crate) phases: Vec<String>,
     pub(crate) fault_ids: Vec<Option<String>>,
     pub(crate) duration_us: u64,

@@ -835,7 +835,7 @@ impl Resolver {
                 let op = parse_op(op_value.get_ref());
                 if op.is_none() {
                     let message = format!(
-                        "unknown op {:?}; expected one of \"get\", \"put\", \"update\", \"delete\", \"query\", \"conditional_put\", \"transaction\", \"transact_get\"",
+                        "unknown op {:?}; expected one of \"get\", \"put\", \"update\", \"delete\", \"query\", \"conditional_put\", \"transaction\", \"transact_get\", \"index_query\"",
                         op_value.get_ref()
                     );
                     self.error(op_value.span(), p("op"), message);
@@ -955,6 +955,7 @@ fn parse_op(name: &str) -> Option<Op> {
         "conditional_put" => Op::ConditionalPut,
         "transaction" => Op::Transaction,
         "transact_get" => Op::TransactGet,
+        "index_query" => Op::IndexQuery,
         _ => return None,
     })
 }

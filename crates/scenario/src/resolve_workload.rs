@@ -7,6 +7,8 @@ use dynasim_core::{RegionId, limits};
 
 /// DynamoDB's item size limit (400 KB, binary).
 const ITEM_BYTES_MAX: u64 = 400 * 1024;
+/// RC-08 / LT-05: GSI propagation takes "a fraction of a second" (**unconfirmed**).
+pub const GSI_PROPAGATION_MEAN_US_DEFAULT: u64 = 50_000;
 
 impl Resolver {
     fn key_attribute(&mut self, key: &raw::KeyAttribute, path: &str) -> KeyAttribute {
@@ -64,6 +66,12 @@ impl Resolver {
             self.table_consistency
                 .push(parsed.as_ref().map_or(Consistency::Mrec, |p| p.consistency));
             self.table_ttl.push(t.ttl.is_some());
+            self.table_gsis.push(
+                t.gsi
+                    .iter()
+                    .map(|g| g.get_ref().name.get_ref().clone())
+                    .collect(),
+            );
             out.extend(parsed);
         }
         (out.len() == tables.len()).then_some(out)
@@ -198,14 +206,18 @@ impl Resolver {
                 ),
                 None => Some(100),
             };
+            let propagation_mean_us = self.gsi_propagation(gsi, &gpath);
             let Some(index_capacity) = capacity
                 .as_ref()
                 .map(|table| self.gsi_capacity(gsi, table, &gpath))
             else {
                 continue;
             };
-            let (Some(partition_values), Some((read_units, write_units, auto_scaling))) =
-                (partition_values, index_capacity)
+            let (
+                Some(partition_values),
+                Some(propagation_mean_us),
+                Some((read_units, write_units, auto_scaling)),
+            ) = (partition_values, propagation_mean_us, index_capacity)
             else {
                 continue;
             };
@@ -221,6 +233,7 @@ impl Resolver {
                 write_units,
                 auto_scaling,
                 partition_values,
+                propagation_mean_us,
             });
         }
         if let Some(ttl) = &t.ttl
@@ -620,8 +633,10 @@ impl Resolver {
             }
         };
         let transaction_items = self.transaction_items(p, path, keys.map(|k| k.count));
+        let index = self.phase_index(p, path, table, mix.as_ref());
         Some(Phase {
             transaction_items: transaction_items?,
+            index: index?,
             name: p.name.get_ref().clone(),
             start_us,
             duration_us,
@@ -635,6 +650,76 @@ impl Resolver {
             expire_after_us: expire_after_us?,
             failover: failover?,
         })
+    }
+
+    /// RC-08 / LT-05: the mean delay until a base write shows in the index; from zero
+    /// (synchronous) to [`limits::GSI_PROPAGATION_MEAN_US_MAX`].
+    fn gsi_propagation(&mut self, gsi: &raw::Gsi, gpath: &str) -> Option<u64> {
+        let Some(value) = &gsi.propagation_delay else {
+            return Some(GSI_PROPAGATION_MEAN_US_DEFAULT);
+        };
+        let field_path = format!("{gpath}.propagation_delay");
+        let us = self.duration(value, &field_path)?;
+        if us > limits::GSI_PROPAGATION_MEAN_US_MAX {
+            self.error(
+                value.span(),
+                field_path,
+                format!(
+                    "expected at most {}, found {:?}",
+                    crate::units::format_us(limits::GSI_PROPAGATION_MEAN_US_MAX),
+                    value.get_ref()
+                ),
+            );
+            return None;
+        }
+        Some(us)
+    }
+
+    /// The GSI `mix.index_query` reads: the one `index` names, else the table's first.
+    /// `Some(None)`: the table has no GSI and the phase reads none; `None`: an error.
+    fn phase_index(
+        &mut self,
+        p: &raw::Phase,
+        path: &str,
+        table: Option<TableIndex>,
+        mix: Option<&Mix>,
+    ) -> Option<Option<usize>> {
+        let table = table?;
+        let names = self.table_gsis.get(table).cloned().unwrap_or_default();
+        let table_name = self.tables.get(table).cloned().unwrap_or_default();
+        let reads_index = mix.is_some_and(|m| m.index_query > 0);
+        match &p.index {
+            Some(name) => match names.iter().position(|n| n == name.get_ref()) {
+                Some(g) => Some(Some(g)),
+                None => {
+                    let expected = if names.is_empty() {
+                        format!("table {table_name:?} has no GSI")
+                    } else {
+                        format!(
+                            "expected a GSI of table {table_name:?}: {}",
+                            quoted(names.iter().map(String::as_str))
+                        )
+                    };
+                    self.error(
+                        name.span(),
+                        format!("{path}.index"),
+                        format!("unknown index {:?}; {expected}", name.get_ref()),
+                    );
+                    None
+                }
+            },
+            None if names.is_empty() && reads_index => {
+                self.error(
+                    p.mix.span(),
+                    format!("{path}.mix.index_query"),
+                    format!(
+                        "index queries need a GSI; table {table_name:?} has none (add a [[table.gsi]])"
+                    ),
+                );
+                None
+            }
+            None => Some((!names.is_empty()).then_some(0)),
+        }
     }
 
     /// TX-01: 1..=100 items per transaction, and no more than the phase has keys (a
@@ -759,6 +844,7 @@ impl Resolver {
             conditional_put: weight(&m.conditional_put, "conditional_put"),
             transaction: weight(&m.transaction, "transaction"),
             transact_get: weight(&m.transact_get, "transact_get"),
+            index_query: weight(&m.index_query, "index_query"),
         };
         let total = [
             out.get,
@@ -769,12 +855,13 @@ impl Resolver {
             out.conditional_put,
             out.transaction,
             out.transact_get,
+            out.index_query,
         ]
         .iter()
         .map(|w| u64::from(*w))
         .sum::<u64>();
         if ok && total == 0 {
-            self.error(mix.span(), path, "operation weights sum to zero; expected at least one of get, put, update, delete, query, conditional_put, transaction, transact_get above zero");
+            self.error(mix.span(), path, "operation weights sum to zero; expected at least one of get, put, update, delete, query, conditional_put, transaction, transact_get, index_query above zero");
             ok = false;
         }
         // GT-26: MRSC tables take no transactions, neither writes nor gets.

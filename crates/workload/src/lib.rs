@@ -43,6 +43,7 @@ pub fn op_kind(op: Op) -> OpKind {
         Op::ConditionalPut => OpKind::ConditionalPut,
         Op::Transaction => OpKind::Transaction,
         Op::TransactGet => OpKind::TransactGet,
+        Op::IndexQuery => OpKind::IndexQuery,
     }
 }
 
@@ -128,6 +129,7 @@ impl Chooser {
             conditional_put,
             transaction,
             transact_get,
+            index_query,
         } = phase.mix;
         let mix: Vec<(Op, u32)> = [
             (Op::Get, get),
@@ -138,6 +140,7 @@ impl Chooser {
             (Op::ConditionalPut, conditional_put),
             (Op::Transaction, transaction),
             (Op::TransactGet, transact_get),
+            (Op::IndexQuery, index_query),
         ]
         .into_iter()
         .filter(|(_, w)| *w > 0)

@@ -3,6 +3,7 @@
 
 mod builder;
 mod convergence;
+mod indexes;
 mod lww;
 mod perf;
 mod random;
