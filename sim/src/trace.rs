@@ -69,7 +69,18 @@ pub(crate) fn finish(
             });
         }
         let c = region.counters();
+        let lag = region.lag_summary();
         out.region_counters.push(RegionCounters {
+            throttles_by_reason: region
+                .throttles_by_reason()
+                .map(|(reason, n)| (reason.name().to_string(), n))
+                .collect(),
+            replica_lag_us_p50: lag.replica_lag_us_p50,
+            replica_lag_us_p99: lag.replica_lag_us_p99,
+            replica_lag_us_max: lag.replica_lag_us_max,
+            index_lag_us_p50: lag.index_lag_us_p50,
+            index_lag_us_p99: lag.index_lag_us_p99,
+            index_lag_us_max: lag.index_lag_us_max,
             ops_ok: c.ops_ok,
             ops_failed: c.ops_failed,
             throttles: c.throttles,

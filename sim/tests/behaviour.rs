@@ -593,6 +593,18 @@ fn ca11_split_for_heat_separates_hot_items_and_ends_the_throttling() {
         .verdict("throttle ratio all during split")
         .expect("the verdict exists");
     assert_eq!(verdict.status, Status::Fail, "{verdict:?}");
+    // ER-03: the throttles name the partition (key range) limit, not the table's.
+    let reasons = &off.run.region_counters[0].throttles_by_reason;
+    assert!(
+        reasons
+            .keys()
+            .any(|r| r.ends_with("KeyRangeThroughputExceeded")),
+        "{reasons:?}"
+    );
+    assert_eq!(
+        reasons.values().sum::<u64>(),
+        off.run.region_counters[0].throttles
+    );
     assert!(
         !off.run
             .events
@@ -625,6 +637,13 @@ fn rc08_index_queries_lag_the_table_by_the_propagation_delay_and_no_more() {
         .filter(|c| c.stale_index_reads > 0)
         .count();
     assert_eq!(stale_in_regions, 3, "every region's index lags its table");
+    for c in &o.run.region_counters {
+        // Exponential delays: the median is ln 2 of the mean (50 ms for the GSI, 10 ms
+        // for the third AZ replica).
+        assert!((30_000..40_000).contains(&c.index_lag_us_p50), "{c:?}");
+        assert!((6_000..8_000).contains(&c.replica_lag_us_p50), "{c:?}");
+        assert!(c.index_lag_us_p99 > c.index_lag_us_p50, "{c:?}");
+    }
     for op in o
         .run
         .history

@@ -343,7 +343,7 @@ impl RunOutput {
 }
 
 /// Per-region service counters at the end of a run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegionCounters {
     pub ops_ok: u64,
     pub ops_failed: u64,
@@ -361,6 +361,23 @@ pub struct RegionCounters {
     /// Index queries that returned an older version than the table held (RC-08).
     #[serde(default)]
     pub stale_index_reads: u64,
+    /// Throttled requests per ER-03 reason (`TableWriteKeyRangeThroughputExceeded`, ...).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub throttles_by_reason: std::collections::BTreeMap<String, u64>,
+    /// Sampled delay of the lagging third AZ replica behind each write (RC-14), us.
+    #[serde(default)]
+    pub replica_lag_us_p50: u64,
+    #[serde(default)]
+    pub replica_lag_us_p99: u64,
+    #[serde(default)]
+    pub replica_lag_us_max: u64,
+    /// Sampled GSI propagation delay behind each base write (RC-08), us; 0 without GSIs.
+    #[serde(default)]
+    pub index_lag_us_p50: u64,
+    #[serde(default)]
+    pub index_lag_us_p99: u64,
+    #[serde(default)]
+    pub index_lag_us_max: u64,
 }
 
 /// Replication counters of one table replica at the end of a run.

@@ -82,6 +82,44 @@ pub enum ThrottleReason {
     IndexReadMaxOnDemandThroughputExceeded,
 }
 
+impl ThrottleReason {
+    /// The ThrottlingReasons name DynamoDB reports (ER-03).
+    pub fn name(self) -> &'static str {
+        match self {
+            ThrottleReason::TableReadProvisionedThroughputExceeded => {
+                "TableReadProvisionedThroughputExceeded"
+            }
+            ThrottleReason::TableWriteProvisionedThroughputExceeded => {
+                "TableWriteProvisionedThroughputExceeded"
+            }
+            ThrottleReason::TableReadKeyRangeThroughputExceeded => {
+                "TableReadKeyRangeThroughputExceeded"
+            }
+            ThrottleReason::TableWriteKeyRangeThroughputExceeded => {
+                "TableWriteKeyRangeThroughputExceeded"
+            }
+            ThrottleReason::TableReadMaxOnDemandThroughputExceeded => {
+                "TableReadMaxOnDemandThroughputExceeded"
+            }
+            ThrottleReason::TableWriteMaxOnDemandThroughputExceeded => {
+                "TableWriteMaxOnDemandThroughputExceeded"
+            }
+            ThrottleReason::IndexWriteProvisionedThroughputExceeded => {
+                "IndexWriteProvisionedThroughputExceeded"
+            }
+            ThrottleReason::IndexWriteMaxOnDemandThroughputExceeded => {
+                "IndexWriteMaxOnDemandThroughputExceeded"
+            }
+            ThrottleReason::IndexReadProvisionedThroughputExceeded => {
+                "IndexReadProvisionedThroughputExceeded"
+            }
+            ThrottleReason::IndexReadMaxOnDemandThroughputExceeded => {
+                "IndexReadMaxOnDemandThroughputExceeded"
+            }
+        }
+    }
+}
+
 /// On-demand scaling: instantly serves up to twice the previous peak (CA-17), starting
 /// from the documented initial throughput (CA-18). The peak is tracked per second.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -322,6 +322,23 @@ pub struct RegionCounters {
     pub stale_index_reads: u64,
 }
 
+/// Replication lag inside a region: the sampled delays of the third AZ replica and of
+/// every GSI behind the base write, microseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LagSummary {
+    pub replica_lag_us_p50: u64,
+    pub replica_lag_us_p99: u64,
+    pub replica_lag_us_max: u64,
+    pub index_lag_us_p50: u64,
+    pub index_lag_us_p99: u64,
+    pub index_lag_us_max: u64,
+}
+
+/// Sampled delays (microseconds, up to a day; longer ones saturate).
+fn lag_histogram() -> hdrhistogram::Histogram<u64> {
+    hdrhistogram::Histogram::new_with_bounds(1, 86_400_000_000, 3).expect("valid bounds")
+}
+
 /// The lagging follower's view of an item after its latest write.
 #[derive(Clone, Debug)]
 struct Lagging {
@@ -391,6 +408,9 @@ pub struct Region {
     az_up: [bool; 3],
     az_down_since_us: [u64; 3],
     counters: RegionCounters,
+    throttles_by_reason: BTreeMap<ThrottleReason, u64>,
+    replica_lag_us: hdrhistogram::Histogram<u64>,
+    index_lag_us: hdrhistogram::Histogram<u64>,
 }
 
 impl Region {
@@ -428,11 +448,40 @@ impl Region {
             az_up: [true; 3],
             az_down_since_us: [0; 3],
             counters: RegionCounters::default(),
+            throttles_by_reason: BTreeMap::new(),
+            replica_lag_us: lag_histogram(),
+            index_lag_us: lag_histogram(),
         }
     }
 
     pub fn id(&self) -> RegionId {
         self.id
+    }
+
+    /// Throttled requests per ER-03 reason, in reason order.
+    pub fn throttles_by_reason(&self) -> impl Iterator<Item = (ThrottleReason, u64)> + '_ {
+        self.throttles_by_reason.iter().map(|(r, n)| (*r, *n))
+    }
+
+    /// The replica and index lag inside this region so far (RC-14, RC-08).
+    pub fn lag_summary(&self) -> LagSummary {
+        let quantiles = |h: &hdrhistogram::Histogram<u64>| {
+            if h.is_empty() {
+                (0, 0, 0)
+            } else {
+                (h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.max())
+            }
+        };
+        let (r50, r99, rmax) = quantiles(&self.replica_lag_us);
+        let (i50, i99, imax) = quantiles(&self.index_lag_us);
+        LagSummary {
+            replica_lag_us_p50: r50,
+            replica_lag_us_p99: r99,
+            replica_lag_us_max: rmax,
+            index_lag_us_p50: i50,
+            index_lag_us_p99: i99,
+            index_lag_us_max: imax,
+        }
     }
 
     pub fn counters(&self) -> RegionCounters {
@@ -510,6 +559,7 @@ impl Region {
         }
         if let Some(reason) = served.throttle {
             self.counters.throttles += 1;
+            *self.throttles_by_reason.entry(reason).or_default() += 1;
             if matches!(
                 reason,
                 ThrottleReason::IndexWriteProvisionedThroughputExceeded
@@ -765,7 +815,8 @@ impl Region {
             let lag_us = self.config.latency.follower_lag_us(rng);
             let partition = table.partition_of(&key);
             let slowdown = self.config.index_propagation_slowdown;
-            table.note_index_write(&key, &before, now_us, slowdown, rng);
+            table.note_index_write(&key, &before, now_us, slowdown, rng, &mut self.index_lag_us);
+            self.replica_lag_us.saturating_record(lag_us.max(1));
             table.note_write(key, before, partition, now_us, lag_us, &self.az_up);
         }
         local
@@ -926,7 +977,8 @@ impl Region {
         let partition = t.partition_of(key);
         let lag = self.config.latency.follower_lag_us(rng);
         let slowdown = self.config.index_propagation_slowdown;
-        t.note_index_write(key, &before, now_us, slowdown, rng);
+        t.note_index_write(key, &before, now_us, slowdown, rng, &mut self.index_lag_us);
+        self.replica_lag_us.saturating_record(lag.max(1));
         t.note_write(key.clone(), before, partition, now_us, lag, &self.az_up);
     }
 
@@ -1333,6 +1385,10 @@ impl TableRuntime {
             + cap.write_units / config.partition_write_units_max)
             .ceil();
         let partitions = (by_capacity as u32).max(config.partitions_min).max(1) as usize;
+        // CA-10 adaptive capacity: a partition is not held to an even share of the
+        // table's units; it may use up to the partition maximum (CA-08) as long as the
+        // table's own bucket has units, so one bucket per partition at the maximum and
+        // the table's bucket in front of them model it.
         let partition_bucket_r = TokenBucket::new(config.partition_read_units_max, 1.0);
         let partition_bucket_w = TokenBucket::new(config.partition_write_units_max, 1.0);
         let schema = match &spec.sort_key {
@@ -1839,9 +1895,11 @@ impl TableRuntime {
         now_us: u64,
         slowdown: f64,
         rng: &mut impl Rng,
+        delays_us: &mut hdrhistogram::Histogram<u64>,
     ) {
         for g in &mut self.gsis {
             let delay_us = g.propagation_delay_us(slowdown, rng);
+            delays_us.saturating_record(delay_us.max(1));
             g.lag
                 .note_write(key.clone(), before.clone(), now_us, delay_us);
         }

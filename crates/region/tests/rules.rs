@@ -822,3 +822,43 @@ fn cp06_index_queries_spend_the_index_read_capacity_not_the_tables() {
     assert_eq!(index.consumed_read_units, 3_000.0);
     assert_eq!(throttled, 4_000);
 }
+
+#[test]
+fn ca10_adaptive_capacity_lets_a_hot_partition_use_the_tables_unused_share() {
+    // The documented example: 4 partitions sharing 400 WCU, one receiving 150 WCU/s.
+    // An even split would give each partition 100 WCU; adaptive capacity raises the hot
+    // one's share while the table's 400 and the partition's 1,000 are not exceeded, so
+    // nothing throttles, for ten minutes, well past any burst credit.
+    // A single-region table: no peer whose unacknowledged log would fill up.
+    let mut r = region(TableSpec {
+        peers: Vec::new(),
+        ..table(provisioned(400.0, 400.0), None)
+    });
+    assert_eq!(r.partition_count(0), 4);
+    let mut rng = ChaCha8Rng::seed_from_u64(10);
+    let mut put = op(OpKind::Put, 1, 0, false);
+    put.item_bytes = 1_000; // 1 WCU each
+    for i in 0..(600 * 150u64) {
+        let t = 1_000_000 + i * 1_000_000 / 150;
+        put.value = i + 1;
+        let served = r.execute(&put, t, t, &mut rng);
+        assert_eq!(served.result, OpResult::Ok, "write {i} at {t} us");
+    }
+    assert_eq!(r.counters().throttles, 0);
+    // Past the table's own capacity (900 WCU/s: under the partition's 1,000) the same
+    // partition throttles once the table's burst is spent, with the table's reason.
+    for i in 0..(400 * 900u64) {
+        let t = 700_000_000 + i * 1_000_000 / 900;
+        put.value = 1_000_000 + i;
+        r.execute(&put, t, t, &mut rng);
+    }
+    let reasons: Vec<_> = r.throttles_by_reason().collect();
+    assert_eq!(
+        reasons
+            .iter()
+            .map(|(reason, _)| *reason)
+            .collect::<Vec<_>>(),
+        [dynasim_region::capacity::ThrottleReason::TableWriteProvisionedThroughputExceeded],
+        "{reasons:?}"
+    );
+}

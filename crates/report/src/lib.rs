@@ -260,11 +260,50 @@ pub fn summary_md(
             p.count, p.p50_ms, p.p99_ms, p.p999_ms, p.max_ms
         );
     }
+    region_table(&mut md, run);
     let _ = writeln!(
         md,
         "\nPlots: `latency.svg`, `replication-lag.svg`, `throughput.svg`, `capacity.svg`."
     );
     md
+}
+
+/// Per-region service metrics: outcomes, throttles by ER-03 reason, the lag inside the
+/// region (third AZ replica, GSIs), stale reads they caused, DAX, leaders, splits.
+fn region_table(md: &mut String, run: &RunOutput) {
+    let _ = writeln!(
+        md,
+        "\n## Regions\n\n| region | ops ok | failed | throttled (by reason) | AZ replica lag p50 / p99 ms | stale replica reads | index lag p50 / p99 ms | stale index reads | DAX hits / misses | leader elections | partition splits |\n|---|---|---|---|---|---|---|---|---|---|---|"
+    );
+    let ms = |us: u64| us as f64 / 1_000.0;
+    for (name, c) in run.region_names.iter().zip(&run.region_counters) {
+        let reasons: Vec<String> = c
+            .throttles_by_reason
+            .iter()
+            .map(|(reason, n)| format!("{reason} {n}"))
+            .collect();
+        let throttled = if reasons.is_empty() {
+            c.throttles.to_string()
+        } else {
+            format!("{} ({})", c.throttles, reasons.join(", "))
+        };
+        let _ = writeln!(
+            md,
+            "| {name} | {} | {} | {throttled} | {:.3} / {:.3} | {} | {:.3} / {:.3} | {} | {} / {} | {} | {} |",
+            c.ops_ok,
+            c.ops_failed,
+            ms(c.replica_lag_us_p50),
+            ms(c.replica_lag_us_p99),
+            c.stale_replica_reads,
+            ms(c.index_lag_us_p50),
+            ms(c.index_lag_us_p99),
+            c.stale_index_reads,
+            c.dax_hits,
+            c.dax_misses,
+            c.leader_elections,
+            c.partition_splits
+        );
+    }
 }
 
 fn xml_escape(text: &str) -> String {
