@@ -40,6 +40,14 @@ pub struct LatencyModel {
     pub tail: Spread,
     /// Mean delay until the lagging (third) AZ replica applies a write.
     pub follower_lag_mean_us: f64,
+    /// Longest a request waits in a busy partition's queue; the backlog never grows past
+    /// it. 0 turns queueing off. (The reference has no figure: **unconfirmed**, 20 ms.)
+    #[serde(default = "partition_queue_wait_max_us_default")]
+    pub partition_queue_wait_max_us: u64,
+}
+
+fn partition_queue_wait_max_us_default() -> u64 {
+    20_000
 }
 
 impl Default for LatencyModel {
@@ -71,6 +79,7 @@ impl Default for LatencyModel {
                 sigma: 0.6,
             },
             follower_lag_mean_us: 10_000.0,
+            partition_queue_wait_max_us: partition_queue_wait_max_us_default(),
         }
     }
 }

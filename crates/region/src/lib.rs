@@ -9,7 +9,9 @@
 //! fails, strong reads and writes of its partitions fail until the old lease expires
 //! (RC-10); with two AZs down writes fail (RC-12). Capacity is enforced per table and per
 //! partition with burst (CA-08..CA-10) or on-demand peak doubling (CA-17). An optional
-//! DAX-like item cache serves eventually consistent reads (section 9).
+//! DAX-like item cache serves eventually consistent reads (section 9). A request's latency
+//! is composed of sampled parts (LT-01..LT-04) plus the wait in its partition's queue;
+//! GSIs receive base writes after their own propagation delay (RC-08, [`gsi`]).
 //!
 //! Architecture invariants: no clock, no RNG of its own, no I/O. Time (true simulated time
 //! and the region's wall clock) and a seeded RNG come in as arguments; messages for other
@@ -26,7 +28,7 @@ pub mod partitions;
 mod transaction;
 
 use autoscale::{AutoScaler, AutoScalingSpec, ScalingAction};
-use capacity::{OnDemand, ThrottleReason, TokenBucket, read_units, write_units};
+use capacity::{OnDemand, PartitionQueue, ThrottleReason, TokenBucket, read_units, write_units};
 use dax::DaxCache;
 use dynasim_core::history::{FinalVersion, KeyRef, OpKind, OpResult, ReadValue, ValueId, Written};
 use dynasim_core::{RegionId, SimTime};
@@ -355,6 +357,9 @@ struct TableRuntime {
     write: TokenBucket,
     partition_read: Vec<TokenBucket>,
     partition_write: Vec<TokenBucket>,
+    /// Each partition's storage node as a queue, reads and writes apart.
+    read_queues: Vec<PartitionQueue>,
+    write_queues: Vec<PartitionQueue>,
     on_demand_read: OnDemand,
     on_demand_write: OnDemand,
     lagging: BTreeMap<ItemKey, Lagging>,
@@ -682,8 +687,16 @@ impl Region {
         if let (false, Some(dax)) = (op.strong, cache) {
             dax.put(key, value.clone(), now_us);
         }
+        let units = read_units(op.item_bytes, op.strong);
+        let wait_us = table.queue_wait_us(
+            partition,
+            false,
+            units,
+            now_us,
+            latency.partition_queue_wait_max_us,
+        );
         let remote = az != (op.key % 3) as u8;
-        ok_read(value, latency.read_us(remote, rng), false)
+        ok_read(value, latency.read_us(remote, rng) + wait_us, false)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -738,6 +751,14 @@ impl Region {
             superseded_by: local.superseded_by,
         };
         let remote = (op.key % 3) as u8 != table.leaders[partition];
+        let wait_max_us = self.config.latency.partition_queue_wait_max_us;
+        let wait_us = table.queue_wait_us(
+            partition,
+            true,
+            write_units(op.item_bytes),
+            now_us,
+            wait_max_us,
+        );
         let context =
             dynasim_replication::context_with(&local.context_before, self.id, local.stamp.seq);
         let sync = local.superseded_by.is_none().then_some(SyncWrite {
@@ -748,7 +769,7 @@ impl Region {
         });
         Served {
             result: OpResult::Ok,
-            latency_us: self.config.latency.write_us(remote, rng),
+            latency_us: self.config.latency.write_us(remote, rng) + wait_us,
             written: Some(written),
             read: None,
             throttle: None,
@@ -975,6 +996,9 @@ impl Region {
             t.charge_gsis(&self.engine, &change, now_us);
         }
         let partition = t.partition_of(key);
+        // Replicated writes keep the partition busy too (their own wait is not seen).
+        let wait_max_us = self.config.latency.partition_queue_wait_max_us;
+        t.queue_wait_us(partition, true, units, now_us, wait_max_us);
         let lag = self.config.latency.follower_lag_us(rng);
         let slowdown = self.config.index_propagation_slowdown;
         t.note_index_write(key, &before, now_us, slowdown, rng, &mut self.index_lag_us);
@@ -1416,6 +1440,8 @@ impl TableRuntime {
             write: TokenBucket::new(cap.write_units, config.burst_s),
             partition_read: vec![partition_bucket_r; partitions],
             partition_write: vec![partition_bucket_w; partitions],
+            read_queues: vec![PartitionQueue::default(); partitions],
+            write_queues: vec![PartitionQueue::default(); partitions],
             on_demand_read: OnDemand::new(config.on_demand_initial_read_units),
             on_demand_write: OnDemand::new(config.on_demand_initial_write_units),
             lagging: BTreeMap::new(),
@@ -1457,6 +1483,9 @@ impl TableRuntime {
         let child = self.partition_map.split(parent, cut, policy)?;
         self.partition_read.push(TokenBucket::new(limits.0, 1.0));
         self.partition_write.push(TokenBucket::new(limits.1, 1.0));
+        // The child starts on new storage nodes' queues (the parent keeps its backlog).
+        self.read_queues.push(PartitionQueue::default());
+        self.write_queues.push(PartitionQueue::default());
         self.leaders.push(self.leaders[parent]);
         debug_assert_eq!(self.partition_read.len(), self.partition_map.len());
         Some(partitions::Split {
@@ -1610,6 +1639,23 @@ impl TableRuntime {
         ReadValue {
             value,
             stamp: if value.is_some() { stamp } else { None },
+        }
+    }
+
+    /// How long a request of `units` waits in `partition`'s queue at `now_us`.
+    fn queue_wait_us(
+        &mut self,
+        partition: usize,
+        write: bool,
+        units: f64,
+        now_us: u64,
+        wait_max_us: u64,
+    ) -> u64 {
+        let (read_limit, write_limit) = self.partition_limits();
+        if write {
+            self.write_queues[partition].wait_us(now_us, units, write_limit, wait_max_us)
+        } else {
+            self.read_queues[partition].wait_us(now_us, units, read_limit, wait_max_us)
         }
     }
 
