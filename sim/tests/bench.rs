@@ -26,11 +26,18 @@ fn engine_comparison_reports_positive_rates_and_ratios() {
             assert!(rate.is_finite() && *rate > 0.0, "{}: rate {rate}", c.name);
         }
         for ratio in c.ratios() {
-            assert!(ratio.is_finite() && ratio > 0.0, "{}: ratio {ratio}", c.name);
+            assert!(
+                ratio.is_finite() && ratio > 0.0,
+                "{}: ratio {ratio}",
+                c.name
+            );
         }
     }
     let table = render(&comparisons, 2);
-    assert!(table.contains("| GetItem, 200 B items, 2000 keys |"), "{table}");
+    assert!(
+        table.contains("| GetItem, 200 B items, 2000 keys |"),
+        "{table}"
+    );
     assert!(table.contains("Query of 50 items out of 5000"), "{table}");
     assert_eq!(table.lines().filter(|l| l.starts_with("| ")).count(), 6);
 }
@@ -73,14 +80,20 @@ fn serve_section_reports_a_server_that_cannot_start() {
         runs: 1,
     };
     let out = section(&settings, &mut |_| {});
-    assert!(out.contains("not measured (cannot start dynasim serve"), "{out}");
+    assert!(
+        out.contains("not measured (cannot start dynasim serve"),
+        "{out}"
+    );
 }
 
 #[test]
 fn a_missing_dynalite_is_a_message() {
-    let e = locate_dynalite(Some(Path::new("/nonexistent/dynalite/cli.js")))
-        .expect_err("no such file");
-    assert!(e.contains("npm install dynalite, or pass --dynalite"), "{e}");
+    let e =
+        locate_dynalite(Some(Path::new("/nonexistent/dynalite/cli.js"))).expect_err("no such file");
+    assert!(
+        e.contains("npm install dynalite, or pass --dynalite"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -91,7 +104,10 @@ fn bench_rejects_unknown_sections() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("unknown bench section \"nope\""), "{stderr}");
+    assert!(
+        stderr.contains("unknown bench section \"nope\""),
+        "{stderr}"
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_dynasim"))
         .args(["bench", "--only", "serve", "--skip", "serve"])
         .output()
@@ -107,7 +123,9 @@ fn bench_region_section_runs_with_a_header() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let file = dir.join("bench.md");
     let out = Command::new(env!("CARGO_BIN_EXE_dynasim"))
-        .args(["bench", "--quick", "--runs", "1", "--only", "region", "--out"])
+        .args([
+            "bench", "--quick", "--runs", "1", "--only", "region", "--out",
+        ])
         .arg(&file)
         .output()
         .expect("runs");

@@ -26,12 +26,17 @@ fn benches(c: &mut Criterion) {
         })
     });
     group.bench_function("engine_put_item", |b| {
+        let SingleItem { engine, items, .. } = &mut fixture;
         b.iter_batched(
             || {
-                at += 1;
-                fixture.put_input(at)
+                at = (at + 1) % KEYS;
+                PutItemInput {
+                    table_name: dynasim_engine::bench::TABLE.into(),
+                    item: items[at].clone(),
+                    ..Default::default()
+                }
             },
-            |input| black_box(fixture.engine.put_item(input, SimTime::ZERO).expect("put")),
+            |input| black_box(engine.put_item(input, SimTime::ZERO).expect("put")),
             BatchSize::SmallInput,
         )
     });
