@@ -105,8 +105,8 @@ impl Server {
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
                 return Ok(server);
             }
-            if started.elapsed() > Duration::from_secs(20) {
-                // real time: waiting for the server to listen
+            let waited = started.elapsed(); // real time: waiting for the server to listen
+            if waited > Duration::from_secs(20) {
                 return Err(format!(
                     "{name} did not listen on {addr} within 20 s: {}",
                     server.stderr_tail()

@@ -22,7 +22,7 @@ fn table_items() -> usize {
 
 fn benches(c: &mut Criterion) {
     let items = table_items();
-    let load_start = Instant::now();
+    let load_start = Instant::now(); // real time: benchmark timing
     let mut table = QueryTable::new(items);
     let load_s = load_start.elapsed().as_secs_f64();
     let partitions = table.partitions;

@@ -219,8 +219,8 @@ pub fn prepare(endpoint: SocketAddr, table: &str) -> Result<(), String> {
         if answer.contains(r#""TableStatus":"ACTIVE""#) {
             break;
         }
-        if started.elapsed() > Duration::from_secs(30) {
-            // real time: waiting for the table
+        let waited = started.elapsed(); // real time: waiting for the table
+        if waited > Duration::from_secs(30) {
             return Err(format!("table {table} not ACTIVE after 30 s: {answer}"));
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -269,8 +269,11 @@ pub fn run_op(options: &LoadOptions, table: &str, op: Operation) -> Result<OpRes
         })
         .collect();
     // Sleep in short steps so a worker that failed early ends the load early.
-    while started.elapsed() < options.duration && !stop.load(Ordering::Relaxed) {
-        // real time: the load's duration
+    while !stop.load(Ordering::Relaxed) {
+        let spent = started.elapsed(); // real time: the load's duration
+        if spent >= options.duration {
+            break;
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
     stop.store(true, Ordering::Relaxed);
