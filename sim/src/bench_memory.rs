@@ -207,7 +207,8 @@ fn get(figures: &[(String, f64)], key: &str) -> f64 {
 
 /// The memory section of the bench table. `quick` shortens the long run to 5 minutes.
 pub fn section(quick: bool) -> String {
-    let mut out = String::from("\n## Memory (each figure from a fresh process)\n\n");
+    let mut out =
+        String::from("\n## 7. Memory (each figure from a fresh child process of this binary)\n\n");
     if status_kib("VmRSS:").is_none() {
         out.push_str("Not measured: this platform has no /proc/self/status.\n");
         return out;

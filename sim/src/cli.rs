@@ -113,22 +113,36 @@ enum Command {
     },
     /// Re-run a recorded run and compare trace hashes; names the first diverging op.
     Replay { run_dir: PathBuf },
-    /// Measure simulation speed against a plain event-loop baseline, growth curves and
-    /// checker throughput; prints a Markdown table (see BENCHMARKS.md).
+    /// Every benchmark in one process tree, printed as Markdown tables of ratios against
+    /// baselines measured in the same run (see BENCHMARKS.md): the engine vs a raw
+    /// BTreeMap, region vs bare engine, simulation speed vs a plain event loop, checker
+    /// throughput, `dynasim serve` vs dynalite, growth curves and memory.
     Bench {
         /// Runs per figure (the median is reported, with min and max).
         #[arg(long, default_value_t = 3)]
         runs: usize,
-        /// Shorter simulated durations (a smoke check, not publishable numbers).
+        /// Shorter runs and smaller tables (a smoke check in a few minutes, not
+        /// publishable numbers).
         #[arg(long)]
         quick: bool,
-        /// Also write the table to this file.
+        /// Also write the report to this file.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Only the memory section: peak RSS of a 1-hour run at 1,000 ops/s and bytes per
-        /// stored item, each in a fresh child process.
+        /// Only these sections, comma-separated: engine, region, sim, checker, serve,
+        /// growth, memory (default: all).
+        #[arg(long, conflicts_with = "memory")]
+        only: Option<String>,
+        /// Leave out these sections, comma-separated.
+        #[arg(long)]
+        skip: Option<String>,
+        /// Only the memory section (same as `--only memory`): peak RSS of a 1-hour run at
+        /// 1,000 ops/s and bytes per stored item, each in a fresh child process.
         #[arg(long)]
         memory: bool,
+        /// dynalite's CLI script for the serve comparison (run with `node`; default
+        /// $DYNASIM_DYNALITE, else node_modules/.bin/dynalite).
+        #[arg(long)]
+        dynalite: Option<PathBuf>,
         /// Internal: measure one memory figure in this process and print it.
         #[arg(long, hide = true)]
         memory_child: Option<String>,
@@ -236,25 +250,69 @@ pub fn main() -> ExitCode {
             runs,
             quick,
             out,
+            only,
+            skip,
             memory,
+            dynalite,
             memory_child: None,
-        } => {
-            let table = if memory {
-                crate::bench_memory::section(quick)
-            } else {
-                crate::bench::run_bench(runs, quick) + &crate::bench_memory::section(quick)
-            };
-            println!("{table}");
-            match out.map(|path| std::fs::write(&path, &table).map_err(|e| (path, e))) {
-                Some(Err((path, e))) => {
-                    eprintln!("dynasim: cannot write {}: {e}", path.display());
-                    exit::INVALID_INPUT
-                }
-                _ => exit::PASS,
-            }
-        }
+        } => bench_command(runs, quick, out, only, skip, memory, dynalite),
     };
     ExitCode::from(code)
+}
+
+fn bench_command(
+    runs: usize,
+    quick: bool,
+    out: Option<PathBuf>,
+    only: Option<String>,
+    skip: Option<String>,
+    memory: bool,
+    dynalite: Option<PathBuf>,
+) -> u8 {
+    use crate::bench::Section;
+    let parse = |list: Option<String>| list.map(|l| Section::parse_list(&l)).transpose();
+    let (only, skip) = match (parse(only), parse(skip)) {
+        (Ok(only), Ok(skip)) => (only, skip.unwrap_or_default()),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("dynasim bench: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let chosen = if memory {
+        vec![Section::Memory]
+    } else {
+        only.unwrap_or_else(|| Section::ALL.to_vec())
+    };
+    let sections: Vec<Section> = Section::ALL
+        .into_iter()
+        .filter(|s| chosen.contains(s) && !skip.contains(s))
+        .collect();
+    if sections.is_empty() {
+        eprintln!("dynasim bench: no section left to run");
+        return exit::INVALID_INPUT;
+    }
+    let options = crate::bench::BenchOptions {
+        runs,
+        quick,
+        sections,
+        dynalite,
+        command_line: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    let report = crate::bench::run_bench(
+        &options,
+        &mut |text| {
+            let mut stdout = std::io::stdout();
+            let _ = write!(stdout, "{text}").and_then(|()| stdout.flush());
+        },
+        &mut |note| eprintln!("dynasim bench: {note}"),
+    );
+    match out.map(|path| std::fs::write(&path, &report).map_err(|e| (path, e))) {
+        Some(Err((path, e))) => {
+            eprintln!("dynasim: cannot write {}: {e}", path.display());
+            exit::INVALID_INPUT
+        }
+        _ => exit::PASS,
+    }
 }
 
 fn load(path: &Path) -> Result<Scenario, u8> {

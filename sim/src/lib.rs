@@ -6,7 +6,9 @@
 
 mod api;
 pub mod bench;
+pub mod bench_engine;
 mod bench_memory;
+pub mod bench_serve;
 mod capacity;
 pub mod cli;
 mod clients;

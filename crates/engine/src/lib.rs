@@ -45,6 +45,7 @@
 //! ```
 
 pub mod api;
+pub mod bench;
 pub mod capacity;
 pub mod config;
 pub mod control;
