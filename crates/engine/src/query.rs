@@ -802,6 +802,9 @@ impl Engine {
         } else {
             page.entries.len()
         });
+        if select != Select::Count && !fetch {
+            warm_headers(&page.entries);
+        }
         let mut count = 0u64;
         for entry in &page.entries {
             let item: &SharedItem = if fetch {
@@ -845,6 +848,19 @@ impl Engine {
             consumed_capacity,
         })
     }
+}
+
+/// Reads the reference count of every entry of a page before any is cloned. Taking a
+/// reference is an atomic increment, which on x86 waits for its cache line before the
+/// next one may start, so cloning 50 items that are not in the cache costs 50 memory
+/// round trips one after another; plain loads of the same lines overlap, and the
+/// increments that follow find them in the cache. Changes nothing observable.
+fn warm_headers(entries: &[&StoredItem]) {
+    let mut sum = 0usize;
+    for entry in entries {
+        sum = sum.wrapping_add(Arc::strong_count(&entry.item));
+    }
+    std::hint::black_box(sum);
 }
 
 fn path_projected(path: &ResolvedPath, index: &SecondaryIndex, schema: &KeySchema) -> bool {
