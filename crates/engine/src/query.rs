@@ -12,6 +12,7 @@ use crate::expr::projection::project;
 use crate::expr::{Bindings, ExprTexts, prepare};
 use crate::index::{IndexKind, ProjectionSpec, SecondaryIndex};
 use crate::key::{ItemKey, KeySchema, ScalarAttributeType, key_attributes};
+use crate::keymap::KeyMap;
 use crate::stored::{SharedItem, StoredItem};
 use crate::value::{AttributeValue, Item};
 use dynasim_core::SimTime;
@@ -486,7 +487,7 @@ struct Page<'a> {
 }
 
 impl Plan<'_> {
-    fn map(&self) -> &BTreeMap<ItemKey, StoredItem> {
+    fn map(&self) -> &KeyMap {
         match self.index {
             Some(index) => &index.entries,
             None => &self.table.items,
@@ -533,7 +534,7 @@ impl Plan<'_> {
         if empty {
             return page;
         }
-        let entries = self.map().range((lower, upper));
+        let entries = self.map().range(lower, upper);
         if self.forward {
             self.fill(&mut page, entries);
         } else {
