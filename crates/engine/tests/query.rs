@@ -582,7 +582,8 @@ fn partition_layout_keeps_key_order() {
         segments.sort_by_key(|k| storage_key(k));
         assert_eq!(segments, keys, "segments of {limit}");
     }
-    let conditions: [(&str, fn(i128) -> bool); 6] = [
+    type Keep = fn(i128) -> bool;
+    let conditions: [(&str, Keep); 6] = [
         ("", |_| true),
         (" AND sk > :v", |sk| sk > 5),
         (" AND sk <= :v", |sk| sk <= 5),
