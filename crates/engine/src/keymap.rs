@@ -596,8 +596,7 @@ mod tests {
                 // Alternate ends: front, back, front, ...
                 let mut range = map.range(lo, hi);
                 let (mut front, mut back) = (Vec::new(), Vec::new());
-                loop {
-                    let Some((k, v)) = range.next() else { break };
+                while let Some((k, v)) = range.next() {
                     front.push((k, v.size_bytes));
                     let Some((k, v)) = range.next_back() else { break };
                     back.push((k, v.size_bytes));
