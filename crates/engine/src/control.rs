@@ -323,12 +323,13 @@ impl Engine {
                 format!("Table already exists: {}", input.table_name),
             ));
         }
+        let items = crate::keymap::KeyMap::for_schema(&schema);
         let table = Table {
             name: input.table_name.clone(),
             schema,
             attribute_definitions: input.attribute_definitions,
             created_at: now,
-            items: BTreeMap::new(),
+            items,
             billing_mode: billing,
             throughput: input.provisioned_throughput,
             indexes,

@@ -10,6 +10,7 @@ use crate::expr::update::apply_update;
 use crate::expr::{Bindings, ExprCache, ExprTexts, Prepared, prepare};
 use crate::index::{IndexKind, SecondaryIndex};
 use crate::key::{AttributeDefinition, ItemKey, KeySchema, key_attributes};
+use crate::keymap::KeyMap;
 use crate::size::{ITEM_BYTES_MAX, item_size};
 use crate::stored::{SharedItem, StoredItem};
 use crate::value::{Item, validate_item};
@@ -24,7 +25,8 @@ pub struct Table {
     pub(crate) schema: KeySchema,
     pub(crate) attribute_definitions: Vec<AttributeDefinition>,
     pub(crate) created_at: SimTime,
-    pub(crate) items: BTreeMap<ItemKey, StoredItem>,
+    /// Grouped by partition when the table has a sort key (see [`KeyMap`]).
+    pub(crate) items: KeyMap,
     pub(crate) billing_mode: BillingMode,
     pub(crate) throughput: Option<ProvisionedThroughput>,
     /// Secondary indexes by name.

@@ -8,10 +8,11 @@
 use crate::config::EngineConfig;
 use crate::error::EngineError;
 use crate::key::{ItemKey, KeySchema};
+use crate::keymap::KeyMap;
 use crate::stored::StoredItem;
 use crate::value::{AttributeValue, Item};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Global or local secondary index.
@@ -50,7 +51,7 @@ pub struct SecondaryIndex {
     pub throughput: Option<(i64, i64)>,
     /// Entries keyed by index key ++ table key, holding the projected item (the table's
     /// own copy when the index projects everything).
-    pub(crate) entries: BTreeMap<ItemKey, StoredItem>,
+    pub(crate) entries: KeyMap,
 }
 
 impl SecondaryIndex {
@@ -67,7 +68,7 @@ impl SecondaryIndex {
             schema,
             projection,
             throughput,
-            entries: BTreeMap::new(),
+            entries: KeyMap::flat(),
         }
     }
 

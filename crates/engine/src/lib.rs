@@ -56,6 +56,7 @@ pub mod expr;
 pub mod fuzz;
 pub mod index;
 pub mod key;
+mod keymap;
 pub mod number;
 pub mod query;
 pub mod size;

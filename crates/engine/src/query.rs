@@ -12,6 +12,7 @@ use crate::expr::projection::project;
 use crate::expr::{Bindings, ExprTexts, prepare};
 use crate::index::{IndexKind, ProjectionSpec, SecondaryIndex};
 use crate::key::{ItemKey, KeySchema, ScalarAttributeType, key_attributes};
+use crate::keymap::KeyMap;
 use crate::stored::{SharedItem, StoredItem};
 use crate::value::{AttributeValue, Item};
 use dynasim_core::SimTime;
@@ -486,7 +487,7 @@ struct Page<'a> {
 }
 
 impl Plan<'_> {
-    fn map(&self) -> &BTreeMap<ItemKey, StoredItem> {
+    fn map(&self) -> &KeyMap {
         match self.index {
             Some(index) => &index.entries,
             None => &self.table.items,
@@ -533,7 +534,7 @@ impl Plan<'_> {
         if empty {
             return page;
         }
-        let entries = self.map().range((lower, upper));
+        let entries = self.map().range(lower, upper);
         if self.forward {
             self.fill(&mut page, entries);
         } else {
@@ -802,6 +803,9 @@ impl Engine {
         } else {
             page.entries.len()
         });
+        if select != Select::Count && !fetch {
+            warm_headers(&page.entries);
+        }
         let mut count = 0u64;
         for entry in &page.entries {
             let item: &SharedItem = if fetch {
@@ -845,6 +849,19 @@ impl Engine {
             consumed_capacity,
         })
     }
+}
+
+/// Reads the reference count of every entry of a page before any is cloned. Taking a
+/// reference is an atomic increment, which on x86 waits for its cache line before the
+/// next one may start, so cloning 50 items that are not in the cache costs 50 memory
+/// round trips one after another; plain loads of the same lines overlap, and the
+/// increments that follow find them in the cache. Changes nothing observable.
+fn warm_headers(entries: &[&StoredItem]) {
+    let mut sum = 0usize;
+    for entry in entries {
+        sum = sum.wrapping_add(Arc::strong_count(&entry.item));
+    }
+    std::hint::black_box(sum);
 }
 
 fn path_projected(path: &ResolvedPath, index: &SecondaryIndex, schema: &KeySchema) -> bool {

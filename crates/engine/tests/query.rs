@@ -490,3 +490,142 @@ proptest! {
         }
     }
 }
+
+/// DM-24, QS-01, QS-05, QS-11, QS-12: a table with a sort key stores its items grouped
+/// by partition (a partition past 256 items switches representation). Scan order, Query
+/// results in both directions, pages of any Limit and segments are exactly the order of
+/// the encoded keys, as one ordered map of all items gives.
+#[test]
+fn partition_layout_keeps_key_order() {
+    let mut engine = engine();
+    let partitions = ["a", "a\u{0}", "a\u{0}b", "ab", "b", "p"];
+    let mut keys: Vec<Item> = Vec::new();
+    for (n, pk) in partitions.iter().enumerate() {
+        let count: i64 = if *pk == "p" { 300 } else { 6 };
+        for i in 0..count {
+            // Scrambled insertion order, negative and positive sort keys.
+            let sk = (i * 7) % count - count / 2;
+            let item =
+                json!({"pk": {"S": pk}, "sk": {"N": sk.to_string()}, "n": {"N": n.to_string()}});
+            put(&mut engine, item.clone());
+            keys.push(serde_json::from_value(json!({"pk": item["pk"], "sk": item["sk"]})).unwrap());
+        }
+    }
+    // Deletes, including every item of one partition.
+    keys.retain(|key| {
+        let sk = match &key["sk"] {
+            AttributeValue::N(n) => n.to_i128().unwrap(),
+            _ => unreachable!(),
+        };
+        let gone = key["pk"] == AttributeValue::s("ab") || sk % 13 == 0;
+        if gone {
+            engine
+                .delete_item(
+                    DeleteItemInput {
+                        table_name: T.into(),
+                        key: key.clone(),
+                        ..Default::default()
+                    },
+                    NOW,
+                )
+                .unwrap();
+        }
+        !gone
+    });
+    let schema = KeySchema::composite("pk", ScalarAttributeType::S, "sk", ScalarAttributeType::N);
+    let storage_key = |item: &Item| ItemKey::from_item(&schema, item).unwrap();
+    keys.sort_by_key(|k| storage_key(k));
+    let key_of = |item: &Item| -> Item {
+        ["pk", "sk"]
+            .iter()
+            .map(|a| (a.to_string(), item[*a].clone()))
+            .collect()
+    };
+    let stored: Vec<Item> = engine
+        .iter_items(T)
+        .unwrap()
+        .map(|(_, item)| key_of(item))
+        .collect();
+    assert_eq!(stored, keys);
+    assert_eq!(engine.iter_items(T).unwrap().len(), keys.len());
+    let reversed: Vec<Item> = engine
+        .iter_items(T)
+        .unwrap()
+        .rev()
+        .map(|(_, item)| key_of(item))
+        .collect();
+    assert_eq!(reversed, keys.iter().rev().cloned().collect::<Vec<_>>());
+    let scanned: Vec<Item> = scan(&mut engine, json!({}))
+        .unwrap()
+        .items
+        .unwrap()
+        .iter()
+        .map(|i| key_of(i))
+        .collect();
+    assert_eq!(scanned, keys);
+    for limit in [1, 7, 256, 1000] {
+        let paged: Vec<Item> = drain(&mut engine, json!({"Limit": limit}), false)
+            .iter()
+            .map(key_of)
+            .collect();
+        assert_eq!(paged, keys, "Scan pages of {limit}");
+        let mut segments: Vec<Item> = (0..3)
+            .flat_map(|s| {
+                drain(
+                    &mut engine,
+                    json!({"Segment": s, "TotalSegments": 3, "Limit": limit}),
+                    false,
+                )
+            })
+            .map(|i| key_of(&i))
+            .collect();
+        segments.sort_by_key(|k| storage_key(k));
+        assert_eq!(segments, keys, "segments of {limit}");
+    }
+    type Keep = fn(i128) -> bool;
+    let conditions: [(&str, Keep); 6] = [
+        ("", |_| true),
+        (" AND sk > :v", |sk| sk > 5),
+        (" AND sk <= :v", |sk| sk <= 5),
+        (" AND sk = :v", |sk| sk == 5),
+        (" AND sk >= :v", |sk| sk >= 5),
+        (" AND sk BETWEEN :v AND :w", |sk| (5..=40).contains(&sk)),
+    ];
+    for pk in partitions.iter().chain(&["a\u{0}a", "zz"]) {
+        for (condition, keep) in conditions {
+            let mut values = json!({":p": {"S": pk}});
+            if condition.contains(":v") {
+                values[":v"] = json!({"N": "5"});
+            }
+            if condition.contains(":w") {
+                values[":w"] = json!({"N": "40"});
+            }
+            let expected: Vec<Item> = keys
+                .iter()
+                .filter(|k| k["pk"] == AttributeValue::s(*pk))
+                .filter(|k| match &k["sk"] {
+                    AttributeValue::N(n) => keep(n.to_i128().unwrap()),
+                    _ => false,
+                })
+                .cloned()
+                .collect();
+            for forward in [true, false] {
+                for limit in [None, Some(1), Some(9)] {
+                    let mut body = json!({"KeyConditionExpression": format!("pk = :p{condition}"), "ExpressionAttributeValues": values, "ScanIndexForward": forward});
+                    if let Some(limit) = limit {
+                        body["Limit"] = json!(limit);
+                    }
+                    let mut got: Vec<Item> =
+                        drain(&mut engine, body, true).iter().map(key_of).collect();
+                    if !forward {
+                        got.reverse();
+                    }
+                    assert_eq!(
+                        got, expected,
+                        "{pk:?}{condition} forward {forward} limit {limit:?}"
+                    );
+                }
+            }
+        }
+    }
+}
