@@ -315,6 +315,25 @@ impl ItemKey {
         true
     }
 
+    /// The key whose attributes have `values`, in schema order (hash, then range): what
+    /// [`ItemKey::from_key`] gives for a map of exactly these, without building the map.
+    pub fn from_values(
+        schema: &KeySchema,
+        values: &[&AttributeValue],
+    ) -> Result<ItemKey, EngineError> {
+        let mismatch =
+            || EngineError::validation("The provided key element does not match the schema");
+        if values.len() != schema.attributes().count() {
+            return Err(mismatch());
+        }
+        let mut bytes = Vec::with_capacity(32);
+        for (position, (attribute, value)) in schema.attributes().zip(values).enumerate() {
+            check_key_value(attribute, value, position == 0, TypeMismatch::Key)?;
+            encode_component(value, &mut bytes);
+        }
+        Ok(ItemKey::from_encoded(&bytes))
+    }
+
     /// The key of a `Key` request argument: exactly the key attributes, nothing else,
     /// with matching types (DM-22: "The provided key element does not match the schema").
     pub fn from_key(schema: &KeySchema, key: &Item) -> Result<ItemKey, EngineError> {

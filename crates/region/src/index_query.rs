@@ -43,8 +43,7 @@ impl Region {
         }
         let az = up[rng.random_range(0..up.len())];
         let table = &self.tables[op.table];
-        let key_item = table.key_item(op.key);
-        let key = table.item_key(&key_item);
+        let key = table.encoded_key(op.key);
         let (found, units) = match table.index_lookup(&mut self.engine, g, op.key, now_us) {
             Ok(result) => result,
             Err(e) => return failed(e.kind, latency.read_us(true, rng)),

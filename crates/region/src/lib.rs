@@ -589,8 +589,7 @@ impl Region {
         if op.kind == OpKind::IndexQuery {
             return self.index_query(op, now_us, rng);
         }
-        let key_item = self.tables[op.table].key_item(op.key);
-        let key = self.tables[op.table].item_key(&key_item);
+        let key = self.tables[op.table].encoded_key(op.key);
         let placement = self.tables[op.table].place(&key);
         let partition = placement.partition;
         let front_end_us = self.config.latency.front_end.sample(rng);
@@ -610,7 +609,10 @@ impl Region {
         }
         match op.kind {
             OpKind::Get | OpKind::Query => self.read(op, key, partition, now_us, rng),
-            _ => self.write(op, key_item, key, partition, now_us, wall_us, rng),
+            _ => {
+                let key_item = self.tables[op.table].key_item(op.key);
+                self.write(op, key_item, key, partition, now_us, wall_us, rng)
+            }
         }
     }
 
@@ -1200,9 +1202,7 @@ impl Region {
     /// The value and stamp this region's leader replicas hold for a workload key.
     pub fn value_of(&self, table: usize, key: u64) -> ReadValue {
         let t = &self.tables[table];
-        let key_item = t.key_item(key);
-        let k = t.item_key(&key_item);
-        t.current_value(&self.engine, &k)
+        t.current_value(&self.engine, &t.encoded_key(key))
     }
 
     /// Every version this replica holds, tombstones included, sorted by workload key.
@@ -1554,6 +1554,19 @@ impl TableRuntime {
             item.insert(name.clone(), sort_value(*t));
         }
         item
+    }
+
+    /// The engine's key of workload key `key`: `item_key(&key_item(key))` without
+    /// building the item (every read starts here).
+    fn encoded_key(&self, key: u64) -> ItemKey {
+        let hash = key_value(self.spec.partition_key_type, key);
+        let encoded = match &self.spec.sort_key {
+            None => ItemKey::from_values(&self.schema, &[&hash]),
+            Some((_, t)) => ItemKey::from_values(&self.schema, &[&hash, &sort_value(*t)]),
+        };
+        let encoded = encoded.expect("workload keys match the schema");
+        debug_assert_eq!(encoded, self.item_key(&self.key_item(key)));
+        encoded
     }
 
     fn item_key(&self, key_item: &Item) -> ItemKey {
