@@ -37,11 +37,9 @@ impl Region {
             debug_assert!(false, "index query on table {} without GSI {g}", op.table);
             return failed(ErrorKind::ResourceNotFoundException, front_end_us);
         }
-        let up: Vec<u8> = (0..3u8).filter(|a| self.az_up[*a as usize]).collect();
-        if up.is_empty() {
+        let Some(az) = crate::random_up_az(&self.az_up, rng) else {
             return failed(ErrorKind::InternalServerError, front_end_us + 5_000);
-        }
-        let az = up[rng.random_range(0..up.len())];
+        };
         let table = &self.tables[op.table];
         let key = table.encoded_key(op.key);
         let (found, units) = match table.index_lookup(&mut self.engine, g, op.key, now_us) {

@@ -655,14 +655,15 @@ impl Region {
         let az = if op.strong && !self.config.strong_reads_from_follower {
             leader
         } else {
-            let up: Vec<u8> = (0..3u8).filter(|a| self.az_up[*a as usize]).collect();
-            if up.is_empty() {
-                return failed(
-                    ErrorKind::InternalServerError,
-                    latency.front_end.sample(rng) + 5_000,
-                );
+            match random_up_az(&self.az_up, rng) {
+                Some(az) => az,
+                None => {
+                    return failed(
+                        ErrorKind::InternalServerError,
+                        latency.front_end.sample(rng) + 5_000,
+                    );
+                }
             }
-            up[rng.random_range(0..up.len())]
         };
         let current = if op.kind == OpKind::Query {
             // A Query on the partition key, as a client would send it (QS-): the table
@@ -1274,6 +1275,17 @@ fn dense(clock: &dynasim_replication::SeenClock) -> Vec<u64> {
         out[i] = dot.counter;
     }
     out
+}
+
+/// A replica for an eventually consistent read: one of the AZs that are up, drawn
+/// uniformly (one draw from `rng`); `None` with every AZ down.
+fn random_up_az(az_up: &[bool; 3], rng: &mut impl Rng) -> Option<u8> {
+    let up = az_up.iter().filter(|u| **u).count();
+    if up == 0 {
+        return None;
+    }
+    let nth = rng.random_range(0..up);
+    (0..3u8).filter(|a| az_up[*a as usize]).nth(nth)
 }
 
 fn failed(kind: ErrorKind, latency_us: u64) -> Served {

@@ -232,7 +232,6 @@ impl Region {
             Ok(output) => output.responses,
             Err(e) => return failed(e.kind, 2 * round_trip_us),
         };
-        let up: Vec<u8> = (0..3u8).filter(|a| self.az_up[*a as usize]).collect();
         let table = &self.tables[op.table];
         let mut items = Vec::with_capacity(responses.len());
         for (i, response) in responses.iter().enumerate() {
@@ -247,13 +246,12 @@ impl Region {
                 value,
                 stamp: if value.is_some() { stamp } else { None },
             };
-            if self.config.strong_reads_from_follower && !up.is_empty() {
-                let az = up[rng.random_range(0..up.len())];
-                if let Some(l) = table.lagging.get(key)
-                    && l.visible_at_us[az as usize] > now_us
-                {
-                    read = l.prev.clone();
-                }
+            if self.config.strong_reads_from_follower
+                && let Some(az) = crate::random_up_az(&self.az_up, rng)
+                && let Some(l) = table.lagging.get(key)
+                && l.visible_at_us[az as usize] > now_us
+            {
+                read = l.prev.clone();
             }
             items.push(TxnItemServed {
                 key: txn.keys[i],
