@@ -287,16 +287,24 @@ fn region_table(md: &mut String, run: &RunOutput) {
         } else {
             format!("{} ({})", c.throttles, reasons.join(", "))
         };
+        // No GSI, no samples: a dash rather than a lag of zero.
+        let index_lag = if c.index_lag_us_max == 0 {
+            "–".to_string()
+        } else {
+            format!(
+                "{:.3} / {:.3}",
+                ms(c.index_lag_us_p50),
+                ms(c.index_lag_us_p99)
+            )
+        };
         let _ = writeln!(
             md,
-            "| {name} | {} | {} | {throttled} | {:.3} / {:.3} | {} | {:.3} / {:.3} | {} | {} / {} | {} | {} |",
+            "| {name} | {} | {} | {throttled} | {:.3} / {:.3} | {} | {index_lag} | {} | {} / {} | {} | {} |",
             c.ops_ok,
             c.ops_failed,
             ms(c.replica_lag_us_p50),
             ms(c.replica_lag_us_p99),
             c.stale_replica_reads,
-            ms(c.index_lag_us_p50),
-            ms(c.index_lag_us_p99),
             c.stale_index_reads,
             c.dax_hits,
             c.dax_misses,
@@ -470,4 +478,60 @@ fn write_history(
     out.flush()?;
     history.each_apply(&mut |a| stats.apply(a))?;
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dynasim_core::history::RegionCounters;
+
+    fn run_with(counters: Vec<RegionCounters>) -> RunOutput {
+        RunOutput {
+            scenario: "t".into(),
+            seed: 1,
+            epoch_unix_us: 0,
+            duration_us: 1,
+            region_names: vec!["us-east-1".into(), "eu-west-1".into()],
+            history: Vec::new(),
+            applies: Vec::new(),
+            events: Vec::new(),
+            replicas: Vec::new(),
+            region_counters: counters,
+            replication_counters: Vec::new(),
+            capacity: Vec::new(),
+            deliveries: Vec::new(),
+            consumers: Vec::new(),
+            trace_hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_region_table_names_throttle_reasons_and_the_lag_inside_each_region() {
+        let mut hot = RegionCounters {
+            ops_ok: 10,
+            throttles: 3,
+            replica_lag_us_p50: 7_000,
+            replica_lag_us_p99: 45_000,
+            index_lag_us_p50: 35_000,
+            index_lag_us_p99: 230_000,
+            index_lag_us_max: 500_000,
+            stale_index_reads: 4,
+            ..RegionCounters::default()
+        };
+        hot.throttles_by_reason
+            .insert("TableWriteKeyRangeThroughputExceeded".into(), 3);
+        let mut md = String::new();
+        region_table(&mut md, &run_with(vec![hot, RegionCounters::default()]));
+        assert!(
+            md.contains(
+                "| us-east-1 | 10 | 0 | 3 (TableWriteKeyRangeThroughputExceeded 3) | 7.000 / 45.000 | 0 | 35.000 / 230.000 | 4 |"
+            ),
+            "{md}"
+        );
+        // A region without GSIs has no index lag to show.
+        assert!(
+            md.contains("| eu-west-1 | 0 | 0 | 0 | 0.000 / 0.000 | 0 | – | 0 |"),
+            "{md}"
+        );
+    }
 }
