@@ -24,9 +24,7 @@ use crate::trace::{Event, EventKind};
 use crate::world::{RunOptions, Shared};
 use dynasim_core::RegionId;
 use dynasim_core::history::OpKind;
-use dynasim_scenario::{
-    Assertion, AzRef, Fault, FaultKind, Op, PartitionMode, RegionScope, Scenario,
-};
+use dynasim_scenario::{Assertion, AzRef, Fault, FaultKind, PartitionMode, RegionScope, Scenario};
 use dynasim_tui::{
     CapacityRow, Check, Command, FaultAction, Feed, Finished, LagSample, LiveAssertion, LogKind,
     LogLine, OpSample, RegionGauge, Rule, Scope, Setup, Snapshot, Speed, Update, Window,
@@ -723,7 +721,7 @@ fn live_assertion(scenario: &Scenario, assertion: &Assertion) -> LiveAssertion {
             max_us,
             window,
         } => {
-            let kind = op_kind(*op);
+            let kind = op.kind();
             let (scope, scope_name) = scope(*region);
             (
                 format!(
@@ -794,20 +792,6 @@ fn live_assertion(scenario: &Scenario, assertion: &Assertion) -> LiveAssertion {
         ),
     };
     LiveAssertion { name, rule }
-}
-
-fn op_kind(op: Op) -> OpKind {
-    match op {
-        Op::Get => OpKind::Get,
-        Op::Put => OpKind::Put,
-        Op::Update => OpKind::Update,
-        Op::Delete => OpKind::Delete,
-        Op::Query => OpKind::Query,
-        Op::ConditionalPut => OpKind::ConditionalPut,
-        Op::Transaction => OpKind::Transaction,
-        Op::TransactGet => OpKind::TransactGet,
-        Op::IndexQuery => OpKind::IndexQuery,
-    }
 }
 
 /// The checker's verdicts as the dashboard shows them at the end.

@@ -40,7 +40,7 @@ pub use transactions::TransactionSummary;
 
 use dynasim_core::RegionId;
 use dynasim_core::history::{OpKind, RunOutput};
-use dynasim_scenario::{Assertion, FaultKind, LostWritesAllowance, Op, RegionScope, Scenario};
+use dynasim_scenario::{Assertion, FaultKind, LostWritesAllowance, RegionScope, Scenario};
 use std::collections::{BTreeMap, BTreeSet};
 use tally::Tally;
 use window::TimeWindow;
@@ -369,7 +369,7 @@ fn observe(
             window,
         } => {
             let w = TimeWindow::new(scenario, window);
-            let kind = op_kind(*op);
+            let kind = op.kind();
             Observed::Latency(
                 per_region(*region)
                     .map(|r| {
@@ -560,7 +560,7 @@ impl Context<'_> {
                 Observed::Latency(mut per_region),
             ) => {
                 let w = TimeWindow::new(self.scenario, window);
-                let kind = op_kind(*op);
+                let kind = op.kind();
                 for (r, name) in self.regions(*region) {
                     let Some(m) = take_region(&mut per_region, r) else {
                         continue;
@@ -960,20 +960,6 @@ fn stale_verdict(s: reads::Staleness, max: f64, staleness_us: u64) -> perf::Meas
         observed_value: Some(ratio),
         bound,
         evidence,
-    }
-}
-
-fn op_kind(op: Op) -> OpKind {
-    match op {
-        Op::Get => OpKind::Get,
-        Op::Put => OpKind::Put,
-        Op::Update => OpKind::Update,
-        Op::Delete => OpKind::Delete,
-        Op::Query => OpKind::Query,
-        Op::ConditionalPut => OpKind::ConditionalPut,
-        Op::Transaction => OpKind::Transaction,
-        Op::TransactGet => OpKind::TransactGet,
-        Op::IndexQuery => OpKind::IndexQuery,
     }
 }
 

@@ -476,6 +476,24 @@ pub enum Op {
     IndexQuery,
 }
 
+impl Op {
+    /// The history's kind of an op the workload sends as `self`.
+    pub fn kind(self) -> dynasim_core::history::OpKind {
+        use dynasim_core::history::OpKind;
+        match self {
+            Op::Get => OpKind::Get,
+            Op::Put => OpKind::Put,
+            Op::Update => OpKind::Update,
+            Op::Delete => OpKind::Delete,
+            Op::Query => OpKind::Query,
+            Op::ConditionalPut => OpKind::ConditionalPut,
+            Op::Transaction => OpKind::Transaction,
+            Op::TransactGet => OpKind::TransactGet,
+            Op::IndexQuery => OpKind::IndexQuery,
+        }
+    }
+}
+
 #[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RegionScope {
     /// Checked for each region separately.

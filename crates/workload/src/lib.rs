@@ -33,20 +33,6 @@ pub fn rng_for(seed: u64, name: &str) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(child_seed(seed, name))
 }
 
-pub fn op_kind(op: Op) -> OpKind {
-    match op {
-        Op::Get => OpKind::Get,
-        Op::Put => OpKind::Put,
-        Op::Update => OpKind::Update,
-        Op::Delete => OpKind::Delete,
-        Op::Query => OpKind::Query,
-        Op::ConditionalPut => OpKind::ConditionalPut,
-        Op::Transaction => OpKind::Transaction,
-        Op::TransactGet => OpKind::TransactGet,
-        Op::IndexQuery => OpKind::IndexQuery,
-    }
-}
-
 /// The keys a transaction on `key` covers: the aligned group of `items` keys holding
 /// it, cut at the key count (`(first key, items)`). Aligned groups make transactional
 /// writes and reads meet on the same items, so a torn read is observable.
@@ -170,7 +156,7 @@ impl Chooser {
         let mut pick = self.rng.random_range(0..self.mix_total);
         for (op, w) in &self.mix {
             if pick < *w {
-                return op_kind(*op);
+                return op.kind();
             }
             pick -= w;
         }
