@@ -285,27 +285,13 @@ fn commit() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// Now as `YYYY-MM-DD HH:MM UTC`.
+/// Now as `YYYY-MM-DD HH:MM UTC` (the engine's stream-label date, cut to minutes).
 fn utc_now() -> String {
-    let secs = std::time::SystemTime::now() // real time: the report's date
+    let unix_ms = std::time::SystemTime::now() // real time: the report's date
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = (secs / 86_400) as i64;
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        secs % 86_400 / 3_600,
-        secs % 3_600 / 60
-    )
+        .map_or(0, |d| d.as_millis() as u64);
+    let iso = dynasim_engine::stream::iso8601_ms(unix_ms); // YYYY-MM-DDTHH:MM:SS.mmm
+    format!("{} {} UTC", &iso[..10], &iso[11..16])
 }
 
 /// Growth exponent fitted by least squares on log-log axes (1.0 = linear).
