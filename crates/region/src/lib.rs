@@ -589,7 +589,13 @@ impl Region {
         if op.kind == OpKind::IndexQuery {
             return self.index_query(op, now_us, rng);
         }
-        let key = self.tables[op.table].encoded_key(op.key);
+        // A write needs the key item for its engine request; a read only the encoded key.
+        let (key, key_item) = if op.kind.is_write() {
+            let (key, item) = self.tables[op.table].key_item_and_key(op.key);
+            (key, Some(item))
+        } else {
+            (self.tables[op.table].encoded_key(op.key), None)
+        };
         let placement = self.tables[op.table].place(&key);
         let partition = placement.partition;
         let front_end_us = self.config.latency.front_end.sample(rng);
@@ -607,12 +613,9 @@ impl Region {
         if let Some(reason) = self.tables[op.table].admit(op, placement, now_us) {
             return self.throttled(op.table, reason, front_end_us);
         }
-        match op.kind {
-            OpKind::Get | OpKind::Query => self.read(op, key, partition, now_us, rng),
-            _ => {
-                let key_item = self.tables[op.table].key_item(op.key);
-                self.write(op, key_item, key, partition, now_us, wall_us, rng)
-            }
+        match key_item {
+            None => self.read(op, key, partition, now_us, rng),
+            Some(key_item) => self.write(op, key_item, key, partition, now_us, wall_us, rng),
         }
     }
 
@@ -715,10 +718,6 @@ impl Region {
     ) -> Served {
         let table = &mut self.tables[op.table];
         let before = table.current_value(&self.engine, &key);
-        let table_key = TableKey {
-            encoded: key.clone(),
-            attrs: Arc::new(key_item.clone()),
-        };
         let outcome = table.engine_write(&mut self.engine, op, key_item, now_us, wall_us);
         let mut change = match outcome {
             Ok(change) => change,
@@ -729,6 +728,11 @@ impl Region {
             }
         };
         table.charge_gsis(&self.engine, &change, now_us);
+        // The engine built the key attributes already: share them rather than copy.
+        let table_key = TableKey {
+            encoded: key.clone(),
+            attrs: Arc::new(std::mem::take(&mut change.key_attrs)),
+        };
         // The replicator keeps the engine's stored image itself (shared, not copied).
         let image = change.new_image.take();
         let sync_key = table_key.clone();
@@ -824,16 +828,13 @@ impl Region {
     ) -> dynasim_replication::LocalWrite {
         let table = &mut self.tables[t];
         let key = table_key.encoded.clone();
+        let key_attrs = table_key.attrs.clone();
         let local = table
             .replicator
             .record_local(table_key, image, wall_us, now_us);
         if local.superseded_by.is_some() {
             self.engine
-                .apply_replicated_image(
-                    &table.spec.name,
-                    &change.key_attrs,
-                    change.old_image.clone(),
-                )
+                .apply_replicated_image(&table.spec.name, &key_attrs, change.old_image.clone())
                 .expect("restoring a stored image cannot fail");
         } else {
             let lag_us = self.config.latency.follower_lag_us(rng);
@@ -1568,6 +1569,14 @@ impl TableRuntime {
         item
     }
 
+    /// `key_item(key)` and its engine key, formatting the key value once.
+    fn key_item_and_key(&self, key: u64) -> (ItemKey, Item) {
+        let item = self.key_item(key);
+        let encoded = self.item_key(&item);
+        debug_assert_eq!(encoded, self.encoded_key(key));
+        (encoded, item)
+    }
+
     /// The engine's key of workload key `key`: `item_key(&key_item(key))` without
     /// building the item (every read starts here).
     fn encoded_key(&self, key: u64) -> ItemKey {
@@ -1864,27 +1873,6 @@ impl TableRuntime {
     ) -> Result<ItemChange, EngineError> {
         let now = SimTime(now_us);
         let table_name = self.spec.name.clone();
-        let value = AttributeValue::n(&op.value.to_string());
-        let pad_bytes = op.item_bytes.saturating_sub(40).min(300_000) as usize;
-        let pad = AttributeValue::S("x".repeat(pad_bytes));
-        // TTL-03: expiry in epoch seconds, from the writing region's clock.
-        let expiry = self
-            .spec
-            .ttl
-            .as_ref()
-            .zip(op.expire_after_us)
-            .map(|(ttl, after_us)| {
-                let secs = (wall_us + after_us) / 1_000_000;
-                (ttl.attribute.clone(), AttributeValue::n(&secs.to_string()))
-            });
-        let origin = self.spec.origin_attribute.then(|| {
-            let id = self.replicator.local().0;
-            (
-                ORIGIN_ATTRIBUTE.to_string(),
-                AttributeValue::n(&id.to_string()),
-            )
-        });
-        let index_keys = self.gsi_attributes(op);
         match op.kind {
             OpKind::Put | OpKind::ConditionalPut => {
                 let item = self.put_image(op, key_item, wall_us);
@@ -1904,6 +1892,27 @@ impl TableRuntime {
                 engine.put_item(input, now).map(|o| o.change)
             }
             OpKind::Update => {
+                let value = AttributeValue::n(&op.value.to_string());
+                let pad_bytes = op.item_bytes.saturating_sub(40).min(300_000) as usize;
+                let pad = AttributeValue::S("x".repeat(pad_bytes));
+                // TTL-03: expiry in epoch seconds, from the writing region's clock.
+                let expiry = self
+                    .spec
+                    .ttl
+                    .as_ref()
+                    .zip(op.expire_after_us)
+                    .map(|(ttl, after_us)| {
+                        let secs = (wall_us + after_us) / 1_000_000;
+                        (ttl.attribute.clone(), AttributeValue::n(&secs.to_string()))
+                    });
+                let origin = self.spec.origin_attribute.then(|| {
+                    let id = self.replicator.local().0;
+                    (
+                        ORIGIN_ATTRIBUTE.to_string(),
+                        AttributeValue::n(&id.to_string()),
+                    )
+                });
+                let index_keys = self.gsi_attributes(op);
                 let mut names = BTreeMap::from([
                     ("#v".to_string(), VALUE_ATTRIBUTE.to_string()),
                     ("#p".to_string(), PAD_ATTRIBUTE.to_string()),

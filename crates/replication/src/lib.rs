@@ -19,7 +19,7 @@
 use crdts::{CmRDT, CvRDT, Dot, VClock};
 use dynasim_core::{HybridClock, RegionId, Stamp};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque, btree_map};
 
 mod bugs;
 pub use bugs::KnownBug;
@@ -306,35 +306,48 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
                 seq: 0,
             };
         }
-        let stored = self.versions.get(&key);
+        let deleted = image.is_none();
+        // One search of the version map for the read and the update.
+        let stored = self.versions.entry(key.clone());
         // Everything this replica has applied happened before this write (its seen
         // clock), plus whatever this item's version carries (e.g. MRSC synchronous
         // applies not yet counted in the seen clock). Tombstone collection drops a
         // version's own context, never the seen clock.
-        let mut context_before = stored.map(|v| v.context.clone()).unwrap_or_default();
-        context_before.merge(self.seen.clone());
-        let superseded_by = stored.filter(|v| v.stamp > stamp).map(|v| v.stamp);
+        let mut context_before = match &stored {
+            btree_map::Entry::Occupied(o) => o.get().context.clone(),
+            btree_map::Entry::Vacant(_) => SeenClock::default(),
+        };
+        for dot in self.seen.iter() {
+            context_before.apply(Dot::new(*dot.actor, dot.counter));
+        }
         let mut context = context_before.clone();
         context.apply(Dot::new(self.local, log_seq));
+        let superseded_by = match stored {
+            btree_map::Entry::Occupied(mut o) if o.get().stamp > stamp => {
+                let v = o.get_mut();
+                v.context = context.clone();
+                Some(v.stamp)
+            }
+            btree_map::Entry::Occupied(mut o) => {
+                o.insert(Version {
+                    stamp,
+                    deleted,
+                    context: context.clone(),
+                });
+                None
+            }
+            btree_map::Entry::Vacant(v) => {
+                v.insert(Version {
+                    stamp,
+                    deleted,
+                    context: context.clone(),
+                });
+                None
+            }
+        };
         self.seen.apply(Dot::new(self.local, log_seq));
-        let deleted = image.is_none();
-        match superseded_by {
-            Some(_) => {
-                if let Some(v) = self.versions.get_mut(&key) {
-                    v.context = context.clone();
-                }
-            }
-            None => {
-                self.versions.insert(
-                    key.clone(),
-                    Version {
-                        stamp,
-                        deleted,
-                        context: context.clone(),
-                    },
-                );
-                self.track_tombstone(&key, deleted, None, log_seq);
-            }
+        if superseded_by.is_none() {
+            self.track_tombstone(&key, deleted, None, log_seq);
         }
         self.head_seq = log_seq;
         self.log.push_back(Entry {
