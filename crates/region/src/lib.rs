@@ -283,6 +283,12 @@ impl Ord for TableKey {
         self.encoded.cmp(&other.encoded)
     }
 }
+/// Hashes as its encoded key does, as `Borrow<ItemKey>` requires.
+impl std::hash::Hash for TableKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.encoded.hash(state);
+    }
+}
 impl std::borrow::Borrow<ItemKey> for TableKey {
     fn borrow(&self) -> &ItemKey {
         &self.encoded
@@ -1896,15 +1902,15 @@ impl TableRuntime {
                 let pad_bytes = op.item_bytes.saturating_sub(40).min(300_000) as usize;
                 let pad = AttributeValue::S("x".repeat(pad_bytes));
                 // TTL-03: expiry in epoch seconds, from the writing region's clock.
-                let expiry = self
-                    .spec
-                    .ttl
-                    .as_ref()
-                    .zip(op.expire_after_us)
-                    .map(|(ttl, after_us)| {
-                        let secs = (wall_us + after_us) / 1_000_000;
-                        (ttl.attribute.clone(), AttributeValue::n(&secs.to_string()))
-                    });
+                let expiry =
+                    self.spec
+                        .ttl
+                        .as_ref()
+                        .zip(op.expire_after_us)
+                        .map(|(ttl, after_us)| {
+                            let secs = (wall_us + after_us) / 1_000_000;
+                            (ttl.attribute.clone(), AttributeValue::n(&secs.to_string()))
+                        });
                 let origin = self.spec.origin_attribute.then(|| {
                     let id = self.replicator.local().0;
                     (

@@ -19,7 +19,8 @@
 use crdts::{CmRDT, CvRDT, Dot, VClock};
 use dynasim_core::{HybridClock, RegionId, Stamp};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque, btree_map};
+use std::collections::{BTreeMap, HashMap, VecDeque, hash_map};
+use std::hash::Hash;
 
 mod bugs;
 pub use bugs::KnownBug;
@@ -165,11 +166,15 @@ struct PeerStream {
 
 /// The replicator of one table replica in one region.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Replicator<K: Ord, P> {
+pub struct Replicator<K: Ord + Hash, P> {
     local: RegionId,
     config: ReplicatorConfig,
     clock: HybridClock,
-    versions: BTreeMap<K, Version>,
+    /// Hashed, for point lookups on every write and read (a B-tree search here missed
+    /// the cache at every level). Iteration order never reaches behaviour: callers get
+    /// the versions sorted by key ([`Replicator::versions`]); the hasher is fixed so
+    /// that even the map's internal order is the same in every run.
+    versions: HashMap<K, Version, VersionHasher>,
     /// Own change log: entries `log_base_seq + 1 ..= head_seq`.
     log: VecDeque<Entry<K, P>>,
     log_base_seq: u64,
@@ -208,7 +213,10 @@ pub struct Counters {
     pub lww_overwrites: u64,
 }
 
-impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
+/// The version map's hasher: fixed seed, so nothing about the map depends on the process.
+type VersionHasher = foldhash::fast::FixedState;
+
+impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
     pub fn new(local: RegionId, peers: &[RegionId], config: ReplicatorConfig) -> Self {
         assert!(
             config.batch_items_max > 0,
@@ -223,7 +231,7 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
             local,
             config,
             clock: HybridClock::default(),
-            versions: BTreeMap::new(),
+            versions: HashMap::default(),
             log: VecDeque::new(),
             log_base_seq: 0,
             head_seq: 0,
@@ -262,15 +270,19 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
         &self.seen
     }
 
-    pub fn version<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&Version>
+    pub fn version<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<&Version>
     where
         K: std::borrow::Borrow<Q>,
     {
         self.versions.get(key)
     }
 
+    /// Every version, in key order (sorted on each call: for final states and
+    /// dashboards, not per operation).
     pub fn versions(&self) -> impl Iterator<Item = (&K, &Version)> {
-        self.versions.iter()
+        let mut sorted: Vec<(&K, &Version)> = self.versions.iter().collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        sorted.into_iter()
     }
 
     pub fn counters(&self) -> Counters {
@@ -314,8 +326,8 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
         // applies not yet counted in the seen clock). Tombstone collection drops a
         // version's own context, never the seen clock.
         let mut context_before = match &stored {
-            btree_map::Entry::Occupied(o) => o.get().context.clone(),
-            btree_map::Entry::Vacant(_) => SeenClock::default(),
+            hash_map::Entry::Occupied(o) => o.get().context.clone(),
+            hash_map::Entry::Vacant(_) => SeenClock::default(),
         };
         for dot in self.seen.iter() {
             context_before.apply(Dot::new(*dot.actor, dot.counter));
@@ -323,12 +335,12 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
         let mut context = context_before.clone();
         context.apply(Dot::new(self.local, log_seq));
         let superseded_by = match stored {
-            btree_map::Entry::Occupied(mut o) if o.get().stamp > stamp => {
+            hash_map::Entry::Occupied(mut o) if o.get().stamp > stamp => {
                 let v = o.get_mut();
                 v.context = context.clone();
                 Some(v.stamp)
             }
-            btree_map::Entry::Occupied(mut o) => {
+            hash_map::Entry::Occupied(mut o) => {
                 o.insert(Version {
                     stamp,
                     deleted,
@@ -336,7 +348,7 @@ impl<K: Ord + Clone, P: Clone> Replicator<K, P> {
                 });
                 None
             }
-            btree_map::Entry::Vacant(v) => {
+            hash_map::Entry::Vacant(v) => {
                 v.insert(Version {
                     stamp,
                     deleted,
