@@ -42,7 +42,7 @@ pub(crate) fn finish(
         for (local, table) in global_table[r].iter().enumerate() {
             let versions = region.final_versions(local, *table as u16);
             for v in &versions {
-                hasher.json(v, "versions serialize");
+                hasher.record(v, "versions serialize");
             }
             let replicator = region.replicator(local);
             let counters = replicator.counters();
@@ -93,7 +93,15 @@ pub(crate) fn finish(
             stale_index_reads: c.stale_index_reads,
         });
     }
-    out.history.sort_by_key(|o| o.history_order());
+    // History order keys are unique (op id, and key within a transaction), so the
+    // unstable sort gives the one order and moves the large records less.
+    out.history.sort_unstable_by_key(|o| o.history_order());
+    debug_assert!(
+        out.history
+            .windows(2)
+            .all(|w| w[0].history_order() < w[1].history_order()),
+        "history order keys are unique"
+    );
     out.trace_hash = format!("{:016x}", hasher.finish());
 }
 
@@ -126,19 +134,21 @@ impl TraceHasher {
             self.state = self.state.wrapping_mul(0x0100_0000_01b3);
         }
     }
-    /// Hashes the JSON text of `value`, streamed into the hash (no buffer per record):
-    /// the same bytes as `serde_json::to_vec`, so the same hash.
-    fn json(&mut self, value: &impl serde::Serialize, what: &str) {
-        serde_json::to_writer(&mut *self, value).unwrap_or_else(|e| panic!("{what}: {e}"));
+    /// Hashes the postcard encoding of `value` (compact binary, varint integers),
+    /// streamed into the hash: the same bytes as `postcard::to_stdvec`, so the same hash.
+    /// Binary rather than JSON because every op and apply is hashed as it happens, and
+    /// formatting numbers as text cost more than the hash itself.
+    fn record(&mut self, value: &impl serde::Serialize, what: &str) {
+        postcard::to_io(value, &mut *self).unwrap_or_else(|e| panic!("{what}: {e}"));
     }
     pub fn op(&mut self, op: &OpRecord) {
-        self.json(op, "ops serialize");
+        self.record(op, "ops serialize");
     }
     pub fn apply(&mut self, apply: &ApplyRecord) {
-        self.json(apply, "applies serialize");
+        self.record(apply, "applies serialize");
     }
     pub fn event(&mut self, event: &Event) {
-        self.json(event, "events serialize");
+        self.record(event, "events serialize");
     }
     pub fn finish(&self) -> u64 {
         self.state

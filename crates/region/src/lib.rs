@@ -42,7 +42,7 @@ use gsi::{GsiCapacityUse, GsiRuntime, GsiSpec};
 use latency::LatencyModel;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 pub use dynasim_replication::KnownBug;
@@ -368,7 +368,9 @@ struct TableRuntime {
     write_queues: Vec<PartitionQueue>,
     on_demand_read: OnDemand,
     on_demand_write: OnDemand,
-    lagging: BTreeMap<ItemKey, Lagging>,
+    /// Hashed: looked up on every read and write; only ever iterated to update or drop
+    /// entries one by one, so its order never matters.
+    lagging: HashMap<ItemKey, Lagging, foldhash::fast::FixedState>,
     dax: Option<DaxCache>,
     /// DAX's query cache (DX-05): Query results by parameters, never updated or
     /// invalidated by writes, only by its TTL and LRU.
@@ -1463,7 +1465,7 @@ impl TableRuntime {
             write_queues: vec![PartitionQueue::default(); partitions],
             on_demand_read: OnDemand::new(config.on_demand_initial_read_units),
             on_demand_write: OnDemand::new(config.on_demand_initial_write_units),
-            lagging: BTreeMap::new(),
+            lagging: HashMap::default(),
             dax: spec
                 .dax
                 .as_ref()
@@ -2013,7 +2015,7 @@ impl TableRuntime {
             }
         }
         match self.lagging.entry(key) {
-            std::collections::btree_map::Entry::Occupied(mut o) => {
+            std::collections::hash_map::Entry::Occupied(mut o) => {
                 let l = o.get_mut();
                 // A replica still behind the previous write shows that write's predecessor.
                 if !l.visible_at_us.iter().any(|t| *t > now_us) {
@@ -2021,7 +2023,7 @@ impl TableRuntime {
                 }
                 l.visible_at_us = visible_at_us;
             }
-            std::collections::btree_map::Entry::Vacant(v) => {
+            std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(Lagging {
                     prev: before,
                     visible_at_us,
