@@ -624,7 +624,7 @@ fn agreement(s: &Shared) -> (u64, u64) {
         let mut seen: BTreeMap<&dynasim_region::TableKey, (dynasim_core::Stamp, usize, bool)> =
             BTreeMap::new();
         for (r, local) in &members {
-            for (key, version) in s.regions[*r].replicator(*local).versions() {
+            for (key, version) in s.regions[*r].replicator(*local).versions_unordered() {
                 seen.entry(key)
                     .and_modify(|(stamp, count, same)| {
                         *count += 1;

@@ -791,7 +791,7 @@ impl Engine {
         table: &str,
         key_attrs: &Item,
         new_image: Option<SharedItem>,
-    ) -> Result<(), EngineError> {
+    ) -> Result<Option<SharedItem>, EngineError> {
         let now = self.now_max;
         let config = &self.config;
         let table_ref = self
@@ -803,19 +803,19 @@ impl Engine {
             Some(image) => Some(table_ref.check_replicated(&key, image, config)?),
             None => None,
         };
-        let old_image = table_ref.store(&key, stored, config);
+        let old_image = table_ref.store(&key, stored, config).map(|o| o.item);
         if table_ref.stream_arn.is_none() {
-            return Ok(());
+            return Ok(old_image);
         }
         let change = ItemChange {
             table: table.to_string(),
             key,
             key_attrs: key_attrs.clone(),
-            old_image: old_image.map(|o| o.item),
+            old_image,
             new_image,
         };
         self.record_change(&change, now, false);
-        Ok(())
+        Ok(change.old_image)
     }
 }
 

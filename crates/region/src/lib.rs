@@ -37,7 +37,7 @@ use dynasim_engine::{
     AttributeDefinition, AttributeValue, Engine, EngineConfig, EngineError, ErrorKind, Item,
     ItemChange, ItemKey, KeySchema, KeySchemaElement, KeyType, ScalarAttributeType,
 };
-use dynasim_replication::{Apply, Message, Replicator, ReplicatorConfig};
+use dynasim_replication::{Apply, Message, Replicator, ReplicatorConfig, Version};
 use gsi::{GsiCapacityUse, GsiRuntime, GsiSpec};
 use latency::LatencyModel;
 use rand::Rng;
@@ -725,7 +725,7 @@ impl Region {
         rng: &mut impl Rng,
     ) -> Served {
         let table = &mut self.tables[op.table];
-        let before = table.current_value(&self.engine, &key);
+        let before_stamp = table.stamp_of(&key);
         let outcome = table.engine_write(&mut self.engine, op, key_item, now_us, wall_us);
         let mut change = match outcome {
             Ok(change) => change,
@@ -736,6 +736,13 @@ impl Region {
             }
         };
         table.charge_gsis(&self.engine, &change, now_us);
+        // What the write replaced, as `current_value` would have read it just before
+        // (the engine hands back the old image: no second search of the table).
+        let before_value = change.old_image.as_deref().and_then(value_id);
+        let before = ReadValue {
+            value: before_value,
+            stamp: before_value.and(before_stamp),
+        };
         // The engine built the key attributes already: share them rather than copy.
         let table_key = TableKey {
             encoded: key.clone(),
@@ -985,19 +992,12 @@ impl Region {
         let t = &mut self.tables[table];
         let key_item = &key.attrs;
         let key = &key.encoded;
-        // The replicator already holds the new stamp: pair the engine's old value
-        // with the stamp it replaced.
-        let old_value = self.engine.get_raw(&t.spec.name, key).and_then(value_id);
-        let before = ReadValue {
-            value: old_value,
-            stamp: old_value.and(*replaced),
-        };
         let units = image.as_ref().map_or(1.0, |i| write_units(item_bytes(i)));
         t.charge_replicated(units, now_us);
-        if t.gsis.is_empty() {
+        let old_image = if t.gsis.is_empty() {
             self.engine
                 .apply_replicated_image(&t.spec.name, key_item, image.clone())
-                .expect("replicated images were validated at their origin");
+                .expect("replicated images were validated at their origin")
         } else {
             // GT-07: the receiver's indexes pay for the change too, which needs the
             // old and new images the engine hands back.
@@ -1006,7 +1006,15 @@ impl Region {
                 .apply_replicated(&t.spec.name, key_item, image.clone())
                 .expect("replicated images were validated at their origin");
             t.charge_gsis(&self.engine, &change, now_us);
-        }
+            change.old_image
+        };
+        // The replicator already holds the new stamp: pair the engine's old value
+        // with the stamp it replaced.
+        let old_value = old_image.as_deref().and_then(value_id);
+        let before = ReadValue {
+            value: old_value,
+            stamp: old_value.and(*replaced),
+        };
         let partition = t.partition_of(key);
         // Replicated writes keep the partition busy too (their own wait is not seen).
         let wait_max_us = self.config.latency.partition_queue_wait_max_us;
@@ -1218,8 +1226,18 @@ impl Region {
     /// Every version this replica holds, tombstones included, sorted by workload key.
     pub fn final_versions(&self, table: usize, table_ref: u16) -> Vec<FinalVersion> {
         let t = &self.tables[table];
-        // Versions and stored items are both in encoded key order: walk the items
-        // alongside the versions instead of searching the table once per version.
+        // Copy out the versions' keys (inline, so the sort compares local memory, not
+        // hash map slots) and sort them; then walk the stored items alongside, in the
+        // same encoded key order, instead of searching the table once per version.
+        let mut versions: Vec<(ItemKey, u64, &Version)> = t
+            .replicator
+            .versions_unordered()
+            .filter_map(|(key, version)| {
+                let workload = workload_key(&t.spec.partition_key, &key.attrs)?;
+                Some((key.encoded.clone(), workload, version))
+            })
+            .collect();
+        versions.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut items = self
             .engine
             .iter_items(&t.spec.name)
@@ -1230,27 +1248,26 @@ impl Region {
             while items.next_if(|(k, _)| *k < key).is_some() {}
             items.next_if(|(k, _)| *k == key).map(|(_, item)| item)
         };
-        let mut out: Vec<FinalVersion> = t
-            .replicator
-            .versions()
-            .filter_map(|(key, version)| {
-                let workload = workload_key(&t.spec.partition_key, &key.attrs)?;
+        let mut out: Vec<FinalVersion> = versions
+            .iter()
+            .map(|(encoded, workload, version)| {
                 let value = if version.deleted {
                     None
                 } else {
-                    stored(&key.encoded).and_then(value_id)
+                    stored(encoded).and_then(value_id)
                 };
-                Some(FinalVersion {
+                FinalVersion {
                     key: KeyRef {
                         table: table_ref,
-                        key: workload,
+                        key: *workload,
                     },
                     stamp: version.stamp,
                     value,
                     deleted: version.deleted,
-                })
+                }
             })
             .collect();
+        // Workload keys encode in numeric order, so this finds one sorted run.
         out.sort_by_key(|v| v.key);
         out
     }
@@ -1672,16 +1689,19 @@ impl TableRuntime {
     }
 
     fn current_value(&self, engine: &Engine, key: &ItemKey) -> ReadValue {
-        let stamp = self
-            .replicator
-            .version(key)
-            .filter(|v| !v.deleted)
-            .map(|v| v.stamp);
         let value = engine.get_raw(&self.spec.name, key).and_then(value_id);
         ReadValue {
             value,
-            stamp: if value.is_some() { stamp } else { None },
+            stamp: value.and(self.stamp_of(key)),
         }
+    }
+
+    /// The stamp of the live version of `key`, if any (a tombstone has none).
+    fn stamp_of(&self, key: &ItemKey) -> Option<dynasim_core::Stamp> {
+        self.replicator
+            .version(key)
+            .filter(|v| !v.deleted)
+            .map(|v| v.stamp)
     }
 
     /// How long a request of `units` waits in `partition`'s queue at `now_us`.

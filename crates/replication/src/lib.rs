@@ -277,6 +277,12 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
         self.versions.get(key)
     }
 
+    /// Every version, in an order fixed by the run but meaningless: for callers that
+    /// sort what they build from it, or only count.
+    pub fn versions_unordered(&self) -> impl Iterator<Item = (&K, &Version)> {
+        self.versions.iter()
+    }
+
     /// Every version, in key order (sorted on each call: for final states and
     /// dashboards, not per operation).
     pub fn versions(&self) -> impl Iterator<Item = (&K, &Version)> {
