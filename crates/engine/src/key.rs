@@ -206,8 +206,23 @@ enum Repr {
 }
 
 impl PartialEq for ItemKey {
+    /// Inline keys compare their fixed-size arrays (zero-padded, so equal keys have equal
+    /// arrays): no `memcmp` call per hash map probe.
+    #[inline]
     fn eq(&self, other: &ItemKey) -> bool {
-        self.as_bytes() == other.as_bytes()
+        match (&self.0, &other.0) {
+            (
+                Repr::Inline {
+                    len: len_a,
+                    bytes: a,
+                },
+                Repr::Inline {
+                    len: len_b,
+                    bytes: b,
+                },
+            ) => len_a == len_b && a == b,
+            _ => self.as_bytes() == other.as_bytes(),
+        }
     }
 }
 impl Eq for ItemKey {}
