@@ -578,6 +578,7 @@ impl KeyedState {
             capacity: Vec::new(),
             deliveries: std::mem::take(&mut self.deliveries[shard]),
             consumers: run.consumers.clone(),
+            table_counters: run.table_counters.clone(),
             trace_hash: run.trace_hash.clone(),
         }
     }

@@ -5,6 +5,7 @@ use dynasim_core::RegionId;
 use dynasim_core::history::{ApplyRecord, OpRecord};
 pub use dynasim_core::history::{
     Event, EventKind, RegionCounters, ReplicaState, ReplicationCounters, RunOutput,
+    TableReplicaCounters,
 };
 use dynasim_region::Region;
 use dynasim_scenario::Scenario;
@@ -26,6 +27,7 @@ pub(crate) fn new_output(scenario: &Scenario, seed: u64) -> RunOutput {
         replicas: Vec::new(),
         region_counters: Vec::new(),
         replication_counters: Vec::new(),
+        table_counters: Vec::new(),
         trace_hash: String::new(),
     }
 }
@@ -34,12 +36,20 @@ pub(crate) fn finish(
     out: &mut RunOutput,
     regions: &[Region],
     global_table: &[Vec<usize>],
+    table_names: &[String],
     duration_us: u64,
     mut hasher: TraceHasher,
 ) {
     out.duration_us = duration_us;
     for (r, region) in regions.iter().enumerate() {
         for (local, table) in global_table[r].iter().enumerate() {
+            out.table_counters.push(table_counters(
+                region,
+                RegionId(r as u16),
+                local,
+                *table,
+                &table_names[*table],
+            ));
             let versions = region.final_versions(local, *table as u16);
             for v in &versions {
                 hasher.record(v, "versions serialize");
@@ -103,6 +113,45 @@ pub(crate) fn finish(
         "history order keys are unique"
     );
     out.trace_hash = format!("{:016x}", hasher.finish());
+}
+
+/// One table replica's counters, in the output's (string-keyed) form.
+fn table_counters(
+    region: &Region,
+    region_id: RegionId,
+    local: usize,
+    table: usize,
+    table_name: &str,
+) -> TableReplicaCounters {
+    let c = region.table_counters(local);
+    let capacity = region.capacity_use(local);
+    let mut ops = std::collections::BTreeMap::new();
+    for (kind, n) in &c.ops_ok {
+        ops.insert(format!("{}/ok", kind.name()), *n);
+    }
+    for (kind, n) in &c.ops_failed {
+        ops.insert(format!("{}/failed", kind.name()), *n);
+    }
+    TableReplicaCounters {
+        region: region_id,
+        table,
+        table_name: table_name.to_string(),
+        ops,
+        throttles_by_reason: c
+            .throttles_by_reason
+            .iter()
+            .map(|(reason, n)| (reason.name().to_string(), *n))
+            .collect(),
+        consumed_read_units: capacity.consumed_read_units,
+        consumed_write_units: capacity.consumed_write_units,
+        dax_hits: c.dax_hits,
+        dax_misses: c.dax_misses,
+        stale_replica_reads: c.stale_replica_reads,
+        stale_index_reads: c.stale_index_reads,
+        leader_elections: c.leader_elections,
+        partition_splits: c.partition_splits,
+        partitions: region.partition_count(local) as u64,
+    }
 }
 
 fn replicator_peers(n: usize, me: usize) -> Vec<RegionId> {

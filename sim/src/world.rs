@@ -581,6 +581,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         &mut shared.output,
         &shared.regions,
         &shared.global_table,
+        &shared.table_names,
         duration_us,
         hasher,
     );

@@ -679,3 +679,119 @@ fn rc08_a_synchronous_index_is_never_behind_its_table() {
     assert!(i.index_reads > 5_000, "{i:?}");
     assert_eq!(i.stale_reads, 0, "{i:?}");
 }
+
+/// Issue 4's metrics "per region and per table": two tables in one region, a cached
+/// on-demand one and a starved provisioned one. Each table's counters are its own, and
+/// the region's are their sums.
+#[test]
+fn per_table_counters_break_down_the_region_counters() {
+    let toml = r#"
+schema = 1
+[meta]
+name = "two-tables"
+seeds = [1]
+[sim]
+duration = "20s"
+epoch = "2025-01-01T00:00:00Z"
+[[region]]
+name = "us-east-1"
+azs = ["use1-az1", "use1-az2", "use1-az4"]
+[[region]]
+name = "eu-west-1"
+azs = ["euw1-az1", "euw1-az2", "euw1-az3"]
+[[table]]
+name = "cached"
+partition_key = { name = "pk", type = "S" }
+replicas = ["us-east-1", "eu-west-1"]
+capacity = { mode = "on_demand" }
+dax = { item_ttl = "2s", query_ttl = "2s", size = "64MiB" }
+[[table]]
+name = "starved"
+partition_key = { name = "pk", type = "S" }
+replicas = ["us-east-1", "eu-west-1"]
+capacity = { mode = "provisioned", read_units = 1, write_units = 1 }
+[[phase]]
+name = "reads"
+duration = "10s"
+rate = { constant = 200 }
+clients = { us-east-1 = 1.0 }
+mix = { get = 90, put = 10 }
+keys = { table = "cached", count = 100, dist = "uniform" }
+item_size = { dist = "fixed", size = "200B" }
+[[phase]]
+name = "writes"
+duration = "10s"
+rate = { constant = 100 }
+clients = { us-east-1 = 1.0 }
+mix = { put = 100 }
+keys = { table = "starved", count = 100, dist = "uniform" }
+item_size = { dist = "fixed", size = "200B" }
+"#;
+    let scenario = dynasim::Scenario::from_str(toml, "two-tables.toml").expect("valid scenario");
+    let options = dynasim::RunOptions {
+        seed: 1,
+        ..Default::default()
+    };
+    let o = dynasim::run_scenario(scenario, "two-tables.toml", &options).expect("runs");
+    let tables = &o.run.table_counters;
+    assert_eq!(tables.len(), 4, "two tables in two regions");
+    let find = |region: u16, name: &str| {
+        tables
+            .iter()
+            .find(|c| c.region.0 == region && c.table_name == name)
+            .unwrap_or_else(|| panic!("no counters for {name} in region {region}"))
+    };
+    let (cached, starved) = (find(0, "cached"), find(0, "starved"));
+    // The cache and the reads belong to the cached table only.
+    assert!(
+        cached.dax_hits > 0 && cached.ops["get/ok"] > 1_500,
+        "{cached:?}"
+    );
+    assert_eq!(
+        (starved.dax_hits, starved.dax_misses),
+        (0, 0),
+        "{starved:?}"
+    );
+    assert!(!starved.ops.contains_key("get/ok"), "{starved:?}");
+    // The 1 WCU table throttles its 100 puts/s once its 300 s of burst is spent; the
+    // on-demand one never does.
+    assert!(starved.ops["put/failed"] > 200, "{starved:?}");
+    assert!(
+        starved
+            .throttles_by_reason
+            .contains_key("TableWriteProvisionedThroughputExceeded"),
+        "{starved:?}"
+    );
+    assert!(cached.throttles_by_reason.is_empty(), "{cached:?}");
+    // Replicated writes consume the receiver's units: eu-west-1 serves no client but
+    // pays for what us-east-1's successful puts wrote.
+    let eu_starved = find(1, "starved");
+    assert!(eu_starved.ops.is_empty(), "{eu_starved:?}");
+    assert!(eu_starved.consumed_write_units > 0.0, "{eu_starved:?}");
+    // The region's counters are the sums of its tables'.
+    for (r, region) in o.run.region_counters.iter().enumerate() {
+        let mine: Vec<_> = tables.iter().filter(|c| c.region.0 as usize == r).collect();
+        let ops = |suffix: &str| -> u64 {
+            mine.iter()
+                .flat_map(|c| c.ops.iter())
+                .filter(|(k, _)| k.ends_with(suffix))
+                .map(|(_, n)| n)
+                .sum()
+        };
+        assert_eq!(ops("/ok"), region.ops_ok, "region {r}");
+        assert_eq!(ops("/failed"), region.ops_failed, "region {r}");
+        let sum = |f: fn(&dynasim::history::TableReplicaCounters) -> u64| -> u64 {
+            mine.iter().map(|c| f(c)).sum()
+        };
+        assert_eq!(sum(|c| c.dax_hits), region.dax_hits, "region {r}");
+        assert_eq!(sum(|c| c.dax_misses), region.dax_misses, "region {r}");
+        assert_eq!(
+            sum(|c| c.throttles_by_reason.values().sum()),
+            region.throttles,
+            "region {r}"
+        );
+        assert_eq!(sum(|c| c.leader_elections), region.leader_elections);
+        assert_eq!(sum(|c| c.partition_splits), region.partition_splits);
+        assert_eq!(sum(|c| c.stale_replica_reads), region.stale_replica_reads);
+    }
+}

@@ -147,6 +147,7 @@ fn synthetic_run() -> RunOutput {
         capacity: Vec::new(),
         deliveries: Vec::new(),
         consumers: Vec::new(),
+        table_counters: Vec::new(),
         trace_hash: String::new(),
     }
 }

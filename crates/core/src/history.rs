@@ -272,8 +272,38 @@ pub struct RunOutput {
     /// Per consumer and region, at the end of the run.
     #[serde(default)]
     pub consumers: Vec<ConsumerStats>,
+    /// Counters of every table replica at the end of the run (metrics, not part of the
+    /// trace hash).
+    #[serde(default)]
+    pub table_counters: Vec<TableReplicaCounters>,
     /// FNV-1a over every op, apply and event in the order they happened.
     pub trace_hash: String,
+}
+
+/// Counters of one table replica at the end of a run: the metrics "per region and per
+/// table". The region's [`RegionCounters`] are their sums over its tables.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TableReplicaCounters {
+    pub region: RegionId,
+    /// The table's index in the scenario.
+    pub table: usize,
+    pub table_name: String,
+    /// Client operations by `<kind>/ok` and `<kind>/failed` (throttles are failures).
+    pub ops: std::collections::BTreeMap<String, u64>,
+    /// Throttled requests per ER-03 reason.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub throttles_by_reason: std::collections::BTreeMap<String, u64>,
+    /// Units consumed by client requests and replicated writes (CA-).
+    pub consumed_read_units: f64,
+    pub consumed_write_units: f64,
+    pub dax_hits: u64,
+    pub dax_misses: u64,
+    pub stale_replica_reads: u64,
+    pub stale_index_reads: u64,
+    pub leader_elections: u64,
+    pub partition_splits: u64,
+    /// Partitions at the end of the run.
+    pub partitions: u64,
 }
 
 /// One stream record processed by a consumer (side effects done).

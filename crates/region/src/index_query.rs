@@ -68,6 +68,7 @@ impl Region {
         let value = index_view(&table.gsis[g].lag, &key, current, now_us);
         if value.1 {
             self.counters.stale_index_reads += 1;
+            table.counters.stale_index_reads += 1;
         }
         let remote = az != (op.key % 3) as u8;
         ok_read(value.0, latency.read_us(remote, rng), false)

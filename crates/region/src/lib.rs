@@ -330,6 +330,22 @@ pub struct RegionCounters {
     pub stale_index_reads: u64,
 }
 
+/// Counters of one table replica (the metrics "per region and per table"): the
+/// region's [`RegionCounters`] are the sums of these over its tables.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TableCounters {
+    /// Client operations by type that succeeded / failed (throttles included).
+    pub ops_ok: BTreeMap<OpKind, u64>,
+    pub ops_failed: BTreeMap<OpKind, u64>,
+    pub throttles_by_reason: BTreeMap<ThrottleReason, u64>,
+    pub dax_hits: u64,
+    pub dax_misses: u64,
+    pub stale_replica_reads: u64,
+    pub stale_index_reads: u64,
+    pub leader_elections: u64,
+    pub partition_splits: u64,
+}
+
 /// Replication lag inside a region: the sampled delays of the third AZ replica and of
 /// every GSI behind the base write, microseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -371,6 +387,7 @@ struct TableRuntime {
     /// Hashed: looked up on every read and write; only ever iterated to update or drop
     /// entries one by one, so its order never matters.
     lagging: HashMap<ItemKey, Lagging, foldhash::fast::FixedState>,
+    counters: TableCounters,
     dax: Option<DaxCache>,
     /// DAX's query cache (DX-05): Query results by parameters, never updated or
     /// invalidated by writes, only by its TTL and LRU.
@@ -552,6 +569,7 @@ impl Region {
             .map(|d| (current + d) % 3)
             .find(|a| self.az_up[*a as usize])?;
         self.tables[table].leaders[partition] = next;
+        self.tables[table].counters.leader_elections += 1;
         self.counters.leader_elections += 1;
         Some(next)
     }
@@ -566,13 +584,21 @@ impl Region {
         rng: &mut impl Rng,
     ) -> Served {
         let served = self.execute_inner(op, now_us, wall_us, rng);
+        let table = &mut self.tables[op.table].counters;
         match served.result {
-            OpResult::Ok => self.counters.ops_ok += 1,
-            _ => self.counters.ops_failed += 1,
+            OpResult::Ok => {
+                self.counters.ops_ok += 1;
+                *table.ops_ok.entry(op.kind).or_default() += 1;
+            }
+            _ => {
+                self.counters.ops_failed += 1;
+                *table.ops_failed.entry(op.kind).or_default() += 1;
+            }
         }
         if let Some(reason) = served.throttle {
             self.counters.throttles += 1;
             *self.throttles_by_reason.entry(reason).or_default() += 1;
+            *table.throttles_by_reason.entry(reason).or_default() += 1;
             if matches!(
                 reason,
                 ThrottleReason::IndexWriteProvisionedThroughputExceeded
@@ -658,9 +684,11 @@ impl Region {
         if let (false, Some(dax)) = (op.strong, cache) {
             if let Some(hit) = dax.get(&key, now_us) {
                 self.counters.dax_hits += 1;
+                table.counters.dax_hits += 1;
                 return ok_read(hit, latency.dax_hit_us(rng), true);
             }
             self.counters.dax_misses += 1;
+            table.counters.dax_misses += 1;
         }
         let leader = table.leaders[partition];
         let az = if op.strong && !self.config.strong_reads_from_follower {
@@ -689,6 +717,7 @@ impl Region {
         let value = match table.lagging.get(&key) {
             Some(l) if l.visible_at_us[az as usize] > now_us => {
                 self.counters.stale_replica_reads += 1;
+                table.counters.stale_replica_reads += 1;
                 l.prev.clone()
             }
             _ => current,
@@ -1176,7 +1205,9 @@ impl Region {
                     partitions: t.partition_map.len(),
                 });
             }
-            self.counters.partition_splits += (events.len() - splits_before) as u64;
+            let splits = (events.len() - splits_before) as u64;
+            t.counters.partition_splits += splits;
+            self.counters.partition_splits += splits;
         }
         events
     }
@@ -1203,6 +1234,11 @@ impl Region {
             .iter()
             .map(GsiRuntime::capacity_use)
             .collect()
+    }
+
+    /// The counters of one table replica.
+    pub fn table_counters(&self, table: usize) -> &TableCounters {
+        &self.tables[table].counters
     }
 
     /// Provisioned and consumed units of a table replica.
@@ -1483,6 +1519,7 @@ impl TableRuntime {
             on_demand_read: OnDemand::new(config.on_demand_initial_read_units),
             on_demand_write: OnDemand::new(config.on_demand_initial_write_units),
             lagging: HashMap::default(),
+            counters: TableCounters::default(),
             dax: spec
                 .dax
                 .as_ref()

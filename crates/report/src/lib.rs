@@ -183,6 +183,7 @@ pub fn summary_json(
         "transactions": report.transactions,
         "indexes": report.indexes,
         "regions": run.region_names.iter().zip(&run.region_counters).map(|(n, c)| (n.clone(), json!(c))).collect::<serde_json::Map<_, _>>(),
+        "tables": table_counters_json(run),
         "wall": { "seconds": (wall.seconds * 1000.0).round() / 1000.0,
                   "speed_x_real_time": if wall.seconds > 0.0 { ((run.duration_us as f64 / 1e6 / wall.seconds) * 10.0).round() / 10.0 } else { 0.0 } },
     })
@@ -261,11 +262,85 @@ pub fn summary_md(
         );
     }
     region_table(&mut md, run);
+    tables_table(&mut md, run);
     let _ = writeln!(
         md,
         "\nPlots: `latency.svg`, `replication-lag.svg`, `throughput.svg`, `capacity.svg`."
     );
     md
+}
+
+/// Per table replica, keyed `region/table`: the region metrics broken down by table.
+fn table_counters_json(run: &RunOutput) -> serde_json::Map<String, serde_json::Value> {
+    run.table_counters
+        .iter()
+        .map(|c| {
+            let region = run
+                .region_names
+                .get(c.region.0 as usize)
+                .map_or("?", String::as_str);
+            let mut value = json!(c);
+            if let Some(object) = value.as_object_mut() {
+                // The key says which replica it is.
+                object.remove("region");
+                object.remove("table");
+                object.remove("table_name");
+            }
+            (format!("{region}/{}", c.table_name), value)
+        })
+        .collect()
+}
+
+/// Per table replica: outcomes by operation, throttles by reason, consumed units, DAX,
+/// stale reads, leaders and partitions (the region rows broken down by table).
+fn tables_table(md: &mut String, run: &RunOutput) {
+    if run.table_counters.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "\n## Tables\n\n| region / table | ops ok | failed | throttled (by reason) | consumed RCU / WCU | DAX hits / misses | stale replica / index reads | leader elections | partitions (splits) |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    for c in &run.table_counters {
+        let region = run
+            .region_names
+            .get(c.region.0 as usize)
+            .map_or("?", String::as_str);
+        let sum = |suffix: &str| -> u64 {
+            c.ops
+                .iter()
+                .filter(|(k, _)| k.ends_with(suffix))
+                .map(|(_, n)| n)
+                .sum()
+        };
+        let throttled: u64 = c.throttles_by_reason.values().sum();
+        let reasons: Vec<String> = c
+            .throttles_by_reason
+            .iter()
+            .map(|(reason, n)| format!("{reason} {n}"))
+            .collect();
+        let throttled = if reasons.is_empty() {
+            throttled.to_string()
+        } else {
+            format!("{throttled} ({})", reasons.join(", "))
+        };
+        let _ = writeln!(
+            md,
+            "| {region} / {} | {} | {} | {throttled} | {:.1} / {:.1} | {} / {} | {} / {} | {} | {} ({}) |",
+            c.table_name,
+            sum("/ok"),
+            sum("/failed"),
+            c.consumed_read_units,
+            c.consumed_write_units,
+            c.dax_hits,
+            c.dax_misses,
+            c.stale_replica_reads,
+            c.stale_index_reads,
+            c.leader_elections,
+            c.partitions,
+            c.partition_splits
+        );
+    }
 }
 
 /// Per-region service metrics: outcomes, throttles by ER-03 reason, the lag inside the
@@ -501,8 +576,47 @@ mod tests {
             capacity: Vec::new(),
             deliveries: Vec::new(),
             consumers: Vec::new(),
+            table_counters: Vec::new(),
             trace_hash: String::new(),
         }
+    }
+
+    #[test]
+    fn the_tables_section_breaks_each_region_down_by_table() {
+        let mut run = run_with(vec![RegionCounters::default(), RegionCounters::default()]);
+        let mut ops = std::collections::BTreeMap::new();
+        ops.insert("get/ok".to_string(), 7);
+        ops.insert("put/ok".to_string(), 2);
+        ops.insert("put/failed".to_string(), 3);
+        let mut throttles_by_reason = std::collections::BTreeMap::new();
+        throttles_by_reason.insert("TableWriteProvisionedThroughputExceeded".to_string(), 3);
+        run.table_counters
+            .push(dynasim_core::history::TableReplicaCounters {
+                region: dynasim_core::RegionId(1),
+                table: 0,
+                table_name: "orders".into(),
+                ops,
+                throttles_by_reason,
+                consumed_read_units: 3.5,
+                consumed_write_units: 2.0,
+                dax_hits: 4,
+                dax_misses: 3,
+                stale_replica_reads: 1,
+                stale_index_reads: 0,
+                leader_elections: 0,
+                partition_splits: 1,
+                partitions: 5,
+            });
+        let mut md = String::new();
+        tables_table(&mut md, &run);
+        assert!(
+            md.contains(
+                "| eu-west-1 / orders | 9 | 3 | 3 (TableWriteProvisionedThroughputExceeded 3) | 3.5 / 2.0 | 4 / 3 | 1 / 0 | 0 | 5 (1) |"
+            ),
+            "{md}"
+        );
+        let json = table_counters_json(&run);
+        assert_eq!(json["eu-west-1/orders"]["ops"]["put/failed"], 3, "{json:?}");
     }
 
     #[test]

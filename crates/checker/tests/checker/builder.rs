@@ -61,6 +61,7 @@ impl Sim {
                 capacity: Vec::new(),
                 deliveries: Vec::new(),
                 consumers: Vec::new(),
+                table_counters: Vec::new(),
                 trace_hash: String::new(),
             },
             seq: vec![0; regions.len()],
