@@ -5,6 +5,7 @@
 //! ```sh
 //! cargo run --release -p dynasim-server --example loadgen -- \
 //!     --endpoint 127.0.0.1:8000 --connections 8 [--depth 16] --seconds 5 [--server-pid PID] [--ops GetItem,Query]
+//!     [--table NAME [--no-prepare]]
 //! ```
 //!
 //! Runs PutItem, GetItem and Query (50 items per page) in turn and prints one Markdown
@@ -53,8 +54,12 @@ fn run(options: &LoadOptions) -> Result<Vec<OpResult>, String> {
             "--ops {wanted:?}: expected PutItem, GetItem and/or Query"
         ));
     }
-    let table = format!("bench{}", std::process::id());
-    prepare(options.endpoint, &table)?;
+    let table = arg("--table", &format!("bench{}", std::process::id()));
+    // `--no-prepare`: the table was prepared by an earlier run (e.g. to profile the
+    // server's cost per request without the loading).
+    if !std::env::args().any(|a| a == "--no-prepare") {
+        prepare(options.endpoint, &table)?;
+    }
     ops.into_iter()
         .map(|op| run_op(options, &table, *op))
         .collect()

@@ -30,6 +30,7 @@ pub mod auth;
 pub mod control;
 mod faults;
 pub mod http;
+mod json;
 pub mod loadgen;
 mod net;
 mod region;
