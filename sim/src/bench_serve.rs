@@ -1,8 +1,11 @@
 //! `dynasim serve` against dynalite in `dynasim bench`: both servers are started as child
 //! processes (this binary's `serve`, and dynalite under `node`) on free loopback ports,
-//! the same closed-loop load (`dynasim_server::loadgen`: PutItem, GetItem, Query of 50
-//! items) is sent to each in interleaved rounds, and the servers' CPU time per request is
-//! read from /proc/PID/stat. The children are killed when the section ends, also on
+//! the same loads (`dynasim_server::loadgen`: PutItem, GetItem, Query of 50 items) are
+//! sent to each in interleaved rounds, and the servers' CPU time per request is read from
+//! /proc/PID/stat. Two load profiles, each reported in its own table: the closed loop (one
+//! request in flight per connection, so throughput is bounded by round trips through the
+//! kernel) and the same connections with [`PIPELINE_DEPTH`] pipelined requests in flight
+//! each (enough to keep a server busy, which is how capacity is normally measured). The children are killed when the section ends, also on
 //! error. Without dynalite the section measures `dynasim serve` alone and says why.
 
 use crate::bench_engine::{spread, thousands};
@@ -24,10 +27,18 @@ pub struct ServeSettings {
     pub node: String,
     /// How long each operation's load runs, per server and round.
     pub duration: Duration,
+    /// Connections of both load profiles.
     pub connections: usize,
     /// Interleaved rounds (dynasim, dynalite, dynasim, ...).
     pub runs: usize,
 }
+
+/// Requests in flight per connection in the second load profile (HTTP/1.1 pipelining).
+pub const PIPELINE_DEPTH: usize = 16;
+
+/// The load profiles, as requests in flight per connection: the closed loop, then
+/// pipelined.
+const DEPTHS: [usize; 2] = [1, PIPELINE_DEPTH];
 
 /// dynalite's CLI: `explicit` (`--dynalite`), else `$DYNASIM_DYNALITE`, else
 /// `node_modules/.bin/dynalite` under the current directory.
@@ -210,11 +221,17 @@ fn start_and_prepare(
     Ok((server, table))
 }
 
-/// One round of the load against `server`.
-fn round(settings: &ServeSettings, server: &Server, table: &str) -> Result<Vec<OpResult>, String> {
+/// One round of the load against `server`, `depth` requests in flight per connection.
+fn round(
+    settings: &ServeSettings,
+    server: &Server,
+    table: &str,
+    depth: usize,
+) -> Result<Vec<OpResult>, String> {
     let options = LoadOptions {
         endpoint: server.addr,
         connections: settings.connections,
+        depth,
         duration: settings.duration,
         server_pid: Some(server.pid()),
     };
@@ -232,10 +249,21 @@ fn of(rounds: &Rounds, op: Operation) -> Vec<&OpResult> {
         .collect()
 }
 
+/// How a load profile is described in its table's heading.
+fn describe_load(connections: usize, depth: usize) -> String {
+    if depth <= 1 {
+        format!("closed loop: {connections} keep-alive connections, one request in flight each")
+    } else {
+        format!(
+            "pipelined: {connections} keep-alive connections, {depth} requests in flight each (HTTP/1.1 pipelining; a new request goes out as each answer arrives)"
+        )
+    }
+}
+
 /// The section: measure and render. Never fails: problems become lines of the section.
 pub fn section(settings: &ServeSettings, progress: &mut dyn FnMut(&str)) -> String {
     let mut out = format!(
-        "## 5. Serve mode vs dynalite (same closed-loop load: {} keep-alive connections, one request in flight each, {:.1} s per operation, {} interleaved rounds; items of ~130 B; Query reads one 50-item partition; the load generator shares the machine)\n\n",
+        "## 5. Serve mode vs dynalite (the same loads for both servers, {} keep-alive connections, first closed loop with one request in flight each, then {PIPELINE_DEPTH} pipelined requests in flight each; {:.1} s per operation and load, {} interleaved rounds; items of ~130 B; Query reads one 50-item partition; the load generator shares the machine)\n\n",
         settings.connections,
         settings.duration.as_secs_f64(),
         settings.runs.max(1)
@@ -280,28 +308,31 @@ pub fn section(settings: &ServeSettings, progress: &mut dyn FnMut(&str)) -> Stri
             let _ = writeln!(out, "\nserve vs dynalite: skipped ({e})\n");
         }
     }
-    let mut ours: Rounds = Vec::new();
-    let mut theirs: Rounds = Vec::new();
+    // Per load profile (index into DEPTHS), the rounds of each server.
+    let mut ours: Vec<Rounds> = DEPTHS.iter().map(|_| Vec::new()).collect();
+    let mut theirs: Vec<Rounds> = DEPTHS.iter().map(|_| Vec::new()).collect();
     let mut failure = None;
-    for run in 0..settings.runs.max(1) {
+    'rounds: for run in 0..settings.runs.max(1) {
         progress(&format!(
             "serve: round {} of {}",
             run + 1,
             settings.runs.max(1)
         ));
-        match round(settings, &dynasim.0, &dynasim.1) {
-            Ok(r) => ours.push(r),
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
-        }
-        if let Ok(((server, table), _)) = &dynalite {
-            match round(settings, server, table) {
-                Ok(r) => theirs.push(r),
+        for (p, depth) in DEPTHS.iter().enumerate() {
+            match round(settings, &dynasim.0, &dynasim.1, *depth) {
+                Ok(r) => ours[p].push(r),
                 Err(e) => {
                     failure = Some(e);
-                    break;
+                    break 'rounds;
+                }
+            }
+            if let Ok(((server, table), _)) = &dynalite {
+                match round(settings, server, table, *depth) {
+                    Ok(r) => theirs[p].push(r),
+                    Err(e) => {
+                        failure = Some(e);
+                        break 'rounds;
+                    }
                 }
             }
         }
@@ -311,16 +342,30 @@ pub fn section(settings: &ServeSettings, progress: &mut dyn FnMut(&str)) -> Stri
     if let Some(e) = &failure {
         let _ = writeln!(out, "The load failed: {e}\n");
     }
-    if ours.is_empty() {
-        return out;
+    for (p, depth) in DEPTHS.iter().enumerate() {
+        if ours[p].is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "**Load {}: {}**\n",
+            p + 1,
+            describe_load(settings.connections, *depth)
+        );
+        render(&mut out, &ours[p], &theirs[p]);
     }
+    out
+}
+
+/// One load profile's table and its target verdicts.
+fn render(out: &mut String, ours: &Rounds, theirs: &Rounds) {
     let _ = writeln!(
         out,
         "| operation | dynasim ops/s median (min..max) | dynalite ops/s median (min..max) | dynasim / dynalite median (min..max) | p50 / p99 ms dynasim | p50 / p99 ms dynalite | server CPU us/op dynasim | dynalite |\n|---|---|---|---|---|---|---|---|"
     );
     for op in OPERATIONS {
-        let a = of(&ours, op);
-        let b = of(&theirs, op);
+        let a = of(ours, op);
+        let b = of(theirs, op);
         let rate = |rs: &[&OpResult]| spread(&rs.iter().map(|r| r.ops_per_s()).collect::<Vec<_>>());
         let (a_rate, a_min, a_max) = rate(&a);
         let fmt_rate = |(m, lo, hi): (f64, f64, f64)| {
@@ -369,55 +414,56 @@ pub fn section(settings: &ServeSettings, progress: &mut dyn FnMut(&str)) -> Stri
             cpu(&b)
         );
     }
-    let get = of(&ours, Operation::GetItem);
+    let ratio = |op: Operation| {
+        spread(
+            &of(ours, op)
+                .iter()
+                .zip(&of(theirs, op))
+                .map(|(x, y)| x.ops_per_s() / y.ops_per_s())
+                .collect::<Vec<_>>(),
+        )
+        .0
+    };
+    let p99 = |rounds: &Rounds, op: Operation| {
+        spread(&of(rounds, op).iter().map(|r| r.p99_ms).collect::<Vec<_>>()).0
+    };
     let get_cpu = spread(
-        &get.iter()
+        &of(ours, Operation::GetItem)
+            .iter()
             .filter_map(|r| r.cpu_us_per_op)
             .collect::<Vec<_>>(),
     )
     .0;
-    let get_ratio = spread(
-        &get.iter()
-            .zip(&of(&theirs, Operation::GetItem))
-            .map(|(x, y)| x.ops_per_s() / y.ops_per_s())
-            .collect::<Vec<_>>(),
-    )
-    .0;
     let verdict = |met: bool| if met { "met" } else { "**not met**" };
+    let throughput = if ratio(Operation::GetItem).is_nan() {
+        "not measured".to_string()
+    } else {
+        let all: Vec<f64> = OPERATIONS.iter().map(|op| ratio(*op)).collect();
+        format!(
+            "{} ({})",
+            verdict(all.iter().all(|r| *r >= 20.0)),
+            all.iter()
+                .zip(OPERATIONS)
+                .map(|(r, op)| format!("{} {r:.1}x", op.name()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let latency = if theirs.is_empty() {
+        "not measured".to_string()
+    } else {
+        let lower = OPERATIONS
+            .iter()
+            .all(|op| p99(ours, *op) < p99(theirs, *op));
+        verdict(lower).to_string()
+    };
     let _ = writeln!(
         out,
-        "\nTargets: >= 20x dynalite's throughput: {}; <= 15 us of server CPU per GetItem: {} ({get_cpu:.1} us).",
-        if get_ratio.is_nan() {
-            "not measured".to_string()
-        } else {
-            let all: Vec<f64> = OPERATIONS
-                .iter()
-                .map(|op| {
-                    spread(
-                        &of(&ours, *op)
-                            .iter()
-                            .zip(&of(&theirs, *op))
-                            .map(|(x, y)| x.ops_per_s() / y.ops_per_s())
-                            .collect::<Vec<_>>(),
-                    )
-                    .0
-                })
-                .collect();
-            format!(
-                "{} ({})",
-                verdict(all.iter().all(|r| *r >= 20.0)),
-                all.iter()
-                    .zip(OPERATIONS)
-                    .map(|(r, op)| format!("{} {r:.1}x", op.name()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        },
+        "\nTargets: >= 20x dynalite's throughput: {throughput}; lower p99 than dynalite: {latency}; <= 15 us of server CPU per GetItem: {}.\n",
         if get_cpu.is_nan() {
             "not measured".to_string()
         } else {
-            verdict(get_cpu <= 15.0).to_string()
+            format!("{} ({get_cpu:.1} us)", verdict(get_cpu <= 15.0))
         }
     );
-    out
 }

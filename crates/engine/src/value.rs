@@ -276,6 +276,31 @@ impl<'de> Deserialize<'de> for AttributeValue {
 
 struct ValueVisitor;
 
+/// Reads a value's type tag (`"S"`, `"N"`, ...) straight from the input, without a
+/// `String` per attribute value (requests are mostly such tags); an unknown tag comes
+/// back as text for the error message.
+struct TagSeed;
+
+impl<'de> de::DeserializeSeed<'de> for TagSeed {
+    type Value = Result<ValueType, String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(TagSeed)
+    }
+}
+
+impl<'de> Visitor<'de> for TagSeed {
+    type Value = Result<ValueType, String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an AttributeValue type tag")
+    }
+
+    fn visit_str<E: de::Error>(self, tag: &str) -> Result<Self::Value, E> {
+        Ok(ValueType::from_tag(tag).ok_or_else(|| tag.to_string()))
+    }
+}
+
 impl<'de> Visitor<'de> for ValueVisitor {
     type Value = AttributeValue;
 
@@ -287,9 +312,12 @@ impl<'de> Visitor<'de> for ValueVisitor {
         let mut found: Option<AttributeValue> = None;
         let mut tags = 0usize;
         let mut first_error: Option<String> = None;
-        while let Some(tag) = access.next_key::<String>()? {
-            let Some(value_type) = ValueType::from_tag(&tag) else {
-                return Err(de::Error::custom(format!("Unexpected field type: {tag}")));
+        while let Some(tag) = access.next_key_seed(TagSeed)? {
+            let value_type = match tag {
+                Ok(value_type) => value_type,
+                Err(tag) => {
+                    return Err(de::Error::custom(format!("Unexpected field type: {tag}")));
+                }
             };
             // A JSON null counts as "not set", as in DynamoDB's request parser.
             let parsed =

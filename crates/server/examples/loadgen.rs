@@ -4,14 +4,15 @@
 //!
 //! ```sh
 //! cargo run --release -p dynasim-server --example loadgen -- \
-//!     --endpoint 127.0.0.1:8000 --connections 8 --seconds 5 [--server-pid PID]
+//!     --endpoint 127.0.0.1:8000 --connections 8 [--depth 16] --seconds 5 [--server-pid PID] [--ops GetItem,Query]
+//!     [--table NAME [--no-prepare]]
 //! ```
 //!
 //! Runs PutItem, GetItem and Query (50 items per page) in turn and prints one Markdown
 //! row each: ops/s, p50 and p99 latency, and with `--server-pid` the server's CPU time per
 //! operation (from /proc/PID/stat).
 
-use dynasim_server::loadgen::{LoadOptions, run};
+use dynasim_server::loadgen::{LoadOptions, OPERATIONS, OpResult, prepare, run_op};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -32,12 +33,36 @@ fn options() -> Result<LoadOptions, String> {
         connections: arg("--connections", "8")
             .parse()
             .map_err(|_| "--connections N")?,
+        depth: arg("--depth", "1").parse().map_err(|_| "--depth N")?,
         duration: Duration::from_secs(arg("--seconds", "5").parse().map_err(|_| "--seconds N")?),
         server_pid: match arg("--server-pid", "").as_str() {
             "" => None,
             pid => Some(pid.parse().map_err(|_| "--server-pid PID")?),
         },
     })
+}
+
+/// [`prepare`] a fresh table, then run the operations of `--ops` (default all) in turn.
+fn run(options: &LoadOptions) -> Result<Vec<OpResult>, String> {
+    let wanted = arg("--ops", "PutItem,GetItem,Query");
+    let ops: Vec<_> = OPERATIONS
+        .iter()
+        .filter(|op| wanted.split(',').any(|w| w == op.name()))
+        .collect();
+    if ops.is_empty() {
+        return Err(format!(
+            "--ops {wanted:?}: expected PutItem, GetItem and/or Query"
+        ));
+    }
+    let table = arg("--table", &format!("bench{}", std::process::id()));
+    // `--no-prepare`: the table was prepared by an earlier run (e.g. to profile the
+    // server's cost per request without the loading).
+    if !std::env::args().any(|a| a == "--no-prepare") {
+        prepare(options.endpoint, &table)?;
+    }
+    ops.into_iter()
+        .map(|op| run_op(options, &table, *op))
+        .collect()
 }
 
 fn main() -> ExitCode {

@@ -30,6 +30,7 @@ pub mod auth;
 pub mod control;
 mod faults;
 pub mod http;
+mod json;
 pub mod loadgen;
 mod net;
 mod region;
@@ -359,10 +360,19 @@ impl Server {
 pub fn run_blocking(options: ServeOptions, say: impl Fn(&str)) -> anyhow::Result<()> {
     let threads = options.threads.unwrap_or_else(|| options.default_threads());
     anyhow::ensure!(threads >= 1, "--threads must be at least 1");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .enable_all()
-        .build()?;
+    // One thread: a current-thread runtime serves everything on the thread that runs
+    // `block_on`, without the work-stealing scheduler's bookkeeping and without waking a
+    // separate worker thread for each ready connection.
+    let runtime = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()?
+    };
     runtime.block_on(async {
         let auth_line = match (&options.auth, options.allow_unauthenticated) {
             (Some(_), _) => "auth: SigV4 required".to_string(),

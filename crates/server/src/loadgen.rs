@@ -1,5 +1,6 @@
 //! A native load generator for any DynamoDB JSON 1.0 endpoint (dynasim serve, dynalite,
-//! ...): closed-loop keep-alive connections on plain threads, one request in flight each.
+//! ...): closed-loop keep-alive connections on plain threads, one request in flight each,
+//! or with HTTP/1.1 pipelining several in flight each ([`LoadOptions::depth`]).
 //! Used by `dynasim bench` (serve against dynalite) and `examples/loadgen.rs`.
 //!
 //! [`prepare`] creates a table (hash `pk` S, range `sk` N), waits for it to be ACTIVE and
@@ -9,6 +10,7 @@
 //! every failure is an `Err` with a message, never a panic. This module reads the wall
 //! clock: it measures a server, it is not part of one.
 
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
@@ -71,8 +73,14 @@ impl Operation {
 pub struct LoadOptions {
     /// The endpoint's address (`127.0.0.1:8000`).
     pub endpoint: SocketAddr,
-    /// Concurrent connections, one request in flight on each.
+    /// Concurrent connections.
     pub connections: usize,
+    /// Requests in flight on each connection: 1 is a plain closed loop (send, wait for
+    /// the answer, send the next); more pipelines them (HTTP/1.1 pipelining: a new request
+    /// is sent as soon as an answer arrives, so `depth` are always outstanding). A
+    /// server's capacity shows only once it is kept busy; both servers of a comparison
+    /// get the same depth.
+    pub depth: usize,
     /// How long each operation runs.
     pub duration: Duration,
     /// The server's process id, for its CPU time per operation (Linux).
@@ -131,13 +139,7 @@ impl Conn {
     /// little CPU of its own on the shared cores.
     fn call(&mut self, op: &str, body: &str) -> Result<(u16, &[u8]), String> {
         self.request.clear();
-        write!(
-            self.request,
-            "POST / HTTP/1.1\r\nHost: {}\r\nX-Amz-Target: DynamoDB_20120810.{op}\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Date: 20260101T000000Z\r\nAuthorization: {AUTHORIZATION}\r\nContent-Length: {}\r\n\r\n{body}",
-            self.host,
-            body.len()
-        )
-        .map_err(|e| e.to_string())?;
+        append_request(&mut self.request, &self.host, op, body);
         self.stream
             .write_all(&self.request)
             .map_err(|e| format!("{op}: sending to {}: {e}", self.host))?;
@@ -163,6 +165,73 @@ impl Conn {
         }
     }
 
+    /// Pipelined load until `stop`: `depth` requests are sent in one write, and as answers
+    /// come in, as many new requests go out (again in one write), so `depth` stay in
+    /// flight. Returns each request's latency (from its write to its answer's last byte)
+    /// in microseconds. Answers outstanding at `stop` are read and counted too.
+    fn pipeline(
+        &mut self,
+        op: Operation,
+        table: &str,
+        depth: usize,
+        mut i: u64,
+        stop: &AtomicBool,
+    ) -> Result<Vec<u32>, String> {
+        let name = op.name();
+        let mut latencies_us = Vec::new();
+        let mut sent: VecDeque<Instant> = VecDeque::with_capacity(depth);
+        let mut to_send = depth;
+        let mut chunk = vec![0u8; 64 * 1024];
+        self.response.clear();
+        loop {
+            if to_send > 0 && !stop.load(Ordering::Relaxed) {
+                self.request.clear();
+                for _ in 0..to_send {
+                    append_request(&mut self.request, &self.host, name, &op.body(table, i));
+                    i += 1;
+                }
+                self.stream
+                    .write_all(&self.request)
+                    .map_err(|e| format!("{name}: sending to {}: {e}", self.host))?;
+                let now = Instant::now(); // real time: request latency
+                sent.extend(std::iter::repeat_n(now, to_send));
+            }
+            to_send = 0;
+            if sent.is_empty() {
+                return Ok(latencies_us);
+            }
+            let n = self
+                .stream
+                .read(&mut chunk)
+                .map_err(|e| format!("{name}: reading from {}: {e}", self.host))?;
+            if n == 0 {
+                return Err(format!("{name}: {} closed the connection", self.host));
+            }
+            self.response.extend_from_slice(&chunk[..n]);
+            let mut start = 0;
+            while let Some((status, head_len, body_len)) = parse_head(&self.response[start..])
+                && self.response.len() - start >= head_len + body_len
+            {
+                let body = &self.response[start + head_len..start + head_len + body_len];
+                if status != 200 {
+                    let snippet: String = String::from_utf8_lossy(body).chars().take(300).collect();
+                    return Err(format!("{name}: HTTP {status}: {snippet}"));
+                }
+                let Some(t) = sent.pop_front() else {
+                    return Err(format!(
+                        "{name}: {} sent an answer nobody asked for",
+                        self.host
+                    ));
+                };
+                let us = t.elapsed().as_micros(); // real time: request latency
+                latencies_us.push(us.min(u128::from(u32::MAX)) as u32);
+                start += head_len + body_len;
+                to_send += 1;
+            }
+            self.response.drain(..start);
+        }
+    }
+
     /// A request that must succeed.
     fn call_ok(&mut self, op: &str, body: &str) -> Result<String, String> {
         let (status, body) = self.call(op, body)?;
@@ -173,6 +242,15 @@ impl Conn {
         }
         Ok(body)
     }
+}
+
+/// Appends one request to `out`: the headers a DynamoDB SDK sends, then the body.
+fn append_request(out: &mut Vec<u8>, host: &str, op: &str, body: &str) {
+    let _ = write!(
+        out,
+        "POST / HTTP/1.1\r\nHost: {host}\r\nX-Amz-Target: DynamoDB_20120810.{op}\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Date: 20260101T000000Z\r\nAuthorization: {AUTHORIZATION}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
 }
 
 /// `(status, head length including the blank line, Content-Length)` once the head is in.
@@ -240,6 +318,7 @@ pub fn run_op(options: &LoadOptions, table: &str, op: Operation) -> Result<OpRes
     let stop = Arc::new(AtomicBool::new(false));
     let cpu_before = options.server_pid.and_then(cpu_ticks);
     let started = Instant::now(); // real time: measuring throughput
+    let depth = options.depth.max(1);
     let workers: Vec<_> = (0..options.connections.max(1))
         .map(|w| {
             let endpoint = options.endpoint;
@@ -247,8 +326,15 @@ pub fn run_op(options: &LoadOptions, table: &str, op: Operation) -> Result<OpRes
             let table = table.to_string();
             std::thread::spawn(move || -> Result<Vec<u32>, String> {
                 let mut conn = Conn::open(endpoint)?;
-                let mut latencies_us = Vec::new();
                 let mut i = w as u64 * 1_000_003;
+                if depth > 1 {
+                    let result = conn.pipeline(op, &table, depth, i, &stop);
+                    if result.is_err() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    return result;
+                }
+                let mut latencies_us = Vec::new();
                 let name = op.name();
                 while !stop.load(Ordering::Relaxed) {
                     let request = op.body(&table, i);

@@ -118,31 +118,29 @@ impl ServeRegion {
         }
     }
 
-    fn record_change(&mut self, change: ItemChange, now_us: u64, wall_us: u64) {
+    /// Stamps one local engine change and logs it for replication (GT-12).
+    pub(crate) fn record_change(&mut self, change: ItemChange, now_us: u64, wall_us: u64) {
         let Some(replica) = self.replicas.get_mut(&change.table) else {
             return; // the table was deleted by the same request (cannot happen today)
         };
+        // The change is ours: its key and image move into the replicator's log instead of
+        // being copied (a copy of the key attributes is a map and two strings per write).
+        let attrs = Arc::new(change.key_attrs);
         let key = TableKey {
-            encoded: change.key.clone(),
-            attrs: Arc::new(change.key_attrs.clone()),
+            encoded: change.key,
+            attrs: attrs.clone(),
         };
-        let image = change.new_image.clone();
         let stamp_wall_us = wall_us.saturating_add_signed(self.skew_us);
         let local = replica
             .replicator
-            .record_local(key, image, stamp_wall_us, now_us);
+            .record_local(key, change.new_image, stamp_wall_us, now_us);
         self.counters.local_writes += 1;
         if local.superseded_by.is_some() {
             // LWW by timestamp: the stored version carries a larger stamp (a skewed clock),
             // so this acknowledged write loses at once; put the stored image back.
             self.counters.lww_superseded_local += 1;
             self.engine
-                .apply_replicated_at(
-                    &change.table,
-                    &change.key_attrs,
-                    change.old_image,
-                    SimTime(now_us),
-                )
+                .apply_replicated_at(&change.table, &attrs, change.old_image, SimTime(now_us))
                 .expect("restoring a stored image cannot fail");
         }
     }
