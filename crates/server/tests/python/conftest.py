@@ -17,7 +17,10 @@ from botocore.config import Config
 ENDPOINTS = json.loads(os.environ.get("DYNASIM_ENDPOINTS", "{}"))
 CONTROL = os.environ.get("DYNASIM_CONTROL", "")
 REGIONS = list(ENDPOINTS)
-CONFIG = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30)
+# No retries: every test sees each request's own outcome. (botocore's `max_attempts`
+# counts retries, so `max_attempts: 1` meant one retry after a random backoff of up to a
+# second, which let a 2-per-second throttle refill and made its test flaky.)
+CONFIG = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30)
 
 
 def client(region, service="dynamodb", key="dynasim", secret="dynasim", endpoint=None):

@@ -209,7 +209,18 @@ def test_wp06_oversize_body_gets_413(regions):
             s.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
     except OSError:
         pass
-    assert s.recv(1024).startswith(b"HTTP/1.1 413")
+    # The server answers 413 and closes while the client is still sending: the kernel
+    # may then reset the connection before the client reads the answer (no lingering
+    # close), so a reset or an empty read is the other accepted outcome (WP-06: an error
+    # or a closed connection, never a crash).
+    try:
+        answer = s.recv(1024)
+    except ConnectionResetError:
+        answer = b""
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 413"), answer
+    # Either way the server lives on.
+    status, _, _ = raw_post(regions[0], b"{}", target="DynamoDB_20120810.ListTables")
+    assert status < 500
 
 
 def test_slow_client_connection_is_closed(regions):
