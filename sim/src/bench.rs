@@ -108,6 +108,7 @@ pub fn run_event_loop(scenario: &Scenario, seed: u64) -> u64 {
         if next_us >= next_poll_us {
             next_poll_us = next_us + interval_us;
             for r in 0..s.regions.len() {
+                crate::world::release_held(&mut s, r, next_us);
                 for out in s.regions[r].poll_replication(next_us) {
                     let at = next_us + delay(&mut net, r, out.to.0 as usize);
                     schedule(&mut s, &mut queue, &mut seq, r, out, at);
@@ -514,7 +515,28 @@ fn simulation_speed(runs: usize, quick: bool, progress: &mut dyn FnMut(&str)) ->
         }
     }
     let _ = writeln!(out, "\nTargets: {}.", verdicts.join("; "));
+    out.push_str(&turmoil_floor(runs, quick));
     out
+}
+
+/// What stepping turmoil costs with (almost) nothing to simulate: 3 regions at 1 op/s.
+/// Every 1 ms tick steps each region's host runtime whatever the load, so this bounds
+/// how fast any workload can run, and what is left per operation for the model.
+fn turmoil_floor(runs: usize, quick: bool) -> String {
+    let duration_s = if quick { 60 } else { 600 };
+    let scenario = workload(3, 1, duration_s, 1_000);
+    let idle = measure(runs, || turmoil_run(&scenario, 1), duration_s as f64);
+    let ticks = duration_s as f64 * 1e6 / scenario.sim.tick_us.max(1_000) as f64;
+    let us_per_tick = idle.cpu_median() * 1e6 / ticks;
+    // 200x real time at 1,000 ops/s leaves 5 ms of CPU per simulated second.
+    let left_us_per_op = (5_000.0 - us_per_tick * ticks / duration_s as f64) / 1_000.0;
+    format!(
+        "\nFloor: an idle 3-region world (1 op/s, {duration_s} s) runs at {:.0}x real time per CPU-second; \
+         turmoil steps its 3 hosts every 1 ms tick at {us_per_tick:.2} us per tick whatever the load, \
+         so 200x real time at 1,000 ops/s would leave {left_us_per_op:.2} us of CPU per client operation \
+         (its region write or read, its replication to 2 regions and its history records).\n",
+        idle.simulated_s / idle.cpu_median(),
+    )
 }
 
 /// Section 6: wall time against simulated duration, client rate, region count and key

@@ -76,6 +76,7 @@ pub(crate) fn finish(
                 remote_discarded: counters.remote_discarded,
                 lww_overwrites: counters.lww_overwrites,
                 tombstones_collected: counters.tombstones_collected,
+                applied_out_of_order: counters.applied_out_of_order,
             });
         }
         let c = region.counters();

@@ -421,4 +421,7 @@ pub struct ReplicationCounters {
     pub remote_discarded: u64,
     pub lww_overwrites: u64,
     pub tombstones_collected: u64,
+    /// GT-09: remote writes applied before an earlier write of the same origin.
+    #[serde(default)]
+    pub applied_out_of_order: u64,
 }

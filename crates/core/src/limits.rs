@@ -10,6 +10,11 @@ pub const AZS_PER_REGION: usize = 3;
 pub const REPLICATION_QUEUE_ITEMS_MAX: usize = 10_000_000;
 /// Largest batch one replication message may carry.
 pub const REPLICATION_BATCH_ITEMS_MAX: usize = 10_000;
+/// Most partition streams a replica pair may be modelled with (GT-09).
+pub const REPLICATION_PARTITION_STREAMS_MAX: u64 = 256;
+/// Largest extra delay one partition stream may add (GT-09): beyond it a stream would
+/// outlast the replication timeouts it is meant to sit well inside.
+pub const REPLICATION_STREAM_SKEW_US_MAX: u64 = 10_000_000;
 /// Distinct keys a workload may address.
 pub const WORKLOAD_KEYS_MAX: u64 = 100_000_000;
 /// Client arrival rate per phase, ops/s.

@@ -959,6 +959,24 @@ impl Region {
         (applies, ack)
     }
 
+    /// GT-09: apply what every table's partition streams release by `now_us` (entries
+    /// received earlier and held). Drivers call it at least every batch interval and
+    /// record the applies as they record those of [`Region::on_replication`].
+    pub fn release_replication(
+        &mut self,
+        now_us: u64,
+        rng: &mut impl Rng,
+    ) -> Vec<(usize, Apply<TableKey, Arc<Item>>)> {
+        let mut out = Vec::new();
+        for table in 0..self.tables.len() {
+            for apply in self.tables[table].replicator.release(now_us) {
+                self.install(table, &apply, now_us, rng);
+                out.push((table, apply));
+            }
+        }
+        out
+    }
+
     /// MRSC: apply another region's write synchronously (before it is acknowledged there).
     pub fn apply_synchronous(
         &mut self,
@@ -1506,6 +1524,13 @@ impl TableRuntime {
                 &spec.peers,
                 ReplicatorConfig {
                     observe_remote_stamps: replication.observe_remote_stamps || spec.mrsc,
+                    // MRSC members apply synchronously; the stream only repairs, so
+                    // it stays one ordered stream (GT-09 is about MREC's async streams).
+                    partition_streams: if spec.mrsc {
+                        1
+                    } else {
+                        replication.partition_streams
+                    },
                     ..replication
                 },
             ),

@@ -47,9 +47,28 @@ pub struct ReplicatorConfig {
     /// with the accepting region's clock (GT-12, SD-02), so by default it does not, and a
     /// region whose clock is behind can lose a causally later write (a skew inversion).
     pub observe_remote_stamps: bool,
+    /// GT-09: each source partition replicates on its own, so a receiver applies the
+    /// writes of different partitions in parallel streams and their order can differ
+    /// from the source order across items (never within one item). Received entries go
+    /// to one of this many streams by key; 1 (the library default) is one ordered
+    /// stream per origin.
+    #[serde(default = "one_stream")]
+    pub partition_streams: u16,
+    /// Most extra delay a stream adds to the entries it carries: each (origin, stream)
+    /// draws its delay from `0..=stream_skew_us_max` per [`STREAM_SKEW_PERIOD_US`] from a
+    /// hash of its identity (no randomness, so the replicator stays a pure function).
+    #[serde(default)]
+    pub stream_skew_us_max: u64,
     /// Test-only: deliberately broken behaviour, to prove the checkers bite.
     pub bug: Option<KnownBug>,
 }
+
+fn one_stream() -> u16 {
+    1
+}
+
+/// How long one partition stream keeps the delay it drew (GT-09 model).
+pub const STREAM_SKEW_PERIOD_US: u64 = 1_000_000;
 
 impl Default for ReplicatorConfig {
     fn default() -> Self {
@@ -60,8 +79,18 @@ impl Default for ReplicatorConfig {
             resend_after_us: 500_000,
             ack_interval_us: 200_000,
             observe_remote_stamps: false,
+            partition_streams: 1,
+            stream_skew_us_max: 0,
             bug: None,
         }
+    }
+}
+
+impl ReplicatorConfig {
+    /// Whether received entries wait in partition streams (GT-09) rather than being
+    /// applied as soon as they are contiguous.
+    pub fn holds_entries(&self) -> bool {
+        self.partition_streams > 1 && self.stream_skew_us_max > 0
     }
 }
 
@@ -186,9 +215,62 @@ pub struct Replicator<K: Ord + Hash, P> {
     tombstones_checked_at_us: u64,
     /// Entries received ahead of a gap, per origin, by sequence (bounded by the window).
     reorder: BTreeMap<RegionId, BTreeMap<u64, Entry<K, P>>>,
+    /// GT-09: contiguous entries received but not yet applied, per origin, in their
+    /// partition streams. Empty unless [`ReplicatorConfig::holds_entries`].
+    held: BTreeMap<RegionId, OriginStreams<K, P>>,
     /// Tombstones awaiting collection, with per-region watermarks once known.
     tombstones: BTreeMap<K, TombstoneWait>,
     counters: Counters,
+}
+
+/// One origin's partition streams at a receiver (GT-09).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct OriginStreams<K, P> {
+    /// Highest contiguous sequence received (applied or held). At least the seen clock's
+    /// entry for the origin, which counts applied entries only.
+    received_seq: u64,
+    /// Indexed by stream; each in sequence order, releasing no earlier than the entry
+    /// before it (a stream is FIFO, so one item's writes keep their order).
+    streams: Vec<PartitionStream<K, P>>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct PartitionStream<K, P> {
+    last_release_us: u64,
+    queue: VecDeque<(u64, Entry<K, P>)>,
+}
+
+impl<K, P> OriginStreams<K, P> {
+    fn held(&self) -> usize {
+        self.streams.iter().map(|s| s.queue.len()).sum()
+    }
+
+    /// The smallest sequence still held, if any: everything below it is applied.
+    fn first_held_seq(&self) -> Option<u64> {
+        self.streams
+            .iter()
+            .filter_map(|s| s.queue.front().map(|(_, e)| e.seq))
+            .min()
+    }
+
+    /// The stream whose next entry is due first, if it is due by `now_us`: ties go to
+    /// the lower sequence, so one release order holds in every run.
+    fn next_due(&self, now_us: u64) -> Option<usize> {
+        self.streams
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.queue.front().map(|(at, e)| (*at, e.seq, i)))
+            .filter(|(at, _, _)| *at <= now_us)
+            .min()
+            .map(|(_, _, i)| i)
+    }
+}
+
+/// SplitMix64's finaliser: a stream's delay as a pure function of its identity.
+fn mix64(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -211,6 +293,11 @@ pub struct Counters {
     pub entries_resent: u64,
     pub tombstones_collected: u64,
     pub lww_overwrites: u64,
+    /// GT-09: remote entries applied before an earlier entry of the same origin (another
+    /// partition stream was slower).
+    pub applied_out_of_order: u64,
+    /// GT-09: entries that waited in a partition stream before being applied.
+    pub entries_held: u64,
 }
 
 /// The version map's hasher: fixed seed, so nothing about the map depends on the process.
@@ -227,6 +314,10 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
             "window below one batch"
         );
         assert!(!peers.contains(&local), "a replica is not its own peer");
+        assert!(
+            config.partition_streams > 0,
+            "at least one partition stream"
+        );
         Replicator {
             local,
             config,
@@ -240,6 +331,7 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
             last_ack_at_us: 0,
             tombstones_checked_at_us: 0,
             reorder: BTreeMap::new(),
+            held: BTreeMap::new(),
             tombstones: BTreeMap::new(),
             counters: Counters::default(),
         }
@@ -467,7 +559,8 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
     pub fn on_message(&mut self, msg: Message<K, P>, now_us: u64) -> Handled<K, P> {
         match msg {
             Message::Batch { origin, entries } => {
-                let applied = self.on_batch(origin, entries);
+                let mut applied = self.on_batch(origin, entries, now_us);
+                self.release_into(now_us, &mut applied);
                 self.last_ack_at_us = now_us;
                 (applied, Some(self.ack_message()))
             }
@@ -482,12 +575,17 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
         }
     }
 
-    fn on_batch(&mut self, origin: RegionId, entries: Vec<Entry<K, P>>) -> Vec<Apply<K, P>> {
+    fn on_batch(
+        &mut self,
+        origin: RegionId,
+        entries: Vec<Entry<K, P>>,
+        now_us: u64,
+    ) -> Vec<Apply<K, P>> {
         assert_ne!(origin, self.local, "a region never receives its own log");
         let ignore_clock = self.config.bug == Some(KnownBug::IgnoreVectorClock);
         let mut applied = Vec::with_capacity(entries.len());
         for entry in entries {
-            let have = self.seen.get(&origin);
+            let have = self.received_seq(origin);
             if entry.seq <= have {
                 self.counters.duplicates_ignored += 1;
                 continue;
@@ -504,10 +602,10 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
                 }
                 continue;
             }
-            self.accept(origin, entry, &mut applied);
+            self.accept(origin, entry, now_us, &mut applied);
             // The gap may have closed: drain parked successors in order.
             loop {
-                let next = self.seen.get(&origin) + 1;
+                let next = self.received_seq(origin) + 1;
                 let Some(parked) = self.reorder.get_mut(&origin) else {
                     break;
                 };
@@ -517,18 +615,128 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
                 let Some(entry) = parked.remove(&next) else {
                     break;
                 };
-                self.accept(origin, entry, &mut applied);
+                self.accept(origin, entry, now_us, &mut applied);
             }
         }
         applied
     }
 
-    fn accept(&mut self, origin: RegionId, entry: Entry<K, P>, applied: &mut Vec<Apply<K, P>>) {
-        self.seen.apply(Dot::new(origin, entry.seq));
-        if self.config.bug.is_some_and(|b| b.drops_entry(entry.seq)) {
-            return; // Broken on purpose: acknowledged but never applied.
+    /// Highest contiguous sequence of `origin` received here, applied or held.
+    fn received_seq(&self, origin: RegionId) -> u64 {
+        match self.held.get(&origin) {
+            Some(streams) => streams.received_seq,
+            None => self.seen.get(&origin),
         }
-        applied.push(self.apply_remote(entry));
+    }
+
+    /// The next contiguous entry of `origin`: apply it now, or (GT-09) queue it in its
+    /// partition stream for [`Replicator::release_into`].
+    fn accept(
+        &mut self,
+        origin: RegionId,
+        entry: Entry<K, P>,
+        now_us: u64,
+        applied: &mut Vec<Apply<K, P>>,
+    ) {
+        if !self.config.holds_entries() {
+            self.seen.apply(Dot::new(origin, entry.seq));
+            if self.config.bug.is_some_and(|b| b.drops_entry(entry.seq)) {
+                return; // Broken on purpose: acknowledged but never applied.
+            }
+            applied.push(self.apply_remote(entry));
+            return;
+        }
+        let stream = self.stream_of(&entry.key);
+        let release_at_us = now_us + self.stream_delay_us(origin, stream, now_us);
+        let count = usize::from(self.config.partition_streams);
+        let seen = self.seen.get(&origin);
+        let streams = self.held.entry(origin).or_insert_with(|| OriginStreams {
+            received_seq: seen,
+            streams: (0..count)
+                .map(|_| PartitionStream {
+                    last_release_us: 0,
+                    queue: VecDeque::new(),
+                })
+                .collect(),
+        });
+        debug_assert!(
+            entry.seq == streams.received_seq + 1 || self.config.bug.is_some(),
+            "streams receive in order"
+        );
+        streams.received_seq = entry.seq;
+        let s = &mut streams.streams[stream];
+        // FIFO per stream: never before the entry ahead of it.
+        let release_at_us = release_at_us.max(s.last_release_us);
+        s.last_release_us = release_at_us;
+        if release_at_us > now_us {
+            self.counters.entries_held += 1;
+        }
+        s.queue.push_back((release_at_us, entry));
+    }
+
+    /// The partition stream an item's writes travel in: fixed per key, so one item's
+    /// writes are applied in their source order (GT-09 reorders across items only).
+    fn stream_of(&self, key: &K) -> usize {
+        use std::hash::BuildHasher;
+        let streams = u64::from(self.config.partition_streams);
+        (VersionHasher::default().hash_one(key) % streams) as usize
+    }
+
+    /// The delay `stream` of `origin` adds at `now_us`: drawn per period from a hash of
+    /// (receiver, origin, stream, period), so streams drift apart and back together.
+    fn stream_delay_us(&self, origin: RegionId, stream: usize, now_us: u64) -> u64 {
+        let identity =
+            (u64::from(self.local.0) << 48) ^ (u64::from(origin.0) << 32) ^ stream as u64;
+        let period = now_us / STREAM_SKEW_PERIOD_US;
+        mix64(mix64(identity) ^ period) % (self.config.stream_skew_us_max + 1)
+    }
+
+    /// GT-09: apply the held entries due by `now_us`, in release order. The seen clock
+    /// (and so every ack) covers an origin's entries only up to the first one still
+    /// held, so nothing acknowledged waits in a stream.
+    fn release_into(&mut self, now_us: u64, applied: &mut Vec<Apply<K, P>>) {
+        if self.held.is_empty() {
+            return;
+        }
+        let mut due = Vec::new();
+        for (origin, streams) in self.held.iter_mut() {
+            while let Some(i) = streams.next_due(now_us) {
+                let (_, entry) = streams.streams[i]
+                    .queue
+                    .pop_front()
+                    .expect("next_due names a stream with an entry");
+                let overtook = streams.first_held_seq().is_some_and(|s| s < entry.seq);
+                due.push((entry, overtook));
+            }
+            let applied_prefix = streams
+                .first_held_seq()
+                .map_or(streams.received_seq, |s| s - 1);
+            if applied_prefix > self.seen.get(origin) {
+                self.seen.apply(Dot::new(*origin, applied_prefix));
+            }
+        }
+        for (entry, overtook) in due {
+            if overtook {
+                self.counters.applied_out_of_order += 1;
+            }
+            if self.config.bug.is_some_and(|b| b.drops_entry(entry.seq)) {
+                continue; // Broken on purpose: acknowledged but never applied.
+            }
+            applied.push(self.apply_remote(entry));
+        }
+    }
+
+    /// GT-09: apply what the partition streams release by `now_us`. Hosts call it at
+    /// least every batch interval (a batch's arrival also releases what is due).
+    pub fn release(&mut self, now_us: u64) -> Vec<Apply<K, P>> {
+        let mut applied = Vec::new();
+        self.release_into(now_us, &mut applied);
+        applied
+    }
+
+    /// Entries received and waiting in partition streams.
+    pub fn held_entries(&self) -> usize {
+        self.held.values().map(OriginStreams::held).sum()
     }
 
     /// The LWW rule (GT-12): apply only if the incoming stamp is greater than the stored one.
@@ -758,6 +966,7 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
     pub fn remove_peer(&mut self, peer: RegionId) {
         self.peers.remove(&peer);
         self.reorder.remove(&peer);
+        self.held.remove(&peer);
         for wait in self.tombstones.values_mut() {
             wait.watermarks.remove(&peer);
         }
@@ -776,6 +985,13 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
         if seq > 0 {
             self.seen.apply(Dot::new(origin, seq));
         }
+        // The snapshot covers whatever a stream still held up to `seq`.
+        if let Some(streams) = self.held.get_mut(&origin) {
+            for stream in &mut streams.streams {
+                stream.queue.retain(|(_, e)| e.seq > seq);
+            }
+            streams.received_seq = streams.received_seq.max(seq);
+        }
     }
 
     /// Tombstones still held.
@@ -783,11 +999,20 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
         self.tombstones.len()
     }
 
-    /// Forget in-flight sends (a region restart): resume from what peers acknowledged.
+    /// Forget in-flight work (a region restart): resume sending from what peers
+    /// acknowledged, and drop what the partition streams held, which was never
+    /// acknowledged, so the origins send it again.
     pub fn restart(&mut self, now_us: u64) {
         for stream in self.peers.values_mut() {
             stream.sent_seq = stream.acked_seq;
             stream.progress_at_us = now_us;
+        }
+        for (origin, streams) in self.held.iter_mut() {
+            for stream in &mut streams.streams {
+                stream.queue.clear();
+                stream.last_release_us = 0;
+            }
+            streams.received_seq = self.seen.get(origin);
         }
         self.last_ack_at_us = 0;
     }

@@ -11,13 +11,26 @@ const EU: RegionId = RegionId(1);
 const AP: RegionId = RegionId(2);
 
 fn three() -> Vec<R> {
+    three_with(ReplicatorConfig::default())
+}
+
+fn three_with(config: ReplicatorConfig) -> Vec<R> {
     let all = [US, EU, AP];
     all.iter()
         .map(|r| {
             let peers: Vec<RegionId> = all.iter().copied().filter(|p| p != r).collect();
-            R::new(*r, &peers, ReplicatorConfig::default())
+            R::new(*r, &peers, config.clone())
         })
         .collect()
+}
+
+/// GT-09 on: eight partition streams, each adding up to 50 ms.
+fn streams_config() -> ReplicatorConfig {
+    ReplicatorConfig {
+        partition_streams: 8,
+        stream_skew_us_max: 50_000,
+        ..ReplicatorConfig::default()
+    }
 }
 
 /// Deliver every pending message instantly until quiet; returns applies per region.
@@ -237,9 +250,20 @@ fn a_table_without_peers_never_fills_its_log() {
 /// and the winner of each key is the write with the largest stamp.
 #[test]
 fn lossy_network_converges_to_max_stamp() {
+    lossy_network_converges(ReplicatorConfig::default(), false);
+}
+
+/// GT-09: the same with partition streams holding entries, and receivers restarting
+/// (dropping what their streams held) while the network is lossy.
+#[test]
+fn gt09_lossy_network_with_partition_streams_and_restarts_converges() {
+    lossy_network_converges(streams_config(), true);
+}
+
+fn lossy_network_converges(config: ReplicatorConfig, restarts: bool) {
     for seed in 0..20u64 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut rs = three();
+        let mut rs = three_with(config.clone());
         let mut best: BTreeMap<u32, Stamp> = BTreeMap::new();
         let mut pending: Vec<(u64, RegionId, Message<u32, String>)> = Vec::new();
         let mut now = 0u64;
@@ -260,7 +284,11 @@ fn lossy_network_converges_to_max_stamp() {
                     *e = (*e).max(w.stamp);
                 }
             }
+            if restarts && step < 2_000 && rng.random_bool(0.002) {
+                rs[rng.random_range(0..3usize)].restart(now);
+            }
             for r in rs.iter_mut() {
+                r.release(now);
                 for (to, m) in r.poll(now) {
                     let lossy = step < 2_000;
                     if lossy && rng.random_bool(0.2) {
@@ -286,6 +314,9 @@ fn lossy_network_converges_to_max_stamp() {
                     pending.push((now + 5_000, from, ack));
                 }
             }
+        }
+        for r in &rs {
+            assert_eq!(r.held_entries(), 0, "seed {seed}: streams drained");
         }
         for (key, stamp) in &best {
             for r in &rs {
@@ -370,4 +401,150 @@ fn gt19_joining_replica_receives_writes_after_its_snapshot() {
     let applied = drain(&mut rs, 60);
     assert!(applied[2].is_empty());
     assert_eq!(rs[0].backlog(AP), 0);
+}
+
+/// Ship `us`'s log to `eu` in one batch at `at_us`; returns what applied at once.
+fn deliver_log(us: &mut R, eu: &mut R, at_us: u64) -> (Vec<Apply<u32, String>>, SeenClock) {
+    let mut applied = Vec::new();
+    let mut acked = SeenClock::default();
+    for (_, m) in us.poll(at_us) {
+        if let Message::Batch { .. } = m {
+            let (apps, ack) = eu.on_message(m, at_us);
+            applied.extend(apps);
+            if let Some(Message::Ack { seen, .. }) = ack {
+                acked = seen;
+            }
+        }
+    }
+    (applied, acked)
+}
+
+fn applied_key_seq(apply: &Apply<u32, String>) -> (u32, u64) {
+    match apply {
+        Apply::Applied { key, stamp, .. } => (*key, stamp.seq),
+        Apply::Discarded { key, stamp, .. } => (*key, stamp.seq),
+    }
+}
+
+#[test]
+fn gt09_partition_streams_reorder_across_items_never_within_one() {
+    let config = ReplicatorConfig {
+        batch_items_max: 1_000,
+        window_items_max: 2_000,
+        ..streams_config()
+    };
+    let mut us = R::new(US, &[EU], config.clone());
+    let mut eu = R::new(EU, &[US], config);
+    // 64 items written twice each, in one source order.
+    for round in 0..2u64 {
+        for key in 0..64u32 {
+            let t = 1_000 + round * 100 + u64::from(key);
+            us.record_local(key, Some(format!("{round}")), t, t);
+        }
+    }
+    let (mut order, acked) = deliver_log(&mut us, &mut eu, 10_000);
+    // Held entries are not acknowledged: the ack covers only an applied prefix.
+    assert!(eu.held_entries() > 0, "some stream delays its entries");
+    let applied_prefix = acked.get(&US);
+    assert!(applied_prefix < us.head_seq());
+    assert!(
+        order
+            .iter()
+            .filter(|a| applied_key_seq(a).1 <= applied_prefix)
+            .count()
+            == applied_prefix as usize,
+        "everything acknowledged was applied"
+    );
+    for t in (10_000..=70_000).step_by(1_000) {
+        order.extend(eu.release(t));
+    }
+    assert_eq!(eu.held_entries(), 0);
+    assert_eq!(order.len(), 128, "every entry applied once");
+    assert_eq!(
+        eu.seen().get(&US),
+        us.head_seq(),
+        "all applied, all acknowledgeable"
+    );
+    let seqs: Vec<u64> = order.iter().map(|a| applied_key_seq(a).1).collect();
+    assert!(
+        seqs.windows(2).any(|w| w[0] > w[1]),
+        "GT-09: the remote order differs from the source order across items"
+    );
+    assert!(eu.counters().applied_out_of_order > 0);
+    for key in 0..64u32 {
+        let per_key: Vec<u64> = order
+            .iter()
+            .map(applied_key_seq)
+            .filter(|(k, _)| *k == key)
+            .map(|(_, seq)| seq)
+            .collect();
+        assert!(
+            per_key.windows(2).all(|w| w[0] < w[1]),
+            "item {key}: {per_key:?}"
+        );
+        assert_eq!(eu.version(&key).unwrap().stamp.seq, per_key[1]);
+    }
+}
+
+#[test]
+fn gt09_one_partition_stream_applies_in_source_order_at_once() {
+    let config = ReplicatorConfig {
+        partition_streams: 1,
+        stream_skew_us_max: 50_000,
+        ..ReplicatorConfig::default()
+    };
+    let mut us = R::new(US, &[EU], config.clone());
+    let mut eu = R::new(EU, &[US], config);
+    for key in 0..20u32 {
+        us.record_local(key, Some("x".into()), 1_000 + u64::from(key), 1_000);
+    }
+    let (order, acked) = deliver_log(&mut us, &mut eu, 5_000);
+    let seqs: Vec<u64> = order.iter().map(|a| applied_key_seq(a).1).collect();
+    assert_eq!(seqs, (1..=20).collect::<Vec<u64>>());
+    assert_eq!(acked.get(&US), 20);
+    assert_eq!(eu.held_entries(), 0);
+}
+
+#[test]
+fn gt09_restart_drops_held_entries_and_the_origin_resends_them() {
+    let config = ReplicatorConfig {
+        resend_after_us: 100_000,
+        ..streams_config()
+    };
+    let mut us = R::new(US, &[EU], config.clone());
+    let mut eu = R::new(EU, &[US], config);
+    for key in 0..50u32 {
+        us.record_local(key, Some("x".into()), 1_000 + u64::from(key), 1_000);
+    }
+    let (first, acked) = deliver_log(&mut us, &mut eu, 10_000);
+    us.on_message(
+        Message::Ack {
+            from: EU,
+            seen: acked.clone(),
+            head_seq: 0,
+        },
+        10_000,
+    );
+    let held = eu.held_entries();
+    assert!(held > 0);
+    assert_eq!(first.len() + held, 50);
+    eu.restart(11_000);
+    assert_eq!(eu.held_entries(), 0, "held entries are in-flight work");
+    assert!(eu.release(1_000_000).is_empty());
+    // The origin never had them acknowledged: it resends after its timeout.
+    assert_eq!(us.backlog(EU), 50 - acked.get(&US));
+    let (mut again, _) = deliver_log(&mut us, &mut eu, 200_000);
+    again.extend(eu.release(300_000));
+    let mut keys: Vec<u32> = first
+        .iter()
+        .chain(again.iter())
+        .map(|a| applied_key_seq(a).0)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        (0..50).collect::<Vec<u32>>(),
+        "each write applied exactly once"
+    );
+    assert_eq!(eu.seen().get(&US), 50);
 }

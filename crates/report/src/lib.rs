@@ -148,6 +148,11 @@ pub fn summary_json(
         .iter()
         .map(|c| c.lww_overwrites)
         .sum();
+    let applied_out_of_order: u64 = run
+        .replication_counters
+        .iter()
+        .map(|c| c.applied_out_of_order)
+        .sum();
     json!({
         "schema": 1,
         "scenario": run.scenario,
@@ -177,6 +182,7 @@ pub fn summary_json(
         })).collect::<Vec<_>>(),
         "replication_applies": stats.applies(),
         "lww_overwrites": lww_overwrites,
+        "replication_applied_out_of_order": applied_out_of_order,
         "lww": report.lww,
         "convergence": report.convergence,
         "reads": report.reads,

@@ -159,6 +159,14 @@ pub struct Replication {
     pub retry_backoff: Backoff,
     /// How long tombstones are kept after every replica has seen them. Default 24 h.
     pub tombstone_gc_us: u64,
+    /// GT-09: parallel partition streams per (origin, receiver) pair of an MREC table;
+    /// writes to different items may be applied out of their source order. Default 4;
+    /// 1 is one ordered stream. The count is **unconfirmed** (the reference confirms
+    /// the reordering, not its extent).
+    pub partition_streams: u16,
+    /// GT-09: most extra delay one partition stream adds, redrawn every second per
+    /// stream. Default 50 ms (**unconfirmed**); 0 turns the reordering off.
+    pub stream_skew_us: u64,
 }
 
 #[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]

@@ -136,6 +136,8 @@ pub struct Replication {
     pub batch_interval: Option<S<String>>,
     pub retry_backoff: Option<S<Backoff>>,
     pub tombstone_gc: Option<S<String>>,
+    pub partition_streams: Option<S<i64>>,
+    pub stream_skew: Option<S<String>>,
 }
 
 #[derive(Deserialize)]

@@ -607,6 +607,8 @@ impl Resolver {
                 max_us: 2_000_000,
             },
             tombstone_gc_us: 24 * 3_600 * 1_000_000,
+            partition_streams: 4,
+            stream_skew_us: 50_000,
         };
         let Some(replication) = replication else {
             return Some(defaults);
@@ -658,12 +660,37 @@ impl Resolver {
             "replication.tombstone_gc",
             defaults.tombstone_gc_us,
         );
+        let streams = match &r.partition_streams {
+            Some(v) => self.count(
+                v,
+                "replication.partition_streams",
+                1,
+                limits::REPLICATION_PARTITION_STREAMS_MAX,
+            ),
+            None => Some(u64::from(defaults.partition_streams)),
+        };
+        let skew = self.opt_duration(
+            r.stream_skew.as_ref(),
+            "replication.stream_skew",
+            defaults.stream_skew_us,
+        );
+        if let (Some(us), Some(value)) = (skew, r.stream_skew.as_ref())
+            && us > limits::REPLICATION_STREAM_SKEW_US_MAX
+        {
+            self.error(
+                value.span(),
+                "replication.stream_skew",
+                format!("expected at most 10s, found {:?}", value.get_ref()),
+            );
+        }
         Some(Replication {
             queue_items_max: usize::try_from(queue?).ok()?,
             batch_items_max: usize::try_from(batch?).ok()?,
             batch_interval_us: interval?,
             retry_backoff: backoff?,
             tombstone_gc_us: gc?,
+            partition_streams: u16::try_from(streams?).ok()?,
+            stream_skew_us: skew.filter(|us| *us <= limits::REPLICATION_STREAM_SKEW_US_MAX)?,
         })
     }
 
