@@ -147,6 +147,11 @@ pub struct DirectedLink {
     pub spec: LinkSpec,
 }
 
+/// GT-09 defaults, shared with `dynasim serve`: partition streams per region pair.
+pub const PARTITION_STREAMS_DEFAULT: u16 = 4;
+/// GT-09 defaults: most delay one partition stream adds, us.
+pub const STREAM_SKEW_US_DEFAULT: u64 = 50_000;
+
 #[derive(serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Replication {
     /// Per (source, destination) pair. Default 100_000.

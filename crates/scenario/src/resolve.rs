@@ -607,8 +607,8 @@ impl Resolver {
                 max_us: 2_000_000,
             },
             tombstone_gc_us: 24 * 3_600 * 1_000_000,
-            partition_streams: 4,
-            stream_skew_us: 50_000,
+            partition_streams: crate::model::PARTITION_STREAMS_DEFAULT,
+            stream_skew_us: crate::model::STREAM_SKEW_US_DEFAULT,
         };
         let Some(replication) = replication else {
             return Some(defaults);

@@ -270,6 +270,8 @@ pub(crate) fn metrics(world: &World) -> Value {
                     "remote_discarded": c.remote_discarded,
                     "lww_overwrites": c.lww_overwrites,
                     "entries_resent": c.entries_resent,
+                    "applied_out_of_order": c.applied_out_of_order,
+                    "held_in_partition_streams": replica.replicator.held_entries(),
                     "tombstones": replica.replicator.tombstone_count(),
                 }),
             );

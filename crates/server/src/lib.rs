@@ -111,7 +111,12 @@ impl ServeOptions {
             auth: None,
             allow_unauthenticated: false,
             limits: Limits::default(),
-            replication: ReplicatorConfig::default(),
+            // GT-09 as in simulations: parallel partition streams per region pair.
+            replication: ReplicatorConfig {
+                partition_streams: dynasim_scenario::PARTITION_STREAMS_DEFAULT,
+                stream_skew_us_max: dynasim_scenario::STREAM_SKEW_US_DEFAULT,
+                ..ReplicatorConfig::default()
+            },
             data_dir: None,
             threads: None,
         }
@@ -142,6 +147,8 @@ impl ServeOptions {
             }
         }
         options.replication.queue_items_max = scenario.replication.queue_items_max;
+        options.replication.partition_streams = scenario.replication.partition_streams;
+        options.replication.stream_skew_us_max = scenario.replication.stream_skew_us;
         options.replication.batch_items_max = scenario.replication.batch_items_max;
         options.replication.window_items_max = options
             .replication
