@@ -1043,7 +1043,7 @@ impl Region {
         t.charge_replicated(units, now_us);
         let old_image = if t.gsis.is_empty() {
             self.engine
-                .apply_replicated_image(&t.spec.name, key_item, image.clone())
+                .apply_validated_image(&t.spec.name, key.clone(), key_item, image.clone())
                 .expect("replicated images were validated at their origin")
         } else {
             // GT-07: the receiver's indexes pay for the change too, which needs the
