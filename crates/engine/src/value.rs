@@ -301,6 +301,53 @@ impl<'de> Visitor<'de> for TagSeed {
     }
 }
 
+/// Reads an `N` value (a string, or null for "not set") and parses it where it lies in
+/// the input, without a `String` per number; a bad number comes back as its message.
+/// Accepts and rejects exactly what `Option<String>` does, with the same messages.
+struct NumberSeed;
+
+impl<'de> de::DeserializeSeed<'de> for NumberSeed {
+    type Value = Option<Result<Number, String>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_option(NumberSeed)
+    }
+}
+
+impl<'de> Visitor<'de> for NumberSeed {
+    type Value = Option<Result<Number, String>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("option")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_string(NumberText).map(Some)
+    }
+}
+
+struct NumberText;
+
+impl<'de> Visitor<'de> for NumberText {
+    type Value = Result<Number, String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(Number::parse(text).map_err(|e| e.message))
+    }
+}
+
 impl<'de> Visitor<'de> for ValueVisitor {
     type Value = AttributeValue;
 
@@ -320,63 +367,62 @@ impl<'de> Visitor<'de> for ValueVisitor {
                 }
             };
             // A JSON null counts as "not set", as in DynamoDB's request parser.
-            let parsed =
-                match value_type {
-                    ValueType::S => access
-                        .next_value::<Option<String>>()?
-                        .map(AttributeValue::S),
-                    ValueType::N => access.next_value::<Option<String>>()?.map(|text| {
-                        match Number::parse(&text) {
-                            Ok(n) => AttributeValue::N(n),
-                            Err(e) => {
-                                first_error.get_or_insert(e.message);
-                                AttributeValue::Null
-                            }
+            let parsed = match value_type {
+                ValueType::S => access
+                    .next_value::<Option<String>>()?
+                    .map(AttributeValue::S),
+                ValueType::N => access
+                    .next_value_seed(NumberSeed)?
+                    .map(|parsed| match parsed {
+                        Ok(n) => AttributeValue::N(n),
+                        Err(message) => {
+                            first_error.get_or_insert(message);
+                            AttributeValue::Null
                         }
                     }),
-                    ValueType::B => match access.next_value::<Option<String>>()? {
-                        Some(text) => Some(AttributeValue::B(decode_base64(&text)?)),
-                        None => None,
-                    },
-                    ValueType::Bool => access
-                        .next_value::<Option<bool>>()?
-                        .map(AttributeValue::Bool),
-                    ValueType::Null => match access.next_value::<Option<bool>>()? {
-                        Some(true) => Some(AttributeValue::Null),
-                        Some(false) => {
-                            first_error.get_or_insert(
-                                "Null attribute value types must have the value of true".into(),
-                            );
-                            Some(AttributeValue::Null)
-                        }
-                        None => None,
-                    },
-                    ValueType::M => access
-                        .next_value::<Option<BTreeMap<String, AttributeValue>>>()?
-                        .map(AttributeValue::M),
-                    ValueType::L => access
-                        .next_value::<Option<Vec<AttributeValue>>>()?
-                        .map(AttributeValue::L),
-                    ValueType::Ss => access.next_value::<Option<Vec<String>>>()?.map(|list| {
-                        string_set(list).unwrap_or_else(|m| {
-                            first_error.get_or_insert(m);
-                            AttributeValue::Null
-                        })
-                    }),
-                    ValueType::Ns => access.next_value::<Option<Vec<String>>>()?.map(|list| {
-                        number_set(list).unwrap_or_else(|m| {
-                            first_error.get_or_insert(m);
-                            AttributeValue::Null
-                        })
-                    }),
-                    ValueType::Bs => match access.next_value::<Option<Vec<String>>>()? {
-                        Some(list) => Some(binary_set::<A::Error>(list)?.unwrap_or_else(|m| {
-                            first_error.get_or_insert(m);
-                            AttributeValue::Null
-                        })),
-                        None => None,
-                    },
-                };
+                ValueType::B => match access.next_value::<Option<String>>()? {
+                    Some(text) => Some(AttributeValue::B(decode_base64(&text)?)),
+                    None => None,
+                },
+                ValueType::Bool => access
+                    .next_value::<Option<bool>>()?
+                    .map(AttributeValue::Bool),
+                ValueType::Null => match access.next_value::<Option<bool>>()? {
+                    Some(true) => Some(AttributeValue::Null),
+                    Some(false) => {
+                        first_error.get_or_insert(
+                            "Null attribute value types must have the value of true".into(),
+                        );
+                        Some(AttributeValue::Null)
+                    }
+                    None => None,
+                },
+                ValueType::M => access
+                    .next_value::<Option<BTreeMap<String, AttributeValue>>>()?
+                    .map(AttributeValue::M),
+                ValueType::L => access
+                    .next_value::<Option<Vec<AttributeValue>>>()?
+                    .map(AttributeValue::L),
+                ValueType::Ss => access.next_value::<Option<Vec<String>>>()?.map(|list| {
+                    string_set(list).unwrap_or_else(|m| {
+                        first_error.get_or_insert(m);
+                        AttributeValue::Null
+                    })
+                }),
+                ValueType::Ns => access.next_value::<Option<Vec<String>>>()?.map(|list| {
+                    number_set(list).unwrap_or_else(|m| {
+                        first_error.get_or_insert(m);
+                        AttributeValue::Null
+                    })
+                }),
+                ValueType::Bs => match access.next_value::<Option<Vec<String>>>()? {
+                    Some(list) => Some(binary_set::<A::Error>(list)?.unwrap_or_else(|m| {
+                        first_error.get_or_insert(m);
+                        AttributeValue::Null
+                    })),
+                    None => None,
+                },
+            };
             if let Some(value) = parsed {
                 tags += 1;
                 found = Some(value);
