@@ -573,6 +573,50 @@ mod tests {
         );
     }
 
+    /// `N` is read in place (no `String`): its answers must be those of reading it as an
+    /// `Option<String>` and parsing that, as it was done before, errors included.
+    #[test]
+    fn numbers_decode_as_through_an_optional_string() {
+        let through_string = |json: &str| -> Result<AttributeValue, String> {
+            let text: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+            let n: Option<String> =
+                serde_json::from_value(text["N"].clone()).map_err(|e| e.to_string())?;
+            match n {
+                None => Err("Supplied AttributeValue is empty".into()),
+                Some(n) => Number::parse(&n)
+                    .map(AttributeValue::N)
+                    .map_err(|e| e.message),
+            }
+        };
+        for json in [
+            r#"{"N":"12.50"}"#,
+            r#"{"N":"-0.000e5"}"#,
+            r#"{"N":"1\u0030"}"#,
+            r#"{"N":""}"#,
+            r#"{"N":"1e200"}"#,
+            r#"{"N":"x"}"#,
+        ] {
+            let strip = |m: String| m.split(" at line").next().unwrap_or_default().to_string();
+            assert_eq!(parse(json).map_err(strip), through_string(json), "{json}");
+        }
+        assert!(
+            parse(r#"{"N":null}"#)
+                .unwrap_err()
+                .starts_with("Supplied AttributeValue is empty")
+        );
+        for json in [r#"{"N":5}"#, r#"{"N":true}"#, r#"{"N":["1"]}"#] {
+            let message = parse(json).unwrap_err();
+            let expected = serde_json::from_str::<Option<String>>(&json[5..json.len() - 1])
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                message.split(" at line").next(),
+                expected.split(" at line").next(),
+                "{json}"
+            );
+        }
+    }
+
     #[test]
     fn dm18_nesting_limit() {
         let mut value = AttributeValue::s("leaf");
