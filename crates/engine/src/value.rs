@@ -301,6 +301,53 @@ impl<'de> Visitor<'de> for TagSeed {
     }
 }
 
+/// Reads an `N` value (a string, or null for "not set") and parses it where it lies in
+/// the input, without a `String` per number; a bad number comes back as its message.
+/// Accepts and rejects exactly what `Option<String>` does, with the same messages.
+struct NumberSeed;
+
+impl<'de> de::DeserializeSeed<'de> for NumberSeed {
+    type Value = Option<Result<Number, String>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_option(NumberSeed)
+    }
+}
+
+impl<'de> Visitor<'de> for NumberSeed {
+    type Value = Option<Result<Number, String>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("option")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_string(NumberText).map(Some)
+    }
+}
+
+struct NumberText;
+
+impl<'de> Visitor<'de> for NumberText {
+    type Value = Result<Number, String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(Number::parse(text).map_err(|e| e.message))
+    }
+}
+
 impl<'de> Visitor<'de> for ValueVisitor {
     type Value = AttributeValue;
 
@@ -320,63 +367,62 @@ impl<'de> Visitor<'de> for ValueVisitor {
                 }
             };
             // A JSON null counts as "not set", as in DynamoDB's request parser.
-            let parsed =
-                match value_type {
-                    ValueType::S => access
-                        .next_value::<Option<String>>()?
-                        .map(AttributeValue::S),
-                    ValueType::N => access.next_value::<Option<String>>()?.map(|text| {
-                        match Number::parse(&text) {
-                            Ok(n) => AttributeValue::N(n),
-                            Err(e) => {
-                                first_error.get_or_insert(e.message);
-                                AttributeValue::Null
-                            }
+            let parsed = match value_type {
+                ValueType::S => access
+                    .next_value::<Option<String>>()?
+                    .map(AttributeValue::S),
+                ValueType::N => access
+                    .next_value_seed(NumberSeed)?
+                    .map(|parsed| match parsed {
+                        Ok(n) => AttributeValue::N(n),
+                        Err(message) => {
+                            first_error.get_or_insert(message);
+                            AttributeValue::Null
                         }
                     }),
-                    ValueType::B => match access.next_value::<Option<String>>()? {
-                        Some(text) => Some(AttributeValue::B(decode_base64(&text)?)),
-                        None => None,
-                    },
-                    ValueType::Bool => access
-                        .next_value::<Option<bool>>()?
-                        .map(AttributeValue::Bool),
-                    ValueType::Null => match access.next_value::<Option<bool>>()? {
-                        Some(true) => Some(AttributeValue::Null),
-                        Some(false) => {
-                            first_error.get_or_insert(
-                                "Null attribute value types must have the value of true".into(),
-                            );
-                            Some(AttributeValue::Null)
-                        }
-                        None => None,
-                    },
-                    ValueType::M => access
-                        .next_value::<Option<BTreeMap<String, AttributeValue>>>()?
-                        .map(AttributeValue::M),
-                    ValueType::L => access
-                        .next_value::<Option<Vec<AttributeValue>>>()?
-                        .map(AttributeValue::L),
-                    ValueType::Ss => access.next_value::<Option<Vec<String>>>()?.map(|list| {
-                        string_set(list).unwrap_or_else(|m| {
-                            first_error.get_or_insert(m);
-                            AttributeValue::Null
-                        })
-                    }),
-                    ValueType::Ns => access.next_value::<Option<Vec<String>>>()?.map(|list| {
-                        number_set(list).unwrap_or_else(|m| {
-                            first_error.get_or_insert(m);
-                            AttributeValue::Null
-                        })
-                    }),
-                    ValueType::Bs => match access.next_value::<Option<Vec<String>>>()? {
-                        Some(list) => Some(binary_set::<A::Error>(list)?.unwrap_or_else(|m| {
-                            first_error.get_or_insert(m);
-                            AttributeValue::Null
-                        })),
-                        None => None,
-                    },
-                };
+                ValueType::B => match access.next_value::<Option<String>>()? {
+                    Some(text) => Some(AttributeValue::B(decode_base64(&text)?)),
+                    None => None,
+                },
+                ValueType::Bool => access
+                    .next_value::<Option<bool>>()?
+                    .map(AttributeValue::Bool),
+                ValueType::Null => match access.next_value::<Option<bool>>()? {
+                    Some(true) => Some(AttributeValue::Null),
+                    Some(false) => {
+                        first_error.get_or_insert(
+                            "Null attribute value types must have the value of true".into(),
+                        );
+                        Some(AttributeValue::Null)
+                    }
+                    None => None,
+                },
+                ValueType::M => access
+                    .next_value::<Option<BTreeMap<String, AttributeValue>>>()?
+                    .map(AttributeValue::M),
+                ValueType::L => access
+                    .next_value::<Option<Vec<AttributeValue>>>()?
+                    .map(AttributeValue::L),
+                ValueType::Ss => access.next_value::<Option<Vec<String>>>()?.map(|list| {
+                    string_set(list).unwrap_or_else(|m| {
+                        first_error.get_or_insert(m);
+                        AttributeValue::Null
+                    })
+                }),
+                ValueType::Ns => access.next_value::<Option<Vec<String>>>()?.map(|list| {
+                    number_set(list).unwrap_or_else(|m| {
+                        first_error.get_or_insert(m);
+                        AttributeValue::Null
+                    })
+                }),
+                ValueType::Bs => match access.next_value::<Option<Vec<String>>>()? {
+                    Some(list) => Some(binary_set::<A::Error>(list)?.unwrap_or_else(|m| {
+                        first_error.get_or_insert(m);
+                        AttributeValue::Null
+                    })),
+                    None => None,
+                },
+            };
             if let Some(value) = parsed {
                 tags += 1;
                 found = Some(value);
@@ -525,6 +571,50 @@ mod tests {
                 .unwrap_err()
                 .contains("can not be converted to a Blob")
         );
+    }
+
+    /// `N` is read in place (no `String`): its answers must be those of reading it as an
+    /// `Option<String>` and parsing that, as it was done before, errors included.
+    #[test]
+    fn numbers_decode_as_through_an_optional_string() {
+        let through_string = |json: &str| -> Result<AttributeValue, String> {
+            let text: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+            let n: Option<String> =
+                serde_json::from_value(text["N"].clone()).map_err(|e| e.to_string())?;
+            match n {
+                None => Err("Supplied AttributeValue is empty".into()),
+                Some(n) => Number::parse(&n)
+                    .map(AttributeValue::N)
+                    .map_err(|e| e.message),
+            }
+        };
+        for json in [
+            r#"{"N":"12.50"}"#,
+            r#"{"N":"-0.000e5"}"#,
+            r#"{"N":"1\u0030"}"#,
+            r#"{"N":""}"#,
+            r#"{"N":"1e200"}"#,
+            r#"{"N":"x"}"#,
+        ] {
+            let strip = |m: String| m.split(" at line").next().unwrap_or_default().to_string();
+            assert_eq!(parse(json).map_err(strip), through_string(json), "{json}");
+        }
+        assert!(
+            parse(r#"{"N":null}"#)
+                .unwrap_err()
+                .starts_with("Supplied AttributeValue is empty")
+        );
+        for json in [r#"{"N":5}"#, r#"{"N":true}"#, r#"{"N":["1"]}"#] {
+            let message = parse(json).unwrap_err();
+            let expected = serde_json::from_str::<Option<String>>(&json[5..json.len() - 1])
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                message.split(" at line").next(),
+                expected.split(" at line").next(),
+                "{json}"
+            );
+        }
     }
 
     #[test]

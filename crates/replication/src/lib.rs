@@ -417,60 +417,76 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
             };
         }
         let deleted = image.is_none();
-        // One search of the version map for the read and the update.
-        let stored = self.versions.entry(key.clone());
+        let local_dot = Dot::new(self.local, log_seq);
+        let seen = &self.seen;
         // Everything this replica has applied happened before this write (its seen
         // clock), plus whatever this item's version carries (e.g. MRSC synchronous
         // applies not yet counted in the seen clock). Tombstone collection drops a
         // version's own context, never the seen clock.
-        let mut context_before = match &stored {
-            hash_map::Entry::Occupied(o) => o.get().context.clone(),
-            hash_map::Entry::Vacant(_) => SeenClock::default(),
-        };
-        for dot in self.seen.iter() {
-            context_before.apply(Dot::new(*dot.actor, dot.counter));
-        }
-        let mut context = context_before.clone();
-        context.apply(Dot::new(self.local, log_seq));
-        let superseded_by = match stored {
-            hash_map::Entry::Occupied(mut o) if o.get().stamp > stamp => {
-                let v = o.get_mut();
-                v.context = context.clone();
-                Some(v.stamp)
+        let merge_seen = |context: &mut SeenClock| {
+            for dot in seen.iter() {
+                context.apply(Dot::new(*dot.actor, dot.counter));
             }
-            hash_map::Entry::Occupied(mut o) => {
-                o.insert(Version {
-                    stamp,
-                    deleted,
-                    context: context.clone(),
-                });
-                None
+        };
+        // One search of the version map for the read and the update. The stored version
+        // is updated in place: its context becomes this write's context (every local
+        // write, winning or superseded, joins the item's context), so the only copies
+        // made are the ones handed out (`context_before`, and the log entry's).
+        let (context_before, superseded_by, version) = match self.versions.entry(key.clone()) {
+            hash_map::Entry::Occupied(o) => {
+                let version = o.into_mut();
+                merge_seen(&mut version.context);
+                let context_before = version.context.clone();
+                version.context.apply(local_dot);
+                let superseded_by = if version.stamp > stamp {
+                    Some(version.stamp)
+                } else {
+                    version.stamp = stamp;
+                    version.deleted = deleted;
+                    None
+                };
+                (context_before, superseded_by, version)
             }
             hash_map::Entry::Vacant(v) => {
-                v.insert(Version {
+                let mut context_before = SeenClock::default();
+                merge_seen(&mut context_before);
+                let mut context = context_before.clone();
+                context.apply(local_dot);
+                let version = v.insert(Version {
                     stamp,
                     deleted,
-                    context: context.clone(),
+                    context,
                 });
-                None
+                (context_before, None, version)
             }
         };
+        // A single-region table keeps no log (nobody will acknowledge it): the entry
+        // would be dropped at once, so its copy of the context is not made.
+        let context = (!self.peers.is_empty()).then(|| version.context.clone());
         self.seen.apply(Dot::new(self.local, log_seq));
         if superseded_by.is_none() {
             self.track_tombstone(&key, deleted, None, log_seq);
         }
-        self.head_seq = log_seq;
-        self.log.push_back(Entry {
-            seq: log_seq,
-            key,
-            image,
-            stamp,
-            context,
-            written_at_us: now_us,
-        });
-        if self.peers.is_empty() {
-            // A single-region table: nobody will acknowledge, nothing needs keeping.
-            self.truncate_log();
+        match context {
+            Some(context) => {
+                self.head_seq = log_seq;
+                self.log.push_back(Entry {
+                    seq: log_seq,
+                    key,
+                    image,
+                    stamp,
+                    context,
+                    written_at_us: now_us,
+                });
+            }
+            None => {
+                // What pushing the entry and truncating the log to the head would leave:
+                // an empty log based at the new head.
+                self.truncate_log();
+                debug_assert!(self.log.is_empty(), "no peers: the log is truncated");
+                self.head_seq = log_seq;
+                self.log_base_seq = log_seq;
+            }
         }
         self.counters.local_writes += 1;
         LocalWrite {
