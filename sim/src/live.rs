@@ -570,12 +570,15 @@ fn snapshot(view: &View<'_>, now_us: u64, cursors: &mut (usize, usize, usize, us
     let n = s.regions.len();
     let mut backlog = vec![vec![0u64; n]; n];
     let mut lww_overwrites = 0;
+    let mut applied_out_of_order = 0;
     let regions = (0..n)
         .map(|r| {
             let id = RegionId(r as u16);
             for local in 0..s.global_table[r].len() {
                 let replicator = s.regions[r].replicator(local);
-                lww_overwrites += replicator.counters().lww_overwrites;
+                let counters = replicator.counters();
+                lww_overwrites += counters.lww_overwrites;
+                applied_out_of_order += counters.applied_out_of_order;
                 for (p, cell) in backlog[r].iter_mut().enumerate() {
                     if p != r {
                         *cell += replicator.backlog(RegionId(p as u16));
@@ -605,6 +608,7 @@ fn snapshot(view: &View<'_>, now_us: u64, cursors: &mut (usize, usize, usize, us
         regions,
         backlog,
         lww_overwrites,
+        applied_out_of_order,
         active_faults: faults.active_labels(now_us),
         events,
         consumers: view.consumers.gauges(view.scenario, s, now_us),

@@ -127,6 +127,8 @@ pub struct Snapshot {
     /// `backlog[from][to]`: entries `from` has not had acknowledged by `to`.
     pub backlog: Vec<Vec<u64>>,
     pub lww_overwrites: u64,
+    /// Remote writes applied before an earlier write of their origin (GT-09), so far.
+    pub applied_out_of_order: u64,
     pub agreement: Option<(u64, u64)>,
     pub active_faults: Vec<String>,
     pub events: Vec<LogLine>,
@@ -268,6 +270,7 @@ impl Feed {
         }
         state.active_faults = snap.active_faults.clone();
         state.lww_overwrites = snap.lww_overwrites;
+        state.applied_out_of_order = snap.applied_out_of_order;
         if snap.agreement.is_some() {
             state.agreement = snap.agreement;
         }

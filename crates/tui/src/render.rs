@@ -478,8 +478,8 @@ fn replication_lines(state: &DashboardState, width: u16) -> Vec<Line<'static>> {
         lines.push(Line::raw(line));
     }
     lines.push(Line::raw(format!(
-        "LWW overwrites: {}",
-        state.lww_overwrites
+        "LWW overwrites: {}  reordered: {}",
+        state.lww_overwrites, state.applied_out_of_order
     )));
     lines
 }

@@ -303,6 +303,8 @@ pub struct DashboardState {
     pub lag: Vec<Vec<Lag>>,
     pub streams: Vec<Stream>,
     pub lww_overwrites: u64,
+    /// GT-09: remote writes applied before an earlier write of their origin.
+    pub applied_out_of_order: u64,
     pub consumers: Vec<ConsumerRow>,
     /// Provisioned tables only (on-demand capacity has nothing to plot against).
     pub capacity: Vec<CapacityRow>,
@@ -360,6 +362,7 @@ impl DashboardState {
             lag: Vec::new(),
             streams: Vec::new(),
             lww_overwrites: 0,
+            applied_out_of_order: 0,
             consumers: Vec::new(),
             capacity: Vec::new(),
             assertions: Vec::new(),

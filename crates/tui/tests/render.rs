@@ -87,6 +87,7 @@ fn running() -> DashboardState {
         },
     ];
     s.lww_overwrites = 41;
+    s.applied_out_of_order = 17;
     s.agreement = Some((2_301, 2_433));
     s.assertions = vec![
         AssertionRow {
