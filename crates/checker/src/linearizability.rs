@@ -293,12 +293,9 @@ enum Search {
 type Memo =
     HashSet<(u64, u64, State), BuildHasherDefault<std::collections::hash_map::DefaultHasher>>;
 
-fn mix(mut x: u64) -> u64 {
-    // splitmix64 finalizer: per-op keys for the incremental set hash.
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
+/// Per-op keys for the incremental set hash.
+fn mix(x: u64) -> u64 {
+    dynasim_core::splitmix64(x)
 }
 
 /// Wing & Gong search with Lowe's memo over one segment. The linearized set is kept as

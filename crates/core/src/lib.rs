@@ -9,6 +9,16 @@ use std::fmt;
 
 pub mod limits;
 
+/// SplitMix64: a well-spread 64-bit hash of `x`, for choices that must be a pure
+/// function of their inputs (seeds per stream, key placement, delays). Not randomness:
+/// the same input gives the same output in every run and process.
+pub fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
 /// Microseconds since the start of the simulated run (the scenario's `epoch`).
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,

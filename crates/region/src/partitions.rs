@@ -170,7 +170,7 @@ impl PartitionMap {
     /// The position of a key with hash `hash` inside its root: a second mix, so the
     /// order does not repeat the modulo's bits.
     pub fn position(hash: u64) -> u64 {
-        splitmix(hash)
+        dynasim_core::splitmix64(hash)
     }
 
     /// The partition of a key with hash `hash` (a stable hash of its encoded key).
@@ -324,19 +324,12 @@ impl PartitionMap {
     }
 }
 
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn hashes() -> impl Iterator<Item = u64> {
-        (0..20_000u64).map(splitmix)
+        (0..20_000u64).map(dynasim_core::splitmix64)
     }
 
     #[test]

@@ -266,13 +266,6 @@ impl<K, P> OriginStreams<K, P> {
     }
 }
 
-/// SplitMix64's finaliser: a stream's delay as a pure function of its identity.
-fn mix64(mut x: u64) -> u64 {
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
-
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct TombstoneWait {
     origin: Option<RegionId>,
@@ -704,7 +697,8 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
         let identity =
             (u64::from(self.local.0) << 48) ^ (u64::from(origin.0) << 32) ^ stream as u64;
         let period = now_us / STREAM_SKEW_PERIOD_US;
-        mix64(mix64(identity) ^ period) % (self.config.stream_skew_us_max + 1)
+        dynasim_core::splitmix64(dynasim_core::splitmix64(identity) ^ period)
+            % (self.config.stream_skew_us_max + 1)
     }
 
     /// GT-09: apply the held entries due by `now_us`, in release order. The seen clock

@@ -19,14 +19,7 @@ pub fn child_seed(seed: u64, name: &str) -> u64 {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    splitmix(seed ^ hash)
-}
-
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
+    dynasim_core::splitmix64(seed ^ hash)
 }
 
 pub fn rng_for(seed: u64, name: &str) -> ChaCha8Rng {
