@@ -797,10 +797,11 @@ impl Engine {
             .get(table)
             .ok_or_else(EngineError::resource_not_found)?;
         let key = ItemKey::from_key(&table_ref.schema, key_attrs)?;
-        if let Some(image) = &new_image {
-            table_ref.check_replicated(&key, image, &self.config)?;
-        }
-        self.apply_validated_image(table, key, key_attrs, new_image)
+        let stored = match &new_image {
+            Some(image) => Some(table_ref.check_replicated(&key, image, &self.config)?),
+            None => None,
+        };
+        self.store_replicated(table, key, key_attrs, new_image, stored)
     }
 
     /// [`Engine::apply_replicated_image`] for an image another replica of the same
@@ -815,11 +816,10 @@ impl Engine {
         key_attrs: &Item,
         new_image: Option<SharedItem>,
     ) -> Result<Option<SharedItem>, EngineError> {
-        let now = self.now_max;
         let config = &self.config;
         let table_ref = self
             .tables
-            .get_mut(table)
+            .get(table)
             .ok_or_else(EngineError::resource_not_found)?;
         debug_assert!(
             ItemKey::from_key(&table_ref.schema, key_attrs).is_ok_and(|k| k == key),
@@ -832,6 +832,24 @@ impl Engine {
             );
             StoredItem::with_size(Arc::clone(image), item_size(image, config))
         });
+        self.store_replicated(table, key, key_attrs, new_image, stored)
+    }
+
+    /// Stores a replicated image (`stored` is it, sized) and records its stream change.
+    fn store_replicated(
+        &mut self,
+        table: &str,
+        key: ItemKey,
+        key_attrs: &Item,
+        new_image: Option<SharedItem>,
+        stored: Option<StoredItem>,
+    ) -> Result<Option<SharedItem>, EngineError> {
+        let now = self.now_max;
+        let config = &self.config;
+        let table_ref = self
+            .tables
+            .get_mut(table)
+            .ok_or_else(EngineError::resource_not_found)?;
         let old_image = table_ref.store(&key, stored, config).map(|o| o.item);
         if table_ref.stream_arn.is_none() {
             return Ok(old_image);
