@@ -45,6 +45,7 @@
 //! ```
 
 pub mod api;
+pub mod attr_map;
 pub mod bench;
 pub mod capacity;
 pub mod config;
@@ -67,6 +68,7 @@ pub mod ttl;
 pub mod value;
 
 pub use api::*;
+pub use attr_map::AttrMap;
 pub use capacity::{Capacity, CapacityMode, ConsumedCapacity, read_units, write_units};
 pub use config::{EngineConfig, NumberSizeModel, StringSizeUnit};
 pub use decrease::DecreaseBudget;

@@ -13,11 +13,11 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// An item: attribute name to value, iterated in name order (deterministic).
-pub type Item = BTreeMap<String, AttributeValue>;
+pub type Item = crate::attr_map::AttrMap;
 
 /// Deepest nesting of maps and lists (DM-18).
 pub const NESTING_LEVELS_MAX: usize = 32;
@@ -31,7 +31,7 @@ pub enum AttributeValue {
     B(Vec<u8>),
     Bool(bool),
     Null,
-    M(BTreeMap<String, AttributeValue>),
+    M(crate::attr_map::AttrMap),
     L(Vec<AttributeValue>),
     Ss(BTreeSet<String>),
     Ns(BTreeSet<Number>),
@@ -398,7 +398,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
                     None => None,
                 },
                 ValueType::M => access
-                    .next_value::<Option<BTreeMap<String, AttributeValue>>>()?
+                    .next_value::<Option<crate::attr_map::AttrMap>>()?
                     .map(AttributeValue::M),
                 ValueType::L => access
                     .next_value::<Option<Vec<AttributeValue>>>()?

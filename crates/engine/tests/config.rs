@@ -71,7 +71,7 @@ fn ux08_strict_top_level_add_delete_is_an_option() {
     assert_eq!(
         update(&mut lenient, "ADD m.n :one", r#"{":one":{"N":"1"}}"#).unwrap()["m"],
         {
-            let mut m = std::collections::BTreeMap::new();
+            let mut m = dynasim_engine::AttrMap::new();
             m.insert("n".to_string(), AttributeValue::n("1"));
             AttributeValue::M(m)
         }

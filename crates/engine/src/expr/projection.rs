@@ -48,7 +48,7 @@ impl Selection {
         match (self, value) {
             (Selection::All, v) => Some(v.clone()),
             (Selection::Fields(fields), AttributeValue::M(m)) => {
-                let out: BTreeMap<String, AttributeValue> = fields
+                let out: crate::AttrMap = fields
                     .iter()
                     .filter_map(|(k, sel)| Some((k.clone(), sel.apply(m.get(k)?)?)))
                     .collect();
