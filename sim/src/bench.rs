@@ -707,11 +707,11 @@ fn region_vs_engine(runs: usize, quick: bool) -> String {
         for i in 0..ops {
             let key = rng.random_range(0..keys);
             let mut item = Item::new();
-            item.insert("pk".into(), AttributeValue::S(format!("k{key:09}")));
+            item.insert("pk", AttributeValue::S(format!("k{key:09}")));
             let now = SimTime(i * 100);
             if i % 2 == 0 {
-                item.insert("v".into(), AttributeValue::n(&i.to_string()));
-                item.insert("pad".into(), AttributeValue::S("x".repeat(160)));
+                item.insert("v", AttributeValue::n(&i.to_string()));
+                item.insert("pad", AttributeValue::S("x".repeat(160)));
                 let input = PutItemInput {
                     table_name: "bench".into(),
                     item,

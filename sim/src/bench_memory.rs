@@ -104,9 +104,9 @@ fn dir_bytes(dir: &std::path::Path) -> std::io::Result<u64> {
 fn stored_items(through_region: bool) -> Result<String, String> {
     let item = |key: u64| {
         let mut item = Item::new();
-        item.insert("pk".into(), AttributeValue::S(format!("k{key:09}")));
-        item.insert("v".into(), AttributeValue::n(&key.to_string()));
-        item.insert("pad".into(), AttributeValue::S("x".repeat(PAD_BYTES)));
+        item.insert("pk", AttributeValue::S(format!("k{key:09}")));
+        item.insert("v", AttributeValue::n(&key.to_string()));
+        item.insert("pad", AttributeValue::S("x".repeat(PAD_BYTES)));
         item
     };
     let raw_bytes: u64 = (0..ITEMS)

@@ -16,10 +16,13 @@ use crate::value::AttributeValue;
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::borrow::Borrow;
 use std::fmt;
 
-type Entry = (String, AttributeValue);
+/// An attribute name: up to 24 bytes inline (almost every name), so a lookup compares
+/// names inside the entry vector instead of following a pointer per entry.
+pub type Name = compact_str::CompactString;
+
+type Entry = (Name, AttributeValue);
 
 /// Attribute name to value, iterated in name order (deterministic). See the module docs.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
@@ -29,20 +32,20 @@ pub struct AttrMap {
 
 /// Iterator over `(&name, &value)` in name order.
 pub type Iter<'a> =
-    std::iter::Map<std::slice::Iter<'a, Entry>, fn(&'a Entry) -> (&'a String, &'a AttributeValue)>;
+    std::iter::Map<std::slice::Iter<'a, Entry>, fn(&'a Entry) -> (&'a Name, &'a AttributeValue)>;
 /// Iterator over `(&name, &mut value)` in name order.
 pub type IterMut<'a> = std::iter::Map<
     std::slice::IterMut<'a, Entry>,
-    fn(&'a mut Entry) -> (&'a String, &'a mut AttributeValue),
+    fn(&'a mut Entry) -> (&'a Name, &'a mut AttributeValue),
 >;
 /// Owning iterator over `(name, value)` in name order.
 pub type IntoIter = std::vec::IntoIter<Entry>;
 
-fn pair_ref(entry: &Entry) -> (&String, &AttributeValue) {
+fn pair_ref(entry: &Entry) -> (&Name, &AttributeValue) {
     (&entry.0, &entry.1)
 }
 
-fn pair_mut(entry: &mut Entry) -> (&String, &mut AttributeValue) {
+fn pair_mut(entry: &mut Entry) -> (&Name, &mut AttributeValue) {
     (&entry.0, &mut entry.1)
 }
 
@@ -72,52 +75,37 @@ impl AttrMap {
     }
 
     /// Index of `name`, or where it would be inserted.
-    fn search<Q>(&self, name: &Q) -> Result<usize, usize>
-    where
-        String: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
+    fn search(&self, name: &str) -> Result<usize, usize> {
         self.entries
-            .binary_search_by(|(key, _)| key.borrow().cmp(name))
+            .binary_search_by(|(key, _)| key.as_str().cmp(name))
     }
 
-    pub fn get<Q>(&self, name: &Q) -> Option<&AttributeValue>
-    where
-        String: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
+    pub fn get(&self, name: &str) -> Option<&AttributeValue> {
         self.search(name).ok().map(|i| &self.entries[i].1)
     }
 
-    pub fn get_key_value<Q>(&self, name: &Q) -> Option<(&String, &AttributeValue)>
-    where
-        String: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
+    pub fn get_key_value(&self, name: &str) -> Option<(&Name, &AttributeValue)> {
         self.search(name).ok().map(|i| pair_ref(&self.entries[i]))
     }
 
-    pub fn get_mut<Q>(&mut self, name: &Q) -> Option<&mut AttributeValue>
-    where
-        String: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut AttributeValue> {
         match self.search(name) {
             Ok(i) => Some(&mut self.entries[i].1),
             Err(_) => None,
         }
     }
 
-    pub fn contains_key<Q>(&self, name: &Q) -> bool
-    where
-        String: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
+    pub fn contains_key(&self, name: &str) -> bool {
         self.search(name).is_ok()
     }
 
     /// Insert or replace; returns the replaced value.
-    pub fn insert(&mut self, name: String, value: AttributeValue) -> Option<AttributeValue> {
+    pub fn insert(
+        &mut self,
+        name: impl Into<Name>,
+        value: AttributeValue,
+    ) -> Option<AttributeValue> {
+        let name = name.into();
         match self.search(name.as_str()) {
             Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
             Err(i) => {
@@ -127,19 +115,11 @@ impl AttrMap {
         }
     }
 
-    pub fn remove<Q>(&mut self, name: &Q) -> Option<AttributeValue>
-    where
-        String: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
+    pub fn remove(&mut self, name: &str) -> Option<AttributeValue> {
         self.remove_entry(name).map(|(_, value)| value)
     }
 
-    pub fn remove_entry<Q>(&mut self, name: &Q) -> Option<(String, AttributeValue)>
-    where
-        String: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
+    pub fn remove_entry(&mut self, name: &str) -> Option<(Name, AttributeValue)> {
         match self.search(name) {
             Ok(i) => Some(self.entries.remove(i)),
             Err(_) => None,
@@ -147,7 +127,8 @@ impl AttrMap {
     }
 
     /// The entry for `name`, to read, fill or change in place.
-    pub fn entry(&mut self, name: String) -> MapEntry<'_> {
+    pub fn entry(&mut self, name: impl Into<Name>) -> MapEntry<'_> {
+        let name = name.into();
         match self.search(name.as_str()) {
             Ok(index) => MapEntry::Occupied(OccupiedEntry { map: self, index }),
             Err(index) => MapEntry::Vacant(VacantEntry {
@@ -158,7 +139,7 @@ impl AttrMap {
         }
     }
 
-    pub fn retain(&mut self, mut keep: impl FnMut(&String, &mut AttributeValue) -> bool) {
+    pub fn retain(&mut self, mut keep: impl FnMut(&Name, &mut AttributeValue) -> bool) {
         self.entries.retain_mut(|(name, value)| keep(name, value));
     }
 
@@ -176,7 +157,7 @@ impl AttrMap {
         self.entries.iter_mut().map(pair_mut)
     }
 
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + ExactSizeIterator + Clone {
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &Name> + ExactSizeIterator + Clone {
         self.entries.iter().map(|(name, _)| name)
     }
 
@@ -192,7 +173,7 @@ impl AttrMap {
         self.entries.iter_mut().map(|(_, value)| value)
     }
 
-    pub fn into_keys(self) -> impl DoubleEndedIterator<Item = String> + ExactSizeIterator {
+    pub fn into_keys(self) -> impl DoubleEndedIterator<Item = Name> + ExactSizeIterator {
         self.entries.into_iter().map(|(name, _)| name)
     }
 
@@ -202,11 +183,11 @@ impl AttrMap {
         self.entries.into_iter().map(|(_, value)| value)
     }
 
-    pub fn first_key_value(&self) -> Option<(&String, &AttributeValue)> {
+    pub fn first_key_value(&self) -> Option<(&Name, &AttributeValue)> {
         self.entries.first().map(pair_ref)
     }
 
-    pub fn last_key_value(&self) -> Option<(&String, &AttributeValue)> {
+    pub fn last_key_value(&self) -> Option<(&Name, &AttributeValue)> {
         self.entries.last().map(pair_ref)
     }
 
@@ -240,7 +221,7 @@ pub struct OccupiedEntry<'a> {
 pub struct VacantEntry<'a> {
     map: &'a mut AttrMap,
     index: usize,
-    name: String,
+    name: Name,
 }
 
 impl<'a> MapEntry<'a> {
@@ -301,30 +282,30 @@ impl fmt::Debug for AttrMap {
     }
 }
 
-impl<Q> std::ops::Index<&Q> for AttrMap
-where
-    String: Borrow<Q>,
-    Q: Ord + ?Sized,
-{
+impl std::ops::Index<&str> for AttrMap {
     type Output = AttributeValue;
 
     /// Panics if `name` is absent, as `BTreeMap`'s index does.
-    fn index(&self, name: &Q) -> &AttributeValue {
+    fn index(&self, name: &str) -> &AttributeValue {
         self.get(name).expect("no entry found for key")
     }
 }
 
-impl FromIterator<(String, AttributeValue)> for AttrMap {
-    fn from_iter<I: IntoIterator<Item = (String, AttributeValue)>>(iter: I) -> AttrMap {
-        let mut entries: Vec<Entry> = iter.into_iter().collect();
+impl<N: Into<Name>> FromIterator<(N, AttributeValue)> for AttrMap {
+    fn from_iter<I: IntoIterator<Item = (N, AttributeValue)>>(iter: I) -> AttrMap {
+        let mut entries: Vec<Entry> = iter
+            .into_iter()
+            .map(|(name, value)| (name.into(), value))
+            .collect();
         AttrMap::normalize(&mut entries);
         AttrMap { entries }
     }
 }
 
-impl Extend<(String, AttributeValue)> for AttrMap {
-    fn extend<I: IntoIterator<Item = (String, AttributeValue)>>(&mut self, iter: I) {
-        self.entries.extend(iter);
+impl<N: Into<Name>> Extend<(N, AttributeValue)> for AttrMap {
+    fn extend<I: IntoIterator<Item = (N, AttributeValue)>>(&mut self, iter: I) {
+        self.entries
+            .extend(iter.into_iter().map(|(name, value)| (name.into(), value)));
         AttrMap::normalize(&mut self.entries);
     }
 }
@@ -339,13 +320,16 @@ impl From<std::collections::BTreeMap<String, AttributeValue>> for AttrMap {
     /// Already in name order and unique, so no sort.
     fn from(map: std::collections::BTreeMap<String, AttributeValue>) -> AttrMap {
         AttrMap {
-            entries: map.into_iter().collect(),
+            entries: map
+                .into_iter()
+                .map(|(name, value)| (name.into(), value))
+                .collect(),
         }
     }
 }
 
 impl IntoIterator for AttrMap {
-    type Item = (String, AttributeValue);
+    type Item = (Name, AttributeValue);
     type IntoIter = IntoIter;
     fn into_iter(self) -> IntoIter {
         self.entries.into_iter()
@@ -353,7 +337,7 @@ impl IntoIterator for AttrMap {
 }
 
 impl<'a> IntoIterator for &'a AttrMap {
-    type Item = (&'a String, &'a AttributeValue);
+    type Item = (&'a Name, &'a AttributeValue);
     type IntoIter = Iter<'a>;
     fn into_iter(self) -> Iter<'a> {
         self.iter()
@@ -361,7 +345,7 @@ impl<'a> IntoIterator for &'a AttrMap {
 }
 
 impl<'a> IntoIterator for &'a mut AttrMap {
-    type Item = (&'a String, &'a mut AttributeValue);
+    type Item = (&'a Name, &'a mut AttributeValue);
     type IntoIter = IterMut<'a>;
     fn into_iter(self) -> IterMut<'a> {
         self.iter_mut()
@@ -390,7 +374,7 @@ impl<'de> Deserialize<'de> for AttrMap {
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<AttrMap, A::Error> {
                 // Cap the hint: it comes from the input.
                 let mut entries = Vec::with_capacity(access.size_hint().unwrap_or(0).min(64));
-                while let Some(entry) = access.next_entry::<String, AttributeValue>()? {
+                while let Some(entry) = access.next_entry::<Name, AttributeValue>()? {
                     entries.push(entry);
                 }
                 AttrMap::normalize(&mut entries);
@@ -427,7 +411,11 @@ mod tests {
         assert_eq!(ours.remove("z"), theirs.remove("z"));
         assert_eq!(ours.remove("nope"), theirs.remove("nope"));
         assert_eq!(ours.len(), theirs.len());
-        assert!(ours.iter().eq(theirs.iter()));
+        assert!(
+            ours.iter()
+                .map(|(k, v)| (k.as_str(), v))
+                .eq(theirs.iter().map(|(k, v)| (k.as_str(), v)))
+        );
         assert_eq!(ours.get("a"), theirs.get("a"));
         assert_eq!(
             serde_json::to_string(&ours).unwrap(),
@@ -446,14 +434,14 @@ mod tests {
             .into_iter()
             .map(|(n, v)| (n.to_string(), s(v)))
             .collect();
-        let names: Vec<&str> = built.keys().map(String::as_str).collect();
+        let names: Vec<&str> = built.keys().map(Name::as_str).collect();
         assert_eq!(names, ["a", "b", "c"]);
         assert_eq!(built.get("a"), Some(&s("5")));
         assert_eq!(built.get("b"), Some(&s("3")));
         let parsed: AttrMap =
             serde_json::from_str(r#"{"x":{"S":"1"},"w":{"S":"2"},"x":{"S":"3"}}"#).unwrap();
         assert_eq!(parsed.get("x"), Some(&s("3")));
-        assert_eq!(parsed.keys().next().map(String::as_str), Some("w"));
+        assert_eq!(parsed.keys().next().map(Name::as_str), Some("w"));
         let mut extended = built.clone();
         extended.extend([("0".to_string(), s("6")), ("c".to_string(), s("7"))]);
         assert_eq!(extended.len(), 4);
@@ -463,11 +451,9 @@ mod tests {
     #[test]
     fn entry_fills_and_changes_in_place() {
         let mut map = AttrMap::new();
-        map.entry("b".into()).or_insert(s("1"));
-        map.entry("a".into()).or_insert_with(|| s("2"));
-        map.entry("b".into())
-            .and_modify(|v| *v = s("3"))
-            .or_insert(s("x"));
+        map.entry("b").or_insert(s("1"));
+        map.entry("a").or_insert_with(|| s("2"));
+        map.entry("b").and_modify(|v| *v = s("3")).or_insert(s("x"));
         assert_eq!(map.get("b"), Some(&s("3")));
         assert_eq!(map.keys().cloned().collect::<Vec<_>>(), ["a", "b"]);
         map.retain(|name, _| name != "a");

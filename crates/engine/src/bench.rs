@@ -33,12 +33,12 @@ pub fn key_name(i: usize) -> String {
 /// An item of exactly 200 bytes by DynamoDB's size rules (DM-27).
 pub fn item(i: usize) -> Item {
     let mut item: Item = Item::new();
-    item.insert("pk".into(), AttributeValue::s(key_name(i)));
-    item.insert("n".into(), AttributeValue::n(&i.to_string()));
-    item.insert("flag".into(), AttributeValue::Bool(i.is_multiple_of(2)));
+    item.insert("pk", AttributeValue::s(key_name(i)));
+    item.insert("n", AttributeValue::n(&i.to_string()));
+    item.insert("flag", AttributeValue::Bool(i.is_multiple_of(2)));
     let config = EngineConfig::default();
     let used = item_size(&item, &config) + "payload".len();
-    item.insert("payload".into(), AttributeValue::s("x".repeat(200 - used)));
+    item.insert("payload", AttributeValue::s("x".repeat(200 - used)));
     debug_assert_eq!(item_size(&item, &config), 200);
     item
 }
@@ -228,11 +228,11 @@ pub fn create_query_table(engine: &mut Engine, name: &str, gsis: usize) {
 /// An item of the Query and GSI tables: partition `p`, sort key `s`, GSI keys from `v`.
 pub fn query_item(p: usize, s: usize, v: usize) -> Item {
     let mut item = Item::new();
-    item.insert("pk".into(), AttributeValue::s(format!("p{p:07}")));
-    item.insert("sk".into(), AttributeValue::N(Number::from(s as i64)));
-    item.insert("g0".into(), AttributeValue::s(format!("a{}", v % 1000)));
-    item.insert("g1".into(), AttributeValue::s(format!("b{}", v % 777)));
-    item.insert("v".into(), AttributeValue::N(Number::from(v as i64)));
+    item.insert("pk", AttributeValue::s(format!("p{p:07}")));
+    item.insert("sk", AttributeValue::N(Number::from(s as i64)));
+    item.insert("g0", AttributeValue::s(format!("a{}", v % 1000)));
+    item.insert("g1", AttributeValue::s(format!("b{}", v % 777)));
+    item.insert("v", AttributeValue::N(Number::from(v as i64)));
     item
 }
 
@@ -363,10 +363,8 @@ impl GsiPuts {
             src.iter()
                 .map(|p| {
                     let mut p = p.clone();
-                    p.item
-                        .insert("g0".into(), AttributeValue::s(format!("m{n}")));
-                    p.item
-                        .insert("g1".into(), AttributeValue::s(format!("n{n}")));
+                    p.item.insert("g0", AttributeValue::s(format!("m{n}")));
+                    p.item.insert("g1", AttributeValue::s(format!("n{n}")));
                     p
                 })
                 .collect()

@@ -170,7 +170,7 @@ impl SecondaryIndex {
             .filter(|(name, _)| {
                 table_schema.is_key_attribute(name)
                     || self.schema.is_key_attribute(name)
-                    || matches!(spec, ProjectionSpec::Include(set) if set.contains(*name))
+                    || matches!(spec, ProjectionSpec::Include(set) if set.contains(name.as_str()))
             })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()

@@ -654,7 +654,7 @@ mod tests {
             "One or more parameter values were invalid: Missing the key pk in the item"
         );
         let mut extra = item(AttributeValue::s("a"));
-        extra.insert("x".into(), AttributeValue::Null);
+        extra.insert("x", AttributeValue::Null);
         assert_eq!(
             ItemKey::from_key(&schema, &extra).unwrap_err().message,
             "The provided key element does not match the schema"

@@ -28,7 +28,7 @@ fn sized(pk: &str, sk: i64, bytes: usize) -> Item {
         serde_json::from_value(json!({"pk": {"S": pk}, "sk": {"N": sk.to_string()}})).unwrap();
     let config = EngineConfig::default();
     let used = item_size(&item, &config) + 1;
-    item.insert("p".into(), AttributeValue::s("x".repeat(bytes - used)));
+    item.insert("p", AttributeValue::s("x".repeat(bytes - used)));
     assert_eq!(item_size(&item, &config), bytes);
     item
 }
@@ -109,7 +109,7 @@ fn write_capacity_follows_the_larger_image() {
     );
     // CA-06: index writes are counted, and reported per index with INDEXES.
     let mut item = sized("b", 1, 500);
-    item.insert("g".into(), AttributeValue::s("G"));
+    item.insert("g", AttributeValue::s("G"));
     let out = engine
         .put_item(
             PutItemInput {

@@ -62,7 +62,7 @@ fn key(pk: u8, sk: i8) -> Item {
 fn item(pk: u8, sk: i8, v: Option<i64>) -> Item {
     let mut item = key(pk, sk);
     if let Some(v) = v {
-        item.insert("v".into(), AttributeValue::N(Number::from(v)));
+        item.insert("v", AttributeValue::N(Number::from(v)));
     }
     item
 }
@@ -302,10 +302,10 @@ proptest! {
             .iter()
             .map(|((pk, sk), v)| {
                 let mut it = Item::new();
-                it.insert("pk".into(), AttributeValue::s(pk.clone()));
-                it.insert("sk".into(), num(*sk));
+                it.insert("pk", AttributeValue::s(pk.clone()));
+                it.insert("sk", num(*sk));
                 if let Some(v) = v {
-                    it.insert("v".into(), num(*v));
+                    it.insert("v", num(*v));
                 }
                 it
             })

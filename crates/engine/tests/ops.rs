@@ -55,7 +55,7 @@ fn key(pk: &str, sk: i64) -> Item {
 }
 
 fn with(mut item: Item, name: &str, value: AttributeValue) -> Item {
-    item.insert(name.into(), value);
+    item.insert(name, value);
     item
 }
 

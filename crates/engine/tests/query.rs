@@ -315,13 +315,13 @@ fn index_queries() {
     assert_eq!(sks(&out), vec![6, 4]);
     let first = &out.items.as_ref().unwrap()[0];
     assert_eq!(
-        first.keys().map(String::as_str).collect::<Vec<_>>(),
+        first.keys().map(|k| k.as_str()).collect::<Vec<_>>(),
         ["g", "h", "pk", "sk", "x"],
         "INCLUDE projects keys and x only"
     );
     let lek = out.last_evaluated_key.unwrap();
     assert_eq!(
-        lek.keys().map(String::as_str).collect::<Vec<_>>(),
+        lek.keys().map(|k| k.as_str()).collect::<Vec<_>>(),
         ["g", "h", "pk", "sk"]
     );
     let out = query(&mut engine, json!({"IndexName": "byg", "KeyConditionExpression": "g = :g AND h > :h", "ExpressionAttributeValues": {":g": {"S": "G"}, ":h": {"N": "92"}}, "ExclusiveStartKey": lek})).unwrap();
@@ -465,11 +465,11 @@ proptest! {
         for (op, pk, sk, v) in ops {
             let key: Item = serde_json::from_value(json!({"pk": {"S": format!("p{pk}")}, "sk": {"N": sk.to_string()}})).unwrap();
             let mut item = key.clone();
-            if v % 2 == 0 { item.insert("g".into(), AttributeValue::s(format!("g{}", v % 3))); }
-            if v % 3 == 0 { item.insert("h".into(), AttributeValue::n(&v.to_string())); }
-            if v == 7 { item.insert("g".into(), AttributeValue::n("1")); }
-            if v % 4 == 1 { item.insert("l".into(), AttributeValue::s(format!("l{v}"))); }
-            item.insert("x".into(), AttributeValue::n(&v.to_string()));
+            if v % 2 == 0 { item.insert("g", AttributeValue::s(format!("g{}", v % 3))); }
+            if v % 3 == 0 { item.insert("h", AttributeValue::n(&v.to_string())); }
+            if v == 7 { item.insert("g", AttributeValue::n("1")); }
+            if v % 4 == 1 { item.insert("l", AttributeValue::s(format!("l{v}"))); }
+            item.insert("x", AttributeValue::n(&v.to_string()));
             let _ = match op {
                 0 => engine.put_item(PutItemInput { table_name: T.into(), item, ..Default::default() }, NOW).map(|_| ()),
                 1 => engine.delete_item(DeleteItemInput { table_name: T.into(), key, ..Default::default() }, NOW).map(|_| ()),

@@ -335,7 +335,7 @@ mod tests {
         let schema =
             dynasim_engine::KeySchema::hash_only("pk", dynasim_engine::ScalarAttributeType::S);
         let mut item = dynasim_engine::Item::new();
-        item.insert("pk".into(), AttributeValue::S(format!("k{i}")));
+        item.insert("pk", AttributeValue::S(format!("k{i}")));
         ItemKey::from_item(&schema, &item).expect("a valid key")
     }
 

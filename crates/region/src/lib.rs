@@ -1928,14 +1928,8 @@ impl TableRuntime {
     fn put_image(&self, op: &ClientOp, key_item: Item, wall_us: u64) -> Item {
         let pad_bytes = op.item_bytes.saturating_sub(40).min(300_000) as usize;
         let mut item = key_item;
-        item.insert(
-            VALUE_ATTRIBUTE.into(),
-            AttributeValue::n(&op.value.to_string()),
-        );
-        item.insert(
-            PAD_ATTRIBUTE.into(),
-            AttributeValue::S("x".repeat(pad_bytes)),
-        );
+        item.insert(VALUE_ATTRIBUTE, AttributeValue::n(&op.value.to_string()));
+        item.insert(PAD_ATTRIBUTE, AttributeValue::S("x".repeat(pad_bytes)));
         // TTL-03: expiry in epoch seconds, from the writing region's clock.
         if let (Some(ttl), Some(after_us)) = (&self.spec.ttl, op.expire_after_us) {
             let secs = (wall_us + after_us) / 1_000_000;

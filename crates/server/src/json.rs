@@ -149,23 +149,20 @@ mod tests {
     /// Every type, nesting, and strings that need escaping.
     fn sample() -> Item {
         let mut inner = Item::new();
-        inner.insert(
-            "q\"uote".into(),
-            AttributeValue::S("tab\there \\ \u{1} é".into()),
-        );
-        inner.insert("n".into(), n("-12.5e3"));
+        inner.insert("q\"uote", AttributeValue::S("tab\there \\ \u{1} é".into()));
+        inner.insert("n", n("-12.5e3"));
         let mut item = Item::new();
-        item.insert("pk".into(), AttributeValue::S("k1".into()));
-        item.insert("sk".into(), n("0"));
-        item.insert("big".into(), n("123456789012345678901234567890.5"));
-        item.insert("small".into(), n("0.000001"));
-        item.insert("b".into(), AttributeValue::B(vec![0, 1, 2, 255]));
-        item.insert("t".into(), AttributeValue::Bool(true));
-        item.insert("f".into(), AttributeValue::Bool(false));
-        item.insert("nul".into(), AttributeValue::Null);
-        item.insert("m".into(), AttributeValue::M(inner.clone()));
+        item.insert("pk", AttributeValue::S("k1".into()));
+        item.insert("sk", n("0"));
+        item.insert("big", n("123456789012345678901234567890.5"));
+        item.insert("small", n("0.000001"));
+        item.insert("b", AttributeValue::B(vec![0, 1, 2, 255]));
+        item.insert("t", AttributeValue::Bool(true));
+        item.insert("f", AttributeValue::Bool(false));
+        item.insert("nul", AttributeValue::Null);
+        item.insert("m", AttributeValue::M(inner.clone()));
         item.insert(
-            "l".into(),
+            "l",
             AttributeValue::L(vec![
                 AttributeValue::M(inner),
                 n("1"),
@@ -173,22 +170,22 @@ mod tests {
             ]),
         );
         item.insert(
-            "ss".into(),
+            "ss",
             AttributeValue::Ss(BTreeSet::from(["a".to_string(), "b\"".to_string()])),
         );
         item.insert(
-            "ns".into(),
+            "ns",
             AttributeValue::Ns(BTreeSet::from([
                 Number::parse("1").expect("a number"),
                 Number::parse("2.5").expect("a number"),
             ])),
         );
         item.insert(
-            "bs".into(),
+            "bs",
             AttributeValue::Bs(BTreeSet::from([vec![1u8], vec![2u8, 3]])),
         );
-        item.insert("empty".into(), AttributeValue::M(Item::new()));
-        item.insert("".into(), AttributeValue::S(String::new()));
+        item.insert("empty", AttributeValue::M(Item::new()));
+        item.insert("", AttributeValue::S(String::new()));
         item
     }
 
@@ -223,7 +220,7 @@ mod tests {
         let capacity: dynasim_engine::ConsumedCapacity =
             serde_json::from_str(r#"{"TableName":"t","CapacityUnits":2.0}"#).expect("a capacity");
         let mut key = Item::new();
-        key.insert("pk".into(), AttributeValue::S("k1".into()));
+        key.insert("pk", AttributeValue::S("k1".into()));
         for output in [
             QueryOutput {
                 items: None,
