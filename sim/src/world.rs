@@ -132,7 +132,7 @@ impl Shared {
             } => (key, *stamp, *written_at_us, Some(*winner), None),
         };
         let local = self.local_table[region][table].expect("applies happen at member regions");
-        let Some(workload_key) = self.regions[region].workload_key_of(local, &key.attrs) else {
+        let Some(workload_key) = self.regions[region].workload_key_of(local, key) else {
             return;
         };
         let record = ApplyRecord {

@@ -1287,7 +1287,8 @@ impl Region {
             .replicator
             .versions_unordered()
             .filter_map(|(key, version)| {
-                let workload = workload_key(&t.spec.partition_key, &key.attrs)?;
+                let workload =
+                    workload_key_of_key(&t.spec.partition_key, t.spec.partition_key_type, key)?;
                 Some((key.encoded.clone(), workload, version))
             })
             .collect();
@@ -1327,8 +1328,9 @@ impl Region {
     }
 
     /// The workload key of a replicated key in `table` (see [`workload_key`]).
-    pub fn workload_key_of(&self, table: usize, key_attrs: &Item) -> Option<u64> {
-        workload_key(&self.tables[table].spec.partition_key, key_attrs)
+    pub fn workload_key_of(&self, table: usize, key: &TableKey) -> Option<u64> {
+        let spec = &self.tables[table].spec;
+        workload_key_of_key(&spec.partition_key, spec.partition_key_type, key)
     }
 
     /// Provisioned units per second now (for metrics and plots).
@@ -1395,7 +1397,11 @@ fn ok_read(value: ReadValue, latency_us: u64, dax_hit: bool) -> Served {
 }
 
 fn item_bytes(item: &Item) -> u64 {
-    dynasim_engine::item_size(item, &dynasim_engine::EngineConfig::default()) as u64
+    // Built once: building the settings allocates, and every replicated apply sizes
+    // its image.
+    static SIZE_CONFIG: std::sync::LazyLock<dynasim_engine::EngineConfig> =
+        std::sync::LazyLock::new(dynasim_engine::EngineConfig::default);
+    dynasim_engine::item_size(item, &SIZE_CONFIG) as u64
 }
 
 fn scalar(t: KeyTypeSpec) -> ScalarAttributeType {
@@ -2119,6 +2125,75 @@ impl TableRuntime {
     }
 }
 
+/// [`workload_key`] of a replicated key of a table whose partition key has type
+/// `partition_key_type`, read from the encoded key where it holds the partition key's
+/// bytes (S and B): the encoded key lies inline in the version map entry or the apply,
+/// whereas the key attributes sit behind a shared pointer in memory long gone cold by
+/// the time applies and final states are recorded. N keys are read from the attributes.
+fn workload_key_of_key(
+    partition_key: &str,
+    partition_key_type: KeyTypeSpec,
+    key: &TableKey,
+) -> Option<u64> {
+    let from_encoding = match partition_key_type {
+        KeyTypeSpec::S => Some(workload_key_of_encoded_string(key.encoded.as_bytes())),
+        KeyTypeSpec::B => workload_key_of_encoded_binary(key.encoded.as_bytes()),
+        KeyTypeSpec::N => None,
+    };
+    let workload = match from_encoding {
+        Some(workload) => workload,
+        None => workload_key(partition_key, &key.attrs),
+    };
+    debug_assert_eq!(
+        workload,
+        workload_key(partition_key, &key.attrs),
+        "the encoded key and the key attributes name the same workload key"
+    );
+    workload
+}
+
+/// [`workload_key`] of an S partition key from the key's encoding (the string's bytes,
+/// a zero byte escaped as `00 FF`, then the terminator `00 00`; see the engine's
+/// `encode_component`). A string holding a zero byte (an escape before the terminator)
+/// is no `k` and digits, so no workload key, as [`workload_key`] would find.
+fn workload_key_of_encoded_string(encoded: &[u8]) -> Option<u64> {
+    let end = encoded.iter().position(|b| *b == 0)?;
+    if encoded.get(end + 1) != Some(&0) {
+        return None;
+    }
+    let digits = encoded[..end].strip_prefix(b"k")?;
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+/// [`workload_key`] of a B partition key from the key's encoding (escaped as for S):
+/// `Some(None)` when the value is not 8 bytes long, `None` when the encoding is not one
+/// this reads (the caller then reads the key attributes).
+fn workload_key_of_encoded_binary(encoded: &[u8]) -> Option<Option<u64>> {
+    let mut value = [0u8; 8];
+    let mut len = 0;
+    let mut i = 0;
+    loop {
+        let byte = match (*encoded.get(i)?, encoded.get(i + 1).copied()) {
+            (0, Some(0)) => break,
+            (0, Some(0xFF)) => {
+                i += 2;
+                0
+            }
+            (0, _) => return None,
+            (b, _) => {
+                i += 1;
+                b
+            }
+        };
+        if len == value.len() {
+            return Some(None);
+        }
+        value[len] = byte;
+        len += 1;
+    }
+    Some((len == value.len()).then(|| u64::from_be_bytes(value)))
+}
+
 /// The workload key index encoded in an item's partition key `partition_key`
 /// (`k000000042`, 42, or 8 big-endian bytes), if it is one the workload wrote.
 pub fn workload_key(partition_key: &str, key_attrs: &Item) -> Option<u64> {
@@ -2153,4 +2228,63 @@ fn number_to_u64(n: &dynasim_engine::Number) -> Option<u64> {
         value = value.checked_mul(10)?.checked_add(u64::from(digit))?;
     }
     Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The workload key read from the encoded key is the one the attributes give, for
+    /// workload keys and for keys the workload never writes (wrong prefix, zero bytes,
+    /// B values of other lengths, N keys).
+    #[test]
+    fn workload_key_from_encoding_matches_attributes() {
+        let values = [
+            (KeyTypeSpec::S, AttributeValue::S("k000000042".into())),
+            (KeyTypeSpec::S, AttributeValue::S("k".into())),
+            (KeyTypeSpec::S, AttributeValue::S("k+7".into())),
+            (KeyTypeSpec::S, AttributeValue::S("x000000042".into())),
+            (KeyTypeSpec::S, AttributeValue::S("k00\u{0}1".into())),
+            (
+                KeyTypeSpec::S,
+                AttributeValue::S("k99999999999999999999".into()),
+            ),
+            (
+                KeyTypeSpec::B,
+                AttributeValue::B(42u64.to_be_bytes().to_vec()),
+            ),
+            (
+                KeyTypeSpec::B,
+                AttributeValue::B(u64::MAX.to_be_bytes().to_vec()),
+            ),
+            (KeyTypeSpec::B, AttributeValue::B(vec![0; 7])),
+            (KeyTypeSpec::B, AttributeValue::B(vec![0; 9])),
+            (KeyTypeSpec::B, AttributeValue::B(vec![1, 0, 2])),
+            (KeyTypeSpec::N, AttributeValue::n("42")),
+        ];
+        for sort_key in [None, Some(("sk".to_string(), KeyTypeSpec::S))] {
+            for (key_type, value) in &values {
+                let schema = match &sort_key {
+                    None => KeySchema::hash_only("pk", scalar(*key_type)),
+                    Some((name, t)) => {
+                        KeySchema::composite("pk", scalar(*key_type), name.clone(), scalar(*t))
+                    }
+                };
+                let mut attrs = Item::new();
+                attrs.insert("pk".into(), value.clone());
+                if let Some((name, t)) = &sort_key {
+                    attrs.insert(name.clone(), sort_value(*t));
+                }
+                let key = TableKey {
+                    encoded: ItemKey::from_key(&schema, &attrs).expect("a valid key"),
+                    attrs: Arc::new(attrs.clone()),
+                };
+                assert_eq!(
+                    workload_key_of_key("pk", *key_type, &key),
+                    workload_key("pk", &attrs),
+                    "{value:?}"
+                );
+            }
+        }
+    }
 }
