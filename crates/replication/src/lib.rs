@@ -16,17 +16,17 @@
 //! - Everything iterated is a `BTreeMap` or a `VecDeque` in sequence order, so the output
 //!   is a pure function of the inputs.
 
-use crdts::{CmRDT, CvRDT, Dot, VClock};
+use crdts::{CmRDT, Dot};
 use dynasim_core::{HybridClock, RegionId, Stamp};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque, hash_map};
 use std::hash::Hash;
 
 mod bugs;
+mod clock;
 pub use bugs::KnownBug;
-
 /// What a replica has seen: the highest contiguous sequence applied per origin region.
-pub type SeenClock = VClock<RegionId>;
+pub use clock::SeenClock;
 
 /// Replicator settings. Defaults follow the scenario example and reference LT-07.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -320,7 +320,7 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
             log_base_seq: 0,
             head_seq: 0,
             peers: peers.iter().map(|p| (*p, PeerStream::default())).collect(),
-            seen: VClock::new(),
+            seen: SeenClock::new(),
             last_ack_at_us: 0,
             tombstones_checked_at_us: 0,
             reorder: BTreeMap::new(),
@@ -416,11 +416,7 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
         // clock), plus whatever this item's version carries (e.g. MRSC synchronous
         // applies not yet counted in the seen clock). Tombstone collection drops a
         // version's own context, never the seen clock.
-        let merge_seen = |context: &mut SeenClock| {
-            for dot in seen.iter() {
-                context.apply(Dot::new(*dot.actor, dot.counter));
-            }
-        };
+        let merge_seen = |context: &mut SeenClock| context.join(seen);
         // One search of the version map for the read and the update. The stored version
         // is updated in place: its context becomes this write's context (every local
         // write, winning or superseded, joins the item's context), so the only copies
@@ -773,7 +769,7 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
         }
         match stored {
             Some(v) if compare && v.stamp >= entry.stamp => {
-                v.context.merge(entry.context);
+                v.context.join(&entry.context);
                 self.counters.remote_discarded += 1;
                 Apply::Discarded {
                     key: entry.key,
@@ -789,14 +785,15 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
                     Some(v) => {
                         let concurrent = entry.context.get(&v.stamp.region) < v.stamp.seq;
                         let replaced = v.stamp;
-                        v.context.merge(entry.context);
+                        v.context.join(&entry.context);
                         v.stamp = entry.stamp;
                         v.deleted = deleted;
                         (Some(replaced), concurrent)
                     }
                     None => {
-                        let mut context = SeenClock::default();
-                        context.merge(entry.context);
+                        // The entry's context as it is (merging it into an empty clock
+                        // gives the same clock).
+                        let context = entry.context;
                         self.versions.insert(
                             entry.key.clone(),
                             Version {
