@@ -522,6 +522,12 @@ impl Region {
         &self.engine
     }
 
+    /// Make room for `keys` more versions in `table`'s replicator up front (see
+    /// [`Replicator::reserve_versions`]).
+    pub fn reserve_versions(&mut self, table: usize, keys: usize) {
+        self.tables[table].replicator.reserve_versions(keys);
+    }
+
     pub fn replicator(&self, table: usize) -> &Replicator<TableKey, Arc<Item>> {
         &self.tables[table].replicator
     }
