@@ -1487,10 +1487,33 @@ fn create_table_input(spec: &TableSpec) -> CreateTableInput {
 
 fn key_value(t: KeyTypeSpec, key: u64) -> AttributeValue {
     match t {
-        KeyTypeSpec::S => AttributeValue::S(format!("k{key:09}")),
+        KeyTypeSpec::S => AttributeValue::S(workload_key_string(key)),
         KeyTypeSpec::N => AttributeValue::n(&key.to_string()),
         KeyTypeSpec::B => AttributeValue::B(key.to_be_bytes().to_vec()),
     }
+}
+
+/// `format!("k{key:09}")` (`k` and the key in at least nine digits, zero-padded)
+/// without the formatting machinery: every client operation names its key this way.
+fn workload_key_string(key: u64) -> String {
+    const PADDED_DIGITS: usize = 9;
+    // u64::MAX has 20 digits; the buffer starts as zeros, which pad short keys.
+    let mut digits = [b'0'; 20];
+    let mut start = digits.len();
+    let mut rest = key;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let start = start.min(digits.len() - PADDED_DIGITS);
+    let mut out = String::with_capacity(1 + digits.len() - start);
+    out.push('k');
+    out.push_str(std::str::from_utf8(&digits[start..]).expect("ASCII digits"));
+    out
 }
 
 fn sort_value(t: KeyTypeSpec) -> AttributeValue {
@@ -2239,6 +2262,29 @@ fn number_to_u64(n: &dynasim_engine::Number) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn workload_key_string_is_the_formatted_key() {
+        let mut key = 1u64;
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            42,
+            999_999_999,
+            1_000_000_000,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            assert_eq!(workload_key_string(n), format!("k{n:09}"));
+        }
+        while let Some(next) = key.checked_mul(7) {
+            assert_eq!(workload_key_string(key), format!("k{key:09}"));
+            assert_eq!(workload_key_string(key - 1), format!("k{:09}", key - 1));
+            key = next;
+        }
+    }
 
     /// The workload key read from the encoded key is the one the attributes give, for
     /// workload keys and for keys the workload never writes (wrong prefix, zero bytes,
