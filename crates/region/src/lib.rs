@@ -2190,8 +2190,20 @@ fn workload_key_of_encoded_string(encoded: &[u8]) -> Option<u64> {
     if encoded.get(end + 1) != Some(&0) {
         return None;
     }
-    let digits = encoded[..end].strip_prefix(b"k")?;
-    std::str::from_utf8(digits).ok()?.parse().ok()
+    parse_u64(encoded[..end].strip_prefix(b"k")?)
+}
+
+/// `str::parse::<u64>` of `text` given as bytes: an optional `+`, then decimal digits
+/// only, none too many. Bytes that pass are ASCII, so no UTF-8 check is needed first.
+fn parse_u64(text: &[u8]) -> Option<u64> {
+    let digits = text.strip_prefix(b"+").unwrap_or(text);
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |value, byte| {
+        let digit = byte.checked_sub(b'0').filter(|d| *d < 10)?;
+        value.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 /// [`workload_key`] of a B partition key from the key's encoding (escaped as for S):
@@ -2262,6 +2274,32 @@ fn number_to_u64(n: &dynasim_engine::Number) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_u64_is_str_parse() {
+        for text in [
+            "",
+            "+",
+            "-",
+            "-0",
+            "0",
+            "+0",
+            "42",
+            "+42",
+            "0042",
+            "4 2",
+            "42a",
+            "a42",
+            "++1",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999",
+            "000000000000000000000000001",
+            "\u{661}",
+        ] {
+            assert_eq!(parse_u64(text.as_bytes()), text.parse().ok(), "{text:?}");
+        }
+    }
 
     #[test]
     fn workload_key_string_is_the_formatted_key() {
