@@ -132,7 +132,7 @@ impl Shared {
             } => (key, *stamp, *written_at_us, Some(*winner), None),
         };
         let local = self.local_table[region][table].expect("applies happen at member regions");
-        let Some(workload_key) = self.regions[region].workload_key_of(local, &key.attrs) else {
+        let Some(workload_key) = self.regions[region].workload_key_of(local, key) else {
             return;
         };
         let record = ApplyRecord {
@@ -449,7 +449,56 @@ pub(crate) fn build_shared(scenario: &Scenario, options: &RunOptions) -> Shared 
         shared.capacity_totals.push(vec![(0.0, 0.0); global.len()]);
         shared.global_table.push(global);
     }
+    // Every member replica ends up holding a version of each key written anywhere: room
+    // for them up front spares the version maps their rehashes while they grow.
+    for (table, keys) in versions_expected(scenario).into_iter().enumerate() {
+        for (region, local) in shared.local_table.iter().enumerate() {
+            if let Some(local) = local[table] {
+                shared.regions[region].reserve_versions(local, keys);
+            }
+        }
+    }
     shared
+}
+
+/// Most versions a replica of each scenario table is reserved room for up front.
+const VERSIONS_RESERVED_MAX: usize = 4_000_000;
+
+/// Per scenario table, how many keys its workload is expected to write: its key space
+/// (the largest phase's), or fewer when the phases' writes cannot reach that many keys
+/// (so a large key space under a light load does not reserve memory it never uses).
+fn versions_expected(scenario: &Scenario) -> Vec<usize> {
+    let mut key_space = vec![0u64; scenario.tables.len()];
+    let mut writes = vec![0.0f64; scenario.tables.len()];
+    for phase in &scenario.phases {
+        let table = phase.keys.table;
+        let mean_per_s = match phase.rate {
+            dynasim_scenario::Rate::Constant(r) => r,
+            dynasim_scenario::Rate::Ramp { from, to } => (from + to) / 2.0,
+        };
+        let m = &phase.mix;
+        let reads = f64::from(m.get + m.query + m.transact_get + m.index_query);
+        // A transaction writes its whole key group.
+        let keys_per_transaction = f64::from(phase.transaction_items.max(1));
+        let written = f64::from(m.put + m.update + m.delete + m.conditional_put)
+            + f64::from(m.transaction) * keys_per_transaction;
+        let all = reads
+            + f64::from(m.put + m.update + m.delete + m.conditional_put)
+            + f64::from(m.transaction);
+        if all > 0.0 {
+            let ops = mean_per_s * phase.duration_us as f64 / 1e6;
+            writes[table] += ops * written / all;
+        }
+        key_space[table] = key_space[table].max(phase.keys.count);
+    }
+    key_space
+        .into_iter()
+        .zip(writes)
+        .map(|(keys, writes)| {
+            let keys = usize::try_from(keys).unwrap_or(usize::MAX);
+            keys.min(writes as usize).min(VERSIONS_RESERVED_MAX)
+        })
+        .collect()
 }
 
 pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, String> {

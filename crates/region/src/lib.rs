@@ -522,6 +522,12 @@ impl Region {
         &self.engine
     }
 
+    /// Make room for `keys` more versions in `table`'s replicator up front (see
+    /// [`Replicator::reserve_versions`]).
+    pub fn reserve_versions(&mut self, table: usize, keys: usize) {
+        self.tables[table].replicator.reserve_versions(keys);
+    }
+
     pub fn replicator(&self, table: usize) -> &Replicator<TableKey, Arc<Item>> {
         &self.tables[table].replicator
     }
@@ -1287,7 +1293,8 @@ impl Region {
             .replicator
             .versions_unordered()
             .filter_map(|(key, version)| {
-                let workload = workload_key(&t.spec.partition_key, &key.attrs)?;
+                let workload =
+                    workload_key_of_key(&t.spec.partition_key, t.spec.partition_key_type, key)?;
                 Some((key.encoded.clone(), workload, version))
             })
             .collect();
@@ -1327,8 +1334,9 @@ impl Region {
     }
 
     /// The workload key of a replicated key in `table` (see [`workload_key`]).
-    pub fn workload_key_of(&self, table: usize, key_attrs: &Item) -> Option<u64> {
-        workload_key(&self.tables[table].spec.partition_key, key_attrs)
+    pub fn workload_key_of(&self, table: usize, key: &TableKey) -> Option<u64> {
+        let spec = &self.tables[table].spec;
+        workload_key_of_key(&spec.partition_key, spec.partition_key_type, key)
     }
 
     /// Provisioned units per second now (for metrics and plots).
@@ -1395,7 +1403,11 @@ fn ok_read(value: ReadValue, latency_us: u64, dax_hit: bool) -> Served {
 }
 
 fn item_bytes(item: &Item) -> u64 {
-    dynasim_engine::item_size(item, &dynasim_engine::EngineConfig::default()) as u64
+    // Built once: building the settings allocates, and every replicated apply sizes
+    // its image.
+    static SIZE_CONFIG: std::sync::LazyLock<dynasim_engine::EngineConfig> =
+        std::sync::LazyLock::new(dynasim_engine::EngineConfig::default);
+    dynasim_engine::item_size(item, &SIZE_CONFIG) as u64
 }
 
 fn scalar(t: KeyTypeSpec) -> ScalarAttributeType {
@@ -1475,10 +1487,33 @@ fn create_table_input(spec: &TableSpec) -> CreateTableInput {
 
 fn key_value(t: KeyTypeSpec, key: u64) -> AttributeValue {
     match t {
-        KeyTypeSpec::S => AttributeValue::S(format!("k{key:09}")),
+        KeyTypeSpec::S => AttributeValue::S(workload_key_string(key)),
         KeyTypeSpec::N => AttributeValue::n(&key.to_string()),
         KeyTypeSpec::B => AttributeValue::B(key.to_be_bytes().to_vec()),
     }
+}
+
+/// `format!("k{key:09}")` (`k` and the key in at least nine digits, zero-padded)
+/// without the formatting machinery: every client operation names its key this way.
+fn workload_key_string(key: u64) -> String {
+    const PADDED_DIGITS: usize = 9;
+    // u64::MAX has 20 digits; the buffer starts as zeros, which pad short keys.
+    let mut digits = [b'0'; 20];
+    let mut start = digits.len();
+    let mut rest = key;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let start = start.min(digits.len() - PADDED_DIGITS);
+    let mut out = String::with_capacity(1 + digits.len() - start);
+    out.push('k');
+    out.push_str(std::str::from_utf8(&digits[start..]).expect("ASCII digits"));
+    out
 }
 
 fn sort_value(t: KeyTypeSpec) -> AttributeValue {
@@ -2113,6 +2148,87 @@ impl TableRuntime {
     }
 }
 
+/// [`workload_key`] of a replicated key of a table whose partition key has type
+/// `partition_key_type`, read from the encoded key where it holds the partition key's
+/// bytes (S and B): the encoded key lies inline in the version map entry or the apply,
+/// whereas the key attributes sit behind a shared pointer in memory long gone cold by
+/// the time applies and final states are recorded. N keys are read from the attributes.
+fn workload_key_of_key(
+    partition_key: &str,
+    partition_key_type: KeyTypeSpec,
+    key: &TableKey,
+) -> Option<u64> {
+    let from_encoding = match partition_key_type {
+        KeyTypeSpec::S => Some(workload_key_of_encoded_string(key.encoded.as_bytes())),
+        KeyTypeSpec::B => workload_key_of_encoded_binary(key.encoded.as_bytes()),
+        KeyTypeSpec::N => None,
+    };
+    let workload = match from_encoding {
+        Some(workload) => workload,
+        None => workload_key(partition_key, &key.attrs),
+    };
+    debug_assert_eq!(
+        workload,
+        workload_key(partition_key, &key.attrs),
+        "the encoded key and the key attributes name the same workload key"
+    );
+    workload
+}
+
+/// [`workload_key`] of an S partition key from the key's encoding (the string's bytes,
+/// a zero byte escaped as `00 FF`, then the terminator `00 00`; see the engine's
+/// `encode_component`). A string holding a zero byte (an escape before the terminator)
+/// is no `k` and digits, so no workload key, as [`workload_key`] would find.
+fn workload_key_of_encoded_string(encoded: &[u8]) -> Option<u64> {
+    let end = encoded.iter().position(|b| *b == 0)?;
+    if encoded.get(end + 1) != Some(&0) {
+        return None;
+    }
+    parse_u64(encoded[..end].strip_prefix(b"k")?)
+}
+
+/// `str::parse::<u64>` of `text` given as bytes: an optional `+`, then decimal digits
+/// only, none too many. Bytes that pass are ASCII, so no UTF-8 check is needed first.
+fn parse_u64(text: &[u8]) -> Option<u64> {
+    let digits = text.strip_prefix(b"+").unwrap_or(text);
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |value, byte| {
+        let digit = byte.checked_sub(b'0').filter(|d| *d < 10)?;
+        value.checked_mul(10)?.checked_add(u64::from(digit))
+    })
+}
+
+/// [`workload_key`] of a B partition key from the key's encoding (escaped as for S):
+/// `Some(None)` when the value is not 8 bytes long, `None` when the encoding is not one
+/// this reads (the caller then reads the key attributes).
+fn workload_key_of_encoded_binary(encoded: &[u8]) -> Option<Option<u64>> {
+    let mut value = [0u8; 8];
+    let mut len = 0;
+    let mut i = 0;
+    loop {
+        let byte = match (*encoded.get(i)?, encoded.get(i + 1).copied()) {
+            (0, Some(0)) => break,
+            (0, Some(0xFF)) => {
+                i += 2;
+                0
+            }
+            (0, _) => return None,
+            (b, _) => {
+                i += 1;
+                b
+            }
+        };
+        if len == value.len() {
+            return Some(None);
+        }
+        value[len] = byte;
+        len += 1;
+    }
+    Some((len == value.len()).then(|| u64::from_be_bytes(value)))
+}
+
 /// The workload key index encoded in an item's partition key `partition_key`
 /// (`k000000042`, 42, or 8 big-endian bytes), if it is one the workload wrote.
 pub fn workload_key(partition_key: &str, key_attrs: &Item) -> Option<u64> {
@@ -2147,4 +2263,112 @@ fn number_to_u64(n: &dynasim_engine::Number) -> Option<u64> {
         value = value.checked_mul(10)?.checked_add(u64::from(digit))?;
     }
     Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_u64_is_str_parse() {
+        for text in [
+            "",
+            "+",
+            "-",
+            "-0",
+            "0",
+            "+0",
+            "42",
+            "+42",
+            "0042",
+            "4 2",
+            "42a",
+            "a42",
+            "++1",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999",
+            "000000000000000000000000001",
+            "\u{661}",
+        ] {
+            assert_eq!(parse_u64(text.as_bytes()), text.parse().ok(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn workload_key_string_is_the_formatted_key() {
+        let mut key = 1u64;
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            42,
+            999_999_999,
+            1_000_000_000,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            assert_eq!(workload_key_string(n), format!("k{n:09}"));
+        }
+        while let Some(next) = key.checked_mul(7) {
+            assert_eq!(workload_key_string(key), format!("k{key:09}"));
+            assert_eq!(workload_key_string(key - 1), format!("k{:09}", key - 1));
+            key = next;
+        }
+    }
+
+    /// The workload key read from the encoded key is the one the attributes give, for
+    /// workload keys and for keys the workload never writes (wrong prefix, zero bytes,
+    /// B values of other lengths, N keys).
+    #[test]
+    fn workload_key_from_encoding_matches_attributes() {
+        let values = [
+            (KeyTypeSpec::S, AttributeValue::S("k000000042".into())),
+            (KeyTypeSpec::S, AttributeValue::S("k".into())),
+            (KeyTypeSpec::S, AttributeValue::S("k+7".into())),
+            (KeyTypeSpec::S, AttributeValue::S("x000000042".into())),
+            (KeyTypeSpec::S, AttributeValue::S("k00\u{0}1".into())),
+            (
+                KeyTypeSpec::S,
+                AttributeValue::S("k99999999999999999999".into()),
+            ),
+            (
+                KeyTypeSpec::B,
+                AttributeValue::B(42u64.to_be_bytes().to_vec()),
+            ),
+            (
+                KeyTypeSpec::B,
+                AttributeValue::B(u64::MAX.to_be_bytes().to_vec()),
+            ),
+            (KeyTypeSpec::B, AttributeValue::B(vec![0; 7])),
+            (KeyTypeSpec::B, AttributeValue::B(vec![0; 9])),
+            (KeyTypeSpec::B, AttributeValue::B(vec![1, 0, 2])),
+            (KeyTypeSpec::N, AttributeValue::n("42")),
+        ];
+        for sort_key in [None, Some(("sk".to_string(), KeyTypeSpec::S))] {
+            for (key_type, value) in &values {
+                let schema = match &sort_key {
+                    None => KeySchema::hash_only("pk", scalar(*key_type)),
+                    Some((name, t)) => {
+                        KeySchema::composite("pk", scalar(*key_type), name.clone(), scalar(*t))
+                    }
+                };
+                let mut attrs = Item::new();
+                attrs.insert("pk", value.clone());
+                if let Some((name, t)) = &sort_key {
+                    attrs.insert(name.clone(), sort_value(*t));
+                }
+                let key = TableKey {
+                    encoded: ItemKey::from_key(&schema, &attrs).expect("a valid key"),
+                    attrs: Arc::new(attrs.clone()),
+                };
+                assert_eq!(
+                    workload_key_of_key("pk", *key_type, &key),
+                    workload_key("pk", &attrs),
+                    "{value:?}"
+                );
+            }
+        }
+    }
 }

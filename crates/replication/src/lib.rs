@@ -334,6 +334,12 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
         self.local
     }
 
+    /// Make room for `keys` more versions up front (a host that knows how many items it
+    /// will hold): a growing version map moves every version at each doubling.
+    pub fn reserve_versions(&mut self, keys: usize) {
+        self.versions.reserve(keys);
+    }
+
     pub fn config(&self) -> &ReplicatorConfig {
         &self.config
     }
