@@ -254,7 +254,7 @@ pub struct SyncWrite {
     pub key: TableKey,
     pub image: Option<Arc<Item>>,
     pub stamp: dynasim_core::Stamp,
-    pub context: dynasim_replication::SeenClock,
+    pub context: dynasim_replication::Context,
 }
 
 /// A replicated item's key: the engine's encoded key (which orders and compares) and the
@@ -822,7 +822,7 @@ impl Region {
             key: sync_key,
             image: sync_image,
             stamp: local.stamp,
-            context,
+            context: dynasim_replication::Context::new(context),
         });
         Served {
             result: OpResult::Ok,

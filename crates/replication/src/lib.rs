@@ -16,7 +16,7 @@
 //! - Everything iterated is a `BTreeMap` or a `VecDeque` in sequence order, so the output
 //!   is a pure function of the inputs.
 
-use crdts::{CmRDT, CvRDT, Dot, VClock};
+use crdts::{CmRDT, Dot, VClock};
 use dynasim_core::{HybridClock, RegionId, Stamp};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque, hash_map};
@@ -27,6 +27,27 @@ pub use bugs::KnownBug;
 
 /// What a replica has seen: the highest contiguous sequence applied per origin region.
 pub type SeenClock = VClock<RegionId>;
+
+/// A causal context: a [`SeenClock`] shared by the version that carries it, its log
+/// entry and every batch that ships it. A context is a snapshot of the seen clock, so
+/// sharing it instead of copying saves a B-tree node per copy (several per write); it
+/// is copied only when a shared one must change ([`Arc::make_mut`]). Serialises as the
+/// clock itself.
+pub type Context = std::sync::Arc<SeenClock>;
+
+/// Join `other` into `context`, copying a shared clock only if `other` adds a dot.
+pub fn join_context(context: &mut Context, other: &SeenClock) {
+    if other
+        .iter()
+        .all(|dot| context.get(dot.actor) >= dot.counter)
+    {
+        return;
+    }
+    let context = std::sync::Arc::make_mut(context);
+    for dot in other.iter() {
+        context.apply(Dot::new(*dot.actor, dot.counter));
+    }
+}
 
 /// Replicator settings. Defaults follow the scenario example and reference LT-07.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -104,7 +125,7 @@ pub struct Entry<K, P> {
     pub image: Option<P>,
     pub stamp: Stamp,
     /// What writes to this item the origin had seen, including this one.
-    pub context: SeenClock,
+    pub context: Context,
     /// True simulated time of the origin's write, for replication-lag metrics.
     pub written_at_us: u64,
 }
@@ -142,7 +163,7 @@ pub struct Version {
     pub stamp: Stamp,
     pub deleted: bool,
     /// Every write to this item this replica has seen (applied or discarded).
-    pub context: SeenClock,
+    pub context: Context,
 }
 
 /// What happened to a local write once stamped.
@@ -434,9 +455,10 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
         let (context_before, superseded_by, version) = match self.versions.entry(key.clone()) {
             hash_map::Entry::Occupied(o) => {
                 let version = o.into_mut();
-                merge_seen(&mut version.context);
-                let context_before = version.context.clone();
-                version.context.apply(local_dot);
+                let context = std::sync::Arc::make_mut(&mut version.context);
+                merge_seen(context);
+                let context_before = context.clone();
+                context.apply(local_dot);
                 let superseded_by = if version.stamp > stamp {
                     Some(version.stamp)
                 } else {
@@ -454,14 +476,14 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
                 let version = v.insert(Version {
                     stamp,
                     deleted,
-                    context,
+                    context: Context::new(context),
                 });
                 (context_before, None, version)
             }
         };
         // A single-region table keeps no log (nobody will acknowledge it): the entry
         // would be dropped at once, so its copy of the context is not made.
-        let context = (!self.peers.is_empty()).then(|| version.context.clone());
+        let context = (!self.peers.is_empty()).then(|| Context::clone(&version.context));
         self.seen.apply(Dot::new(self.local, log_seq));
         if superseded_by.is_none() {
             self.track_tombstone(&key, deleted, None, log_seq);
@@ -779,7 +801,7 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
         }
         match stored {
             Some(v) if compare && v.stamp >= entry.stamp => {
-                v.context.merge(entry.context);
+                join_context(&mut v.context, &entry.context);
                 self.counters.remote_discarded += 1;
                 Apply::Discarded {
                     key: entry.key,
@@ -795,20 +817,20 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
                     Some(v) => {
                         let concurrent = entry.context.get(&v.stamp.region) < v.stamp.seq;
                         let replaced = v.stamp;
-                        v.context.merge(entry.context);
+                        join_context(&mut v.context, &entry.context);
                         v.stamp = entry.stamp;
                         v.deleted = deleted;
                         (Some(replaced), concurrent)
                     }
                     None => {
-                        let mut context = SeenClock::default();
-                        context.merge(entry.context);
+                        // The origin's context, shared (the receiver's own writes to
+                        // this item copy it when they join their seen clock).
                         self.versions.insert(
                             entry.key.clone(),
                             Version {
                                 stamp: entry.stamp,
                                 deleted,
-                                context,
+                                context: entry.context.clone(),
                             },
                         );
                         (None, false)
@@ -844,7 +866,7 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
         key: K,
         image: Option<P>,
         stamp: Stamp,
-        context: SeenClock,
+        context: Context,
         now_us: u64,
     ) -> Apply<K, P> {
         assert_ne!(
