@@ -450,8 +450,9 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
         };
         // One search of the version map for the read and the update. The stored version
         // is updated in place: its context becomes this write's context (every local
-        // write, winning or superseded, joins the item's context), so the only copies
-        // made are the ones handed out (`context_before`, and the log entry's).
+        // write, winning or superseded, joins the item's context). The only copy made is
+        // `context_before`, plus the version's own clock if its log entry or a receiver
+        // still shares it; the log entry shares the new context.
         let (context_before, superseded_by, version) = match self.versions.entry(key.clone()) {
             hash_map::Entry::Occupied(o) => {
                 let version = o.into_mut();
@@ -482,7 +483,7 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
             }
         };
         // A single-region table keeps no log (nobody will acknowledge it): the entry
-        // would be dropped at once, so its copy of the context is not made.
+        // would be dropped at once, so it does not take a share of the context.
         let context = (!self.peers.is_empty()).then(|| Context::clone(&version.context));
         self.seen.apply(Dot::new(self.local, log_seq));
         if superseded_by.is_none() {

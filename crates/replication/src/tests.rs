@@ -548,3 +548,35 @@ fn gt09_restart_drops_held_entries_and_the_origin_resends_them() {
     );
     assert_eq!(eu.seen().get(&US), 50);
 }
+
+/// A join copies a shared context only when the other clock adds a dot, and then gives
+/// the same clock `VClock::merge` would.
+#[test]
+fn join_context_copies_only_when_it_adds_a_dot() {
+    let mut clock = SeenClock::new();
+    clock.apply(Dot::new(RegionId(0), 3));
+    clock.apply(Dot::new(RegionId(1), 5));
+    let shared = Context::new(clock.clone());
+    let mut context = Context::clone(&shared);
+
+    let mut older = SeenClock::new();
+    older.apply(Dot::new(RegionId(1), 4));
+    join_context(&mut context, &older);
+    assert!(
+        std::sync::Arc::ptr_eq(&context, &shared),
+        "nothing new: still shared"
+    );
+
+    let mut newer = SeenClock::new();
+    newer.apply(Dot::new(RegionId(1), 7));
+    newer.apply(Dot::new(RegionId(2), 1));
+    join_context(&mut context, &newer);
+    assert!(
+        !std::sync::Arc::ptr_eq(&context, &shared),
+        "copied on write"
+    );
+    assert_eq!(*shared, clock, "the shared clock is untouched");
+    let mut merged = clock;
+    crdts::CvRDT::merge(&mut merged, newer);
+    assert_eq!(*context, merged);
+}
