@@ -9,6 +9,7 @@ pub use dynasim_core::history::{
 };
 use dynasim_region::Region;
 use dynasim_scenario::Scenario;
+use xxhash_rust::xxh3::Xxh3Default;
 
 /// Build the empty output of a run (the core crate does not know scenarios).
 pub(crate) fn new_output(scenario: &Scenario, seed: u64) -> RunOutput {
@@ -162,34 +163,42 @@ fn replicator_peers(n: usize, me: usize) -> Vec<RegionId> {
         .collect()
 }
 
-/// A streaming FNV-1a-64 hash of the trace. Not cryptographic: a fingerprint that two
-/// runs with one seed must share.
-#[derive(Clone, Debug)]
+/// A streaming XXH3-64 hash of the trace. Not cryptographic: a fingerprint that two
+/// runs with one seed must share. Each record is hashed as its postcard encoding
+/// (compact binary, varint integers), written into a reused buffer and fed to the hash
+/// whole: every op and apply is hashed as it happens, and byte-at-a-time hashing
+/// through a writer (FNV-1a before) cost about 5% of a busy run.
+#[derive(Clone)]
 pub struct TraceHasher {
-    state: u64,
+    state: Xxh3Default,
+    scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for TraceHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TraceHasher({:016x})", self.finish())
+    }
 }
 
 impl Default for TraceHasher {
     fn default() -> Self {
         TraceHasher {
-            state: 0xcbf2_9ce4_8422_2325,
+            state: Xxh3Default::new(),
+            scratch: Vec::with_capacity(256),
         }
     }
 }
 
 impl TraceHasher {
     pub fn bytes(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.state ^= u64::from(*b);
-            self.state = self.state.wrapping_mul(0x0100_0000_01b3);
-        }
+        self.state.update(bytes);
     }
-    /// Hashes the postcard encoding of `value` (compact binary, varint integers),
-    /// streamed into the hash: the same bytes as `postcard::to_stdvec`, so the same hash.
-    /// Binary rather than JSON because every op and apply is hashed as it happens, and
-    /// formatting numbers as text cost more than the hash itself.
     fn record(&mut self, value: &impl serde::Serialize, what: &str) {
-        postcard::to_io(value, &mut *self).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        let scratch = postcard::to_extend(value, scratch).unwrap_or_else(|e| panic!("{what}: {e}"));
+        self.state.update(&scratch);
+        self.scratch = scratch;
     }
     pub fn op(&mut self, op: &OpRecord) {
         self.record(op, "ops serialize");
@@ -201,7 +210,7 @@ impl TraceHasher {
         self.record(event, "events serialize");
     }
     pub fn finish(&self) -> u64 {
-        self.state
+        self.state.digest()
     }
 }
 

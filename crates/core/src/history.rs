@@ -276,7 +276,8 @@ pub struct RunOutput {
     /// trace hash).
     #[serde(default)]
     pub table_counters: Vec<TableReplicaCounters>,
-    /// FNV-1a over every op, apply and event in the order they happened.
+    /// XXH3-64 over every op, apply and event in the order they happened, and the final
+    /// replica versions.
     pub trace_hash: String,
 }
 
