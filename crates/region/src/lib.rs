@@ -785,8 +785,10 @@ impl Region {
         };
         // The replicator keeps the engine's stored image itself (shared, not copied).
         let image = change.new_image.take();
-        let sync_key = table_key.clone();
-        let sync_image = image.clone();
+        // Only an MRSC table hands the write to another region synchronously: an MREC
+        // write does not pay for the copy (a clock and a key per write).
+        let mrsc = table.spec.mrsc;
+        let sync_parts = mrsc.then(|| (table_key.clone(), image.clone()));
         let local = self.stamp_local(
             op.table, table_key, image, &change, before, now_us, wall_us, rng,
         );
@@ -816,14 +818,19 @@ impl Region {
             now_us,
             wait_max_us,
         );
-        let context =
-            dynasim_replication::context_with(&local.context_before, self.id, local.stamp.seq);
-        let sync = local.superseded_by.is_none().then_some(SyncWrite {
-            key: sync_key,
-            image: sync_image,
-            stamp: local.stamp,
-            context: dynasim_replication::Context::new(context),
-        });
+        let sync = sync_parts
+            .filter(|_| local.superseded_by.is_none())
+            .map(|(key, image)| SyncWrite {
+                key,
+                image,
+                stamp: local.stamp,
+                context: dynasim_replication::Context::new(dynasim_replication::context_with(
+                    &local.context_before,
+                    self.id,
+                    local.stamp.seq,
+                )),
+            });
+        debug_assert!(mrsc || sync.is_none(), "only MRSC writes are synchronous");
         Served {
             result: OpResult::Ok,
             latency_us: self.config.latency.write_us(remote, rng) + wait_us,
@@ -1680,13 +1687,14 @@ impl TableRuntime {
     }
 
     fn key_item(&self, key: u64) -> Item {
+        // Names go in as `&str`: they are stored inline, with no `String` to build and drop.
         let mut item = Item::new();
         item.insert(
-            self.spec.partition_key.clone(),
+            self.spec.partition_key.as_str(),
             key_value(self.spec.partition_key_type, key),
         );
         if let Some((name, t)) = &self.spec.sort_key {
-            item.insert(name.clone(), sort_value(*t));
+            item.insert(name.as_str(), sort_value(*t));
         }
         item
     }
@@ -1968,14 +1976,11 @@ impl TableRuntime {
         // TTL-03: expiry in epoch seconds, from the writing region's clock.
         if let (Some(ttl), Some(after_us)) = (&self.spec.ttl, op.expire_after_us) {
             let secs = (wall_us + after_us) / 1_000_000;
-            item.insert(ttl.attribute.clone(), AttributeValue::n(&secs.to_string()));
+            item.insert(ttl.attribute.as_str(), AttributeValue::n(&secs.to_string()));
         }
         if self.spec.origin_attribute {
             let id = self.replicator.local().0;
-            item.insert(
-                ORIGIN_ATTRIBUTE.to_string(),
-                AttributeValue::n(&id.to_string()),
-            );
+            item.insert(ORIGIN_ATTRIBUTE, AttributeValue::n(&id.to_string()));
         }
         item.extend(self.gsi_attributes(op));
         item
