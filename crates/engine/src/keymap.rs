@@ -4,7 +4,10 @@
 //! the encoded partition key to that partition's items, which are a sorted `Vec` while
 //! the partition is small and an ordered map once it grows. A Query (QS-01) then
 //! searches a map of partitions, not of items, and walks one contiguous run of memory.
-//! A table without a sort key (one item per partition) keeps one flat ordered map.
+//! A table without a sort key (one item per partition) keeps its items in a hash map,
+//! for the point reads and writes that are nearly all its traffic (an overwrite does
+//! not search a tree), beside an ordered set of its keys for Scan: only a new or
+//! removed key touches the set.
 //!
 //! Both layouts iterate in the same order, the byte order of the encoded keys (DM-24):
 //! the partition component of a key is self-delimiting (no encoding of a partition key
@@ -14,7 +17,7 @@
 
 use crate::key::{ItemKey, KeySchema, ScalarAttributeType, component_len};
 use crate::stored::StoredItem;
-use std::collections::{BTreeMap, btree_map};
+use std::collections::{BTreeMap, BTreeSet, HashMap, btree_map, btree_set, hash_map};
 use std::fmt;
 use std::ops::Bound;
 
@@ -28,7 +31,7 @@ pub(crate) struct KeyMap(Repr);
 
 #[derive(Clone)]
 enum Repr {
-    Flat(BTreeMap<ItemKey, StoredItem>),
+    Flat(Flat),
     Grouped {
         hash_type: ScalarAttributeType,
         /// By encoded partition key; no partition is empty.
@@ -38,6 +41,14 @@ enum Repr {
 }
 
 /// The entries of one partition, keyed by their whole encoded key.
+/// A flat table: items by key, hashed (never iterated: its order is the hasher's), and
+/// the same keys in order. Invariant: both hold exactly the same keys.
+#[derive(Clone, Default)]
+struct Flat {
+    items: HashMap<ItemKey, StoredItem, foldhash::fast::FixedState>,
+    order: BTreeSet<ItemKey>,
+}
+
 #[derive(Clone)]
 enum Partition {
     /// Sorted by key, at most [`SMALL_PARTITION_MAX`] entries.
@@ -168,7 +179,7 @@ impl KeyMap {
 
     /// One ordered map of all entries.
     pub(crate) fn flat() -> KeyMap {
-        KeyMap(Repr::Flat(BTreeMap::new()))
+        KeyMap(Repr::Flat(Flat::default()))
     }
 
     /// Entries grouped by the partition component (of type `hash_type`) of their keys.
@@ -182,7 +193,7 @@ impl KeyMap {
 
     pub(crate) fn len(&self) -> usize {
         match &self.0 {
-            Repr::Flat(m) => m.len(),
+            Repr::Flat(f) => f.items.len(),
             Repr::Grouped { len, .. } => *len,
         }
     }
@@ -198,7 +209,7 @@ impl KeyMap {
 
     pub(crate) fn get(&self, key: &ItemKey) -> Option<&StoredItem> {
         match &self.0 {
-            Repr::Flat(m) => m.get(key),
+            Repr::Flat(f) => f.items.get(key),
             Repr::Grouped {
                 hash_type,
                 partitions,
@@ -212,7 +223,15 @@ impl KeyMap {
     /// Stores `value` under `key`; returns the entry it replaced.
     pub(crate) fn insert(&mut self, key: ItemKey, value: StoredItem) -> Option<StoredItem> {
         match &mut self.0 {
-            Repr::Flat(m) => m.insert(key, value),
+            Repr::Flat(f) => match f.items.entry(key) {
+                hash_map::Entry::Occupied(mut o) => Some(o.insert(value)),
+                hash_map::Entry::Vacant(v) => {
+                    let added = f.order.insert(v.key().clone());
+                    debug_assert!(added, "the ordered keys match the hashed ones");
+                    v.insert(value);
+                    None
+                }
+            },
             Repr::Grouped {
                 hash_type,
                 partitions,
@@ -232,7 +251,12 @@ impl KeyMap {
 
     pub(crate) fn remove(&mut self, key: &ItemKey) -> Option<StoredItem> {
         match &mut self.0 {
-            Repr::Flat(m) => m.remove(key),
+            Repr::Flat(f) => {
+                let old = f.items.remove(key)?;
+                let removed = f.order.remove(key);
+                debug_assert!(removed, "the ordered keys match the hashed ones");
+                Some(old)
+            }
             Repr::Grouped {
                 hash_type,
                 partitions,
@@ -269,7 +293,10 @@ impl KeyMap {
             return Range::Empty;
         }
         match &self.0 {
-            Repr::Flat(m) => Range::Flat(m.range((lower, upper))),
+            Repr::Flat(f) => Range::Flat {
+                keys: f.order.range((lower, upper)),
+                items: &f.items,
+            },
             Repr::Grouped {
                 hash_type,
                 partitions,
@@ -405,8 +432,19 @@ pub(crate) enum Range<'a> {
     Empty,
     /// Within one partition.
     Part(PartRange<'a>),
-    Flat(btree_map::Range<'a, ItemKey, StoredItem>),
+    Flat {
+        keys: btree_set::Range<'a, ItemKey>,
+        items: &'a HashMap<ItemKey, StoredItem, foldhash::fast::FixedState>,
+    },
     Grouped(Grouped<'a>),
+}
+
+/// A flat table's entry for a key of its ordered set.
+fn flat_entry<'a>(
+    items: &'a HashMap<ItemKey, StoredItem, foldhash::fast::FixedState>,
+    key: &'a ItemKey,
+) -> (&'a ItemKey, &'a StoredItem) {
+    (key, items.get(key).expect("every ordered key has an item"))
 }
 
 impl<'a> Iterator for Range<'a> {
@@ -415,7 +453,7 @@ impl<'a> Iterator for Range<'a> {
         match self {
             Range::Empty => None,
             Range::Part(it) => it.next(),
-            Range::Flat(it) => it.next(),
+            Range::Flat { keys, items } => keys.next().map(|k| flat_entry(items, k)),
             Range::Grouped(it) => it.next(),
         }
     }
@@ -426,7 +464,7 @@ impl DoubleEndedIterator for Range<'_> {
         match self {
             Range::Empty => None,
             Range::Part(it) => it.next_back(),
-            Range::Flat(it) => it.next_back(),
+            Range::Flat { keys, items } => keys.next_back().map(|k| flat_entry(items, k)),
             Range::Grouped(it) => it.next_back(),
         }
     }
@@ -542,7 +580,7 @@ mod tests {
         /// and shrink again, for every range shape in both directions and with the two
         /// ends consumed alternately.
         #[test]
-        fn grouped_equals_one_ordered_map(
+        fn grouped_and_flat_equal_one_ordered_map(
             ty in proptest::sample::select(vec![ScalarAttributeType::S, ScalarAttributeType::N, ScalarAttributeType::B]),
             ops in proptest::collection::vec((0u8..7, 0u16..400, 0u8..4), 1..600),
             bounds in proptest::collection::vec(((0u8..7, 0u8..7, 0u16..400), (0u8..7, 0u8..7, 0u16..400)), 1..20),
@@ -557,23 +595,27 @@ mod tests {
                 if *op == 0 {
                     let a = map.remove(&k).map(|v| v.size_bytes);
                     proptest::prop_assert_eq!(a, reference.remove(&k).map(|v| v.size_bytes));
-                    flat.remove(&k);
+                    proptest::prop_assert_eq!(flat.remove(&k).map(|v| v.size_bytes), a);
                 } else {
                     let a = map.insert(k.clone(), stored(n)).map(|v| v.size_bytes);
                     proptest::prop_assert_eq!(a, reference.insert(k.clone(), stored(n)).map(|v| v.size_bytes));
-                    flat.insert(k, stored(n));
+                    proptest::prop_assert_eq!(flat.insert(k, stored(n)).map(|v| v.size_bytes), a);
                 }
                 proptest::prop_assert_eq!(map.len(), reference.len());
+                proptest::prop_assert_eq!(flat.len(), reference.len());
             }
             proptest::prop_assert_eq!(map.is_empty(), reference.is_empty());
             let all = sizes(reference.iter());
             proptest::prop_assert_eq!(&sizes(map.iter()), &all);
             proptest::prop_assert_eq!(&sizes(flat.iter()), &all);
             proptest::prop_assert_eq!(sizes(map.iter().rev()), sizes(reference.iter().rev()));
+            proptest::prop_assert_eq!(sizes(flat.iter().rev()), sizes(reference.iter().rev()));
+            proptest::prop_assert_eq!(format!("{flat:?}"), format!("{reference:?}"));
             proptest::prop_assert_eq!(map.iter().len(), reference.len());
             proptest::prop_assert_eq!(format!("{map:?}"), format!("{reference:?}"));
             for k in reference.keys() {
                 proptest::prop_assert_eq!(map.get(k).map(|v| v.size_bytes), reference.get(k).map(|v| v.size_bytes));
+                proptest::prop_assert_eq!(flat.get(k).map(|v| v.size_bytes), reference.get(k).map(|v| v.size_bytes));
             }
             for p in 0..7 {
                 for s in [0, 199, 399] {
@@ -590,6 +632,9 @@ mod tests {
                 };
                 proptest::prop_assert_eq!(&sizes(map.range(lo.clone(), hi.clone())), &expected);
                 proptest::prop_assert_eq!(&sizes(flat.range(lo.clone(), hi.clone())), &expected);
+                let mut flat_backwards = sizes(flat.range(lo.clone(), hi.clone()).rev());
+                flat_backwards.reverse();
+                proptest::prop_assert_eq!(&flat_backwards, &expected);
                 let mut backwards = sizes(map.range(lo.clone(), hi.clone()).rev());
                 backwards.reverse();
                 proptest::prop_assert_eq!(&backwards, &expected);
