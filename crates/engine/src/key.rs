@@ -294,23 +294,42 @@ impl<'de> Deserialize<'de> for ItemKey {
     }
 }
 
+thread_local! {
+    /// The encoding buffer of [`ItemKey::from_item`] and friends: a key is encoded here
+    /// and copied into the key (inline for almost every key), so building a key allocates
+    /// nothing (every read and write builds one).
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with the thread's empty encoding buffer (a fresh one if it is in use).
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut bytes) => {
+            bytes.clear();
+            f(&mut bytes)
+        }
+        Err(_) => f(&mut Vec::with_capacity(32)),
+    })
+}
+
 impl ItemKey {
     /// The key of an item (or of a `Key` argument): every key attribute must be
     /// present with its declared type and a valid size (IT-01, DM-13, DM-20, DM-21).
     /// Other attributes are ignored.
     pub fn from_item(schema: &KeySchema, item: &Item) -> Result<ItemKey, EngineError> {
-        let mut bytes = Vec::with_capacity(32);
-        for (position, key) in schema.attributes().enumerate() {
-            let value = item.get(&key.name).ok_or_else(|| {
-                EngineError::validation(format!(
-                    "One or more parameter values were invalid: Missing the key {} in the item",
-                    key.name
-                ))
-            })?;
-            check_key_value(key, value, position == 0, TypeMismatch::Item)?;
-            encode_component(value, &mut bytes);
-        }
-        Ok(ItemKey::from_encoded(&bytes))
+        with_scratch(|bytes| {
+            for (position, key) in schema.attributes().enumerate() {
+                let value = item.get(&key.name).ok_or_else(|| {
+                    EngineError::validation(format!(
+                        "One or more parameter values were invalid: Missing the key {} in the item",
+                        key.name
+                    ))
+                })?;
+                check_key_value(key, value, position == 0, TypeMismatch::Item)?;
+                encode_component(value, bytes);
+            }
+            Ok(ItemKey::from_encoded(bytes))
+        })
     }
 
     /// Appends the key encoding of `item` to `out` and returns true when
@@ -341,12 +360,13 @@ impl ItemKey {
         if values.len() != schema.attributes().count() {
             return Err(mismatch());
         }
-        let mut bytes = Vec::with_capacity(32);
-        for (position, (attribute, value)) in schema.attributes().zip(values).enumerate() {
-            check_key_value(attribute, value, position == 0, TypeMismatch::Key)?;
-            encode_component(value, &mut bytes);
-        }
-        Ok(ItemKey::from_encoded(&bytes))
+        with_scratch(|bytes| {
+            for (position, (attribute, value)) in schema.attributes().zip(values).enumerate() {
+                check_key_value(attribute, value, position == 0, TypeMismatch::Key)?;
+                encode_component(value, bytes);
+            }
+            Ok(ItemKey::from_encoded(bytes))
+        })
     }
 
     /// The key of a `Key` request argument: exactly the key attributes, nothing else,
@@ -357,13 +377,14 @@ impl ItemKey {
         if key.len() != schema.attributes().count() {
             return Err(mismatch());
         }
-        let mut bytes = Vec::with_capacity(32);
-        for (position, attribute) in schema.attributes().enumerate() {
-            let value = key.get(&attribute.name).ok_or_else(mismatch)?;
-            check_key_value(attribute, value, position == 0, TypeMismatch::Key)?;
-            encode_component(value, &mut bytes);
-        }
-        Ok(ItemKey::from_encoded(&bytes))
+        with_scratch(|bytes| {
+            for (position, attribute) in schema.attributes().enumerate() {
+                let value = key.get(&attribute.name).ok_or_else(mismatch)?;
+                check_key_value(attribute, value, position == 0, TypeMismatch::Key)?;
+                encode_component(value, bytes);
+            }
+            Ok(ItemKey::from_encoded(bytes))
+        })
     }
 
     /// The encoded bytes (what ordering and hashing use).

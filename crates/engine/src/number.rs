@@ -119,21 +119,27 @@ impl Number {
         first_exponent: i64,
     ) -> Result<Number, EngineError> {
         let mut exponent = first_exponent;
-        let mut significant: Vec<u8> = Vec::with_capacity(DIGITS_MAX + 1);
-        let mut seen_nonzero = false;
+        // The significant digits go straight into the packed form (no buffer per number):
+        // `len` counts the digits from the first nonzero one on, trailing zeros included,
+        // `kept` those up to the last nonzero one (what remains once they are stripped).
+        let mut packed = [0u8; DIGITS_MAX / 2];
+        let mut len = 0usize;
+        let mut kept = 0usize;
         for d in digits {
             debug_assert!(d <= 9);
-            if !seen_nonzero && d == 0 {
+            if len == 0 && d == 0 {
                 exponent -= 1;
                 continue;
             }
-            seen_nonzero = true;
-            significant.push(d);
+            if len < DIGITS_MAX {
+                packed[len / 2] |= d << if len.is_multiple_of(2) { 4 } else { 0 };
+            }
+            len += 1;
+            if d != 0 {
+                kept = len;
+            }
         }
-        while significant.last() == Some(&0) {
-            significant.pop();
-        }
-        if significant.is_empty() {
+        if kept == 0 {
             return Ok(Number::ZERO);
         }
         if exponent > EXPONENT_MAX {
@@ -146,19 +152,15 @@ impl Number {
                 "Number underflow. Attempting to store a number with magnitude smaller than supported range",
             ));
         }
-        if significant.len() > DIGITS_MAX {
+        if kept > DIGITS_MAX {
             return Err(EngineError::validation(
                 "Attempting to store more than 38 significant digits in a Number",
             ));
         }
-        let mut packed = [0u8; DIGITS_MAX / 2];
-        for (i, d) in significant.iter().enumerate() {
-            packed[i / 2] |= d << if i % 2 == 0 { 4 } else { 0 };
-        }
         let number = Number {
             negative,
             exponent: i16::try_from(exponent).expect("exponent range checked above"),
-            len: u8::try_from(significant.len()).expect("digit count checked above"),
+            len: u8::try_from(kept).expect("digit count checked above"),
             packed,
         };
         debug_assert!(number.digit(0) != 0);
@@ -367,6 +369,32 @@ mod tests {
     }
     fn err(s: &str) -> String {
         Number::parse(s).unwrap_err().message
+    }
+
+    /// Zeros around the significant digits never count towards the 38 (DM-09), however
+    /// many there are; the packed digits are the same however the number was written.
+    #[test]
+    fn dm09_only_significant_digits_count() {
+        let forty_zeros = "0".repeat(40);
+        assert_eq!(n(&format!("1{forty_zeros}")), n("1e40"));
+        assert_eq!(n(&format!("{forty_zeros}12.5{forty_zeros}")), n("12.5"));
+        assert_eq!(n(&format!("0.{forty_zeros}3")), n("3e-41"));
+        let digits38 = "12345678901234567890123456789012345678";
+        assert_eq!(
+            n(&format!("{digits38}{forty_zeros}")).significant_digits(),
+            38
+        );
+        assert_eq!(n(&format!("{digits38}.{forty_zeros}")), n(digits38));
+        assert_eq!(
+            err(&format!("{digits38}9")),
+            "Attempting to store more than 38 significant digits in a Number"
+        );
+        assert_eq!(
+            err(&format!("{digits38}{forty_zeros}1")),
+            "Attempting to store more than 38 significant digits in a Number"
+        );
+        assert!(n(&format!("-0.{forty_zeros}")).is_zero());
+        assert_eq!(n("-000120").to_string(), "-120");
     }
 
     #[test]
