@@ -168,7 +168,8 @@ fn replicator_peers(n: usize, me: usize) -> Vec<RegionId> {
 /// (compact binary, varint integers). Encodings collect in a buffer that the hash
 /// consumes in large chunks (the streaming hash costs per call, and a record is a few
 /// dozen bytes): the hash of the concatenation does not depend on the chunking.
-/// Byte-at-a-time FNV-1a fed through a writer, before, cost about 5% of a busy run.
+/// (FNV-1a before hashed byte by byte, one multiply in a serial chain per byte; callgrind
+/// counts about the same instructions for both, since postcard's encoding dominates.)
 #[derive(Clone)]
 pub struct TraceHasher {
     state: Xxh3Default,
