@@ -382,7 +382,7 @@ fn sort_ops(path: &Path, frame: &mut Vec<u8>) -> Result<(), SpillError> {
     if ops.is_sorted_by_key(history_order) {
         return Ok(());
     }
-    ops.sort_by_key(history_order);
+    dynasim_core::history::sort_history(&mut ops);
     let sorted = path.with_extension("ops.sorting");
     let file = File::create(&sorted).map_err(|e| spill_error(&sorted, e))?;
     let mut out = BufWriter::with_capacity(FILE_BUFFER_BYTES, file);

@@ -105,9 +105,8 @@ pub(crate) fn finish(
             stale_index_reads: c.stale_index_reads,
         });
     }
-    // History order keys are unique (op id, and key within a transaction), so the
-    // unstable sort gives the one order and moves the large records less.
-    out.history.sort_unstable_by_key(|o| o.history_order());
+    // History order keys are unique (op id, and key within a transaction): one order.
+    dynasim_core::history::sort_history(&mut out.history);
     debug_assert!(
         out.history
             .windows(2)
