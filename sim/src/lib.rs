@@ -19,6 +19,7 @@ mod mrsc;
 mod serve_cli;
 mod spill;
 mod trace;
+mod trace_encoding;
 mod world;
 
 pub use api::{Error, Outcome, SeedSweep, run_file, run_scenario, run_seeds};

@@ -163,22 +163,15 @@ fn replicator_peers(n: usize, me: usize) -> Vec<RegionId> {
 }
 
 /// A streaming XXH3-64 hash of the trace. Not cryptographic: a fingerprint that two
-/// runs with one seed must share. Each record is hashed as its postcard encoding
-/// (compact binary, varint integers). Encodings collect in a buffer that the hash
-/// consumes in large chunks (the streaming hash costs per call, and a record is a few
-/// dozen bytes): the hash of the concatenation does not depend on the chunking.
-/// (FNV-1a before hashed byte by byte, one multiply in a serial chain per byte; callgrind
-/// counts about the same instructions for both, since postcard's encoding dominates.)
+/// runs with one seed must share. Each record is hashed as its fixed-width encoding
+/// ([`crate::trace_encoding`]). Encodings collect in a buffer that the hash consumes in
+/// large chunks (the streaming hash costs per call, and a record is some dozens of
+/// bytes): the hash of the concatenation does not depend on the chunking.
 #[derive(Clone)]
 pub struct TraceHasher {
     state: Xxh3Default,
     pending: Vec<u8>,
-    /// Where one record is encoded (postcard's slice writer took fewer instructions than
-    /// its growing-`Vec` one); a record too large for it takes the slow path.
-    record_buffer: Box<[u8; RECORD_BYTES_FAST_MAX]>,
 }
-
-const RECORD_BYTES_FAST_MAX: usize = 4096;
 
 /// Bytes buffered before the hash consumes them.
 const PENDING_BYTES_MAX: usize = 16 * 1024;
@@ -193,8 +186,8 @@ impl Default for TraceHasher {
     fn default() -> Self {
         TraceHasher {
             state: Xxh3Default::new(),
-            pending: Vec::with_capacity(PENDING_BYTES_MAX + RECORD_BYTES_FAST_MAX),
-            record_buffer: Box::new([0; RECORD_BYTES_FAST_MAX]),
+            // Room for a full buffer plus a typical record, so appending rarely grows it.
+            pending: Vec::with_capacity(2 * PENDING_BYTES_MAX),
         }
     }
 }
@@ -205,15 +198,9 @@ impl TraceHasher {
         self.consume_if_full();
     }
     fn record(&mut self, value: &impl serde::Serialize, what: &str) {
-        match postcard::to_slice(value, &mut self.record_buffer[..]) {
-            Ok(encoded) => self.pending.extend_from_slice(encoded),
-            Err(postcard::Error::SerializeBufferFull) => {
-                let pending = std::mem::take(&mut self.pending);
-                self.pending =
-                    postcard::to_extend(value, pending).unwrap_or_else(|e| panic!("{what}: {e}"));
-            }
-            Err(e) => panic!("{what}: {e}"),
-        }
+        // Only a hand-written `Serialize` can fail, and the trace's types derive theirs.
+        crate::trace_encoding::encode_into(value, &mut self.pending)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
         self.consume_if_full();
     }
     fn consume_if_full(&mut self) {
@@ -259,14 +246,16 @@ mod tests {
         assert_eq!(empty.finish(), xxhash_rust::xxh3::xxh3_64(&[]));
     }
 
-    /// A record is hashed as its postcard bytes, whether it fits the fast buffer or not.
+    /// A record is hashed as its fixed-width encoding, however large.
     #[test]
-    fn records_hash_as_their_postcard_bytes_small_or_large() {
+    fn records_hash_as_their_encoding_small_or_large() {
         let small = (7u64, "put".to_string(), vec![1u64, 2, 300]);
-        let large = vec![9u8; 3 * super::RECORD_BYTES_FAST_MAX];
-        let mut expected = postcard::to_stdvec(&small).unwrap();
-        expected.extend(postcard::to_stdvec(&large).unwrap());
-        expected.extend(postcard::to_stdvec(&small).unwrap());
+        let large = vec![9u8; 3 * super::PENDING_BYTES_MAX];
+        let mut expected = Vec::new();
+        let encode = crate::trace_encoding::encode_into::<(u64, String, Vec<u64>)>;
+        encode(&small, &mut expected).expect("encodes");
+        crate::trace_encoding::encode_into(&large, &mut expected).expect("encodes");
+        encode(&small, &mut expected).expect("encodes");
         let mut h = TraceHasher::default();
         h.record(&small, "small");
         h.record(&large, "large");
