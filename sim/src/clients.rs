@@ -41,8 +41,11 @@ pub(crate) struct Clients {
     choosers: Vec<Chooser>,
     arrivals: Vec<Arrivals>,
     retry_rng: ChaCha8Rng,
-    /// Attempts due: (due time, op id) -> op.
+    /// Attempts due in later windows, and retries: (due time, op id) -> op.
     queue: BTreeMap<(u64, u64), Pending>,
+    /// This window's arrivals, sorted by (arrival time, op id): every arrival is due in
+    /// the window it arrives in, so first attempts need no trip through `queue`.
+    arrived: Vec<Pending>,
     next_op_id: u64,
     mrsc: crate::mrsc::Mrsc,
 }
@@ -64,6 +67,7 @@ impl Clients {
                 .collect(),
             retry_rng: rng_for(seed, "client-retries"),
             queue: BTreeMap::new(),
+            arrived: Vec::new(),
             next_op_id: 1,
             mrsc: crate::mrsc::Mrsc::default(),
         }
@@ -78,13 +82,33 @@ impl Clients {
         to_us: u64,
     ) {
         self.arrive(faults, from_us, to_us);
-        while let Some(entry) = self.queue.first_entry() {
-            if entry.key().0 >= to_us {
-                break;
-            }
-            let ((at_us, _), pending) = entry.remove_entry();
+        // Attempts run in (due time, op id) order across both sources; a retry an
+        // attempt schedules inside this window joins the queue and the merge.
+        let mut buffer = std::mem::take(&mut self.arrived);
+        let mut arrived = buffer.drain(..).peekable();
+        loop {
+            let queued = self
+                .queue
+                .first_key_value()
+                .map(|(key, _)| *key)
+                .filter(|(at_us, _)| *at_us < to_us);
+            let fresh = arrived.peek().map(|p| (p.invoke_us, p.op.value));
+            let (at_us, pending) = match (queued, fresh) {
+                (Some(q), Some(f)) if q < f => self.pop_queued(),
+                (Some(_), None) => self.pop_queued(),
+                (_, Some((at_us, _))) => (at_us, arrived.next().expect("peeked")),
+                (None, None) => break,
+            };
             self.attempt(shared, faults, at_us, pending);
         }
+        // Hand the (emptied) buffer back for the next window.
+        drop(arrived);
+        self.arrived = buffer;
+    }
+
+    fn pop_queued(&mut self) -> (u64, Pending) {
+        let ((at_us, _), pending) = self.queue.pop_first().expect("a queued attempt");
+        (at_us, pending)
     }
 
     fn arrive(&mut self, faults: &ActiveFaults, from_us: u64, to_us: u64) {
@@ -136,10 +160,17 @@ impl Clients {
                         invoke_us: at_us,
                         attempts: 0,
                     };
-                    self.queue.insert((at_us, id), pending);
+                    debug_assert!(
+                        at_us >= from_us && at_us < to_us,
+                        "arrivals fall in the window"
+                    );
+                    self.arrived.push(pending);
                 }
             }
         }
+        // Each region's arrivals come in time order; the regions' interleave.
+        self.arrived
+            .sort_unstable_by_key(|p| (p.invoke_us, p.op.value));
     }
 
     /// Where the op goes: home, or the failover region when home is down.

@@ -808,13 +808,15 @@ impl Engine {
     /// global table validated when it was written (one key schema and one set of
     /// indexes across replicas, GT-06), under its encoded `key`: the checks are not
     /// repeated, since a simulation applies every write once per receiving region.
-    /// Debug builds still assert them.
+    /// Debug builds still assert them. `image_bytes` is the image's [`item_size`] (the
+    /// caller sized it already, for capacity; 0 without an image).
     pub fn apply_validated_image(
         &mut self,
         table: &str,
         key: ItemKey,
         key_attrs: &Item,
         new_image: Option<SharedItem>,
+        image_bytes: usize,
     ) -> Result<Option<SharedItem>, EngineError> {
         let config = &self.config;
         let table_ref = self
@@ -830,7 +832,8 @@ impl Engine {
                 table_ref.check_replicated(&key, image, config).is_ok(),
                 "a validated image passes the replicated-write checks"
             );
-            StoredItem::with_size(Arc::clone(image), item_size(image, config))
+            debug_assert_eq!(image_bytes, item_size(image, config), "the caller sized it");
+            StoredItem::with_size(Arc::clone(image), image_bytes)
         });
         self.store_replicated(table, key, key_attrs, new_image, stored)
     }

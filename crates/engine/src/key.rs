@@ -422,7 +422,8 @@ impl fmt::Debug for ItemKey {
 pub fn key_attributes(schema: &KeySchema, item: &Item) -> Item {
     // Inserted one by one: collecting into a map buffers and sorts first, which costs
     // more than the two inserts on every write.
-    let mut key = Item::new();
+    // Sized exactly: a stored change keeps these attributes for as long as it lives.
+    let mut key = Item::with_capacity(1 + usize::from(schema.range.is_some()));
     for attribute in schema.attributes() {
         if let Some((name, value)) = item.get_key_value(&attribute.name) {
             key.insert(name.clone(), value.clone());

@@ -803,12 +803,6 @@ impl Region {
             };
             dax.put(key, value, now_us);
         }
-        let written = Written {
-            stamp: local.stamp,
-            value: op_value(op),
-            context: dense(&local.context_before),
-            superseded_by: local.superseded_by,
-        };
         let remote = (op.key % 3) as u8 != table.leaders[partition];
         let wait_max_us = self.config.latency.partition_queue_wait_max_us;
         let wait_us = table.queue_wait_us(
@@ -825,12 +819,18 @@ impl Region {
                 image,
                 stamp: local.stamp,
                 context: dynasim_replication::Context::new(dynasim_replication::context_with(
-                    &local.context_before,
+                    &dynasim_replication::clock_of_dense(&local.context_before),
                     self.id,
                     local.stamp.seq,
                 )),
             });
         debug_assert!(mrsc || sync.is_none(), "only MRSC writes are synchronous");
+        let written = Written {
+            stamp: local.stamp,
+            value: op_value(op),
+            context: local.context_before,
+            superseded_by: local.superseded_by,
+        };
         Served {
             result: OpResult::Ok,
             latency_us: self.config.latency.write_us(remote, rng) + wait_us,
@@ -935,7 +935,7 @@ impl Region {
             written: Written {
                 stamp: local.stamp,
                 value: None,
-                context: dense(&local.context_before),
+                context: local.context_before,
                 superseded_by: local.superseded_by,
             },
         })
@@ -1052,11 +1052,20 @@ impl Region {
         let t = &mut self.tables[table];
         let key_item = &key.attrs;
         let key = &key.encoded;
-        let units = image.as_ref().map_or(1.0, |i| write_units(item_bytes(i)));
+        // Sized once: for capacity here and for the table's size in the engine.
+        let image_bytes = image.as_deref().map(item_bytes);
+        let units = image_bytes.map_or(1.0, write_units);
         t.charge_replicated(units, now_us);
         let old_image = if t.gsis.is_empty() {
+            let image_bytes = image_bytes.unwrap_or(0) as usize;
             self.engine
-                .apply_validated_image(&t.spec.name, key.clone(), key_item, image.clone())
+                .apply_validated_image(
+                    &t.spec.name,
+                    key.clone(),
+                    key_item,
+                    image.clone(),
+                    image_bytes,
+                )
                 .expect("replicated images were validated at their origin")
         } else {
             // GT-07: the receiver's indexes pay for the change too, which needs the
@@ -1360,18 +1369,6 @@ fn op_value(op: &ClientOp) -> Option<ValueId> {
     }
 }
 
-fn dense(clock: &dynasim_replication::SeenClock) -> Vec<u64> {
-    let mut out = Vec::new();
-    for dot in clock.iter() {
-        let i = dot.actor.0 as usize;
-        if out.len() <= i {
-            out.resize(i + 1, 0);
-        }
-        out[i] = dot.counter;
-    }
-    out
-}
-
 /// A replica for an eventually consistent read: one of the AZs that are up, drawn
 /// uniformly (one draw from `rng`); `None` with every AZ down.
 fn random_up_az(az_up: &[bool; 3], rng: &mut impl Rng) -> Option<u8> {
@@ -1519,8 +1516,7 @@ fn workload_key_string(key: u64) -> String {
     let start = start.min(digits.len() - PADDED_DIGITS);
     let mut out = String::with_capacity(1 + digits.len() - start);
     out.push('k');
-    // Pushed as chars: validating nine ASCII bytes as UTF-8 cost more than the digits.
-    out.extend(digits[start..].iter().map(|d| char::from(*d)));
+    out.push_str(std::str::from_utf8(&digits[start..]).expect("ASCII digits"));
     out
 }
 

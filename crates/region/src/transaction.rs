@@ -164,7 +164,7 @@ impl Region {
             let written = Written {
                 stamp: local.stamp,
                 value: op_value(op),
-                context: crate::dense(&local.context_before),
+                context: local.context_before,
                 superseded_by: local.superseded_by,
             };
             self.fill_dax_after_transaction(op.table, &change.key, &written, now_us);

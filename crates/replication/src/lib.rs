@@ -148,6 +148,32 @@ pub enum Message<K, P> {
 }
 
 /// `clock` plus one write's own dot: the causal context a write carries.
+/// A causal context as a dense vector: entry `r` counts the writes of region `r` it
+/// covers, up to the largest region it names (how the history records contexts).
+pub fn dense_context(clock: &SeenClock) -> Vec<u64> {
+    // Actors iterate in ascending region order: the last one gives the length.
+    let len = clock
+        .iter()
+        .last()
+        .map_or(0, |dot| dot.actor.0 as usize + 1);
+    let mut out = vec![0; len];
+    for dot in clock.iter() {
+        out[dot.actor.0 as usize] = dot.counter;
+    }
+    out
+}
+
+/// The clock a [`dense_context`] vector stands for.
+pub fn clock_of_dense(dense: &[u64]) -> SeenClock {
+    let mut clock = SeenClock::default();
+    for (region, counter) in dense.iter().enumerate() {
+        if *counter > 0 {
+            clock.apply(Dot::new(RegionId(region as u16), *counter));
+        }
+    }
+    clock
+}
+
 pub fn context_with(clock: &SeenClock, region: RegionId, seq: u64) -> SeenClock {
     let mut out = clock.clone();
     out.apply(Dot::new(region, seq));
@@ -170,8 +196,10 @@ pub struct Version {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LocalWrite {
     pub stamp: Stamp,
-    /// The writes to this item this region had seen before this one (causal context).
-    pub context_before: SeenClock,
+    /// The writes to this item this region had seen before this one (causal context),
+    /// as a [`dense_context`] vector: what the history records, built without copying
+    /// the clock.
+    pub context_before: Vec<u64>,
     /// `Some(winner)` when the stored version already carries a larger stamp: the
     /// write is acknowledged but loses at once (LWW by timestamp; a skew inversion when
     /// the winner is causally earlier). The host must keep the stored image.
@@ -242,6 +270,9 @@ pub struct Replicator<K: Ord + Hash, P> {
     /// Tombstones awaiting collection, with per-region watermarks once known.
     tombstones: BTreeMap<K, TombstoneWait>,
     counters: Counters,
+    /// Scratch space of [`Replicator::release_into`], empty between calls.
+    #[serde(skip)]
+    release_buffer: Vec<(Entry<K, P>, bool)>,
 }
 
 /// One origin's partition streams at a receiver (GT-09).
@@ -348,6 +379,7 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
             held: BTreeMap::new(),
             tombstones: BTreeMap::new(),
             counters: Counters::default(),
+            release_buffer: Vec::new(),
         }
     }
 
@@ -460,7 +492,7 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
                     let was_deleted = version.deleted;
                     let context = std::sync::Arc::make_mut(&mut version.context);
                     merge_seen(context);
-                    let context_before = context.clone();
+                    let context_before = dense_context(context);
                     context.apply(local_dot);
                     let superseded_by = if version.stamp > stamp {
                         Some(version.stamp)
@@ -472,9 +504,9 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
                     (context_before, superseded_by, was_deleted, version)
                 }
                 hash_map::Entry::Vacant(v) => {
-                    let mut context_before = SeenClock::default();
-                    merge_seen(&mut context_before);
-                    let mut context = context_before.clone();
+                    let mut context = SeenClock::default();
+                    merge_seen(&mut context);
+                    let context_before = dense_context(&context);
                     context.apply(local_dot);
                     let version = v.insert(Version {
                         stamp,
@@ -739,7 +771,9 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
         if self.held.is_empty() {
             return;
         }
-        let mut due = Vec::new();
+        // The buffer is kept between calls: a release runs on every batch and message.
+        let mut due = std::mem::take(&mut self.release_buffer);
+        debug_assert!(due.is_empty(), "the release buffer is left empty");
         for (origin, streams) in self.held.iter_mut() {
             while let Some(i) = streams.next_due(now_us) {
                 let (_, entry) = streams.streams[i]
@@ -756,7 +790,8 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
                 self.seen.apply(Dot::new(*origin, applied_prefix));
             }
         }
-        for (entry, overtook) in due {
+        applied.reserve(due.len());
+        for (entry, overtook) in due.drain(..) {
             if overtook {
                 self.counters.applied_out_of_order += 1;
             }
@@ -765,6 +800,7 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
             }
             applied.push(self.apply_remote(entry));
         }
+        self.release_buffer = due;
     }
 
     /// GT-09: apply what the partition streams release by `now_us`. Hosts call it at

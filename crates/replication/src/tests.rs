@@ -98,7 +98,7 @@ fn sd02_clock_behind_makes_causally_later_write_lose_at_once() {
     let later = rs[1].record_local(3, Some("v2".into()), 9_600_000, 10_100_000);
     assert_eq!(later.superseded_by, Some(first.stamp));
     assert!(
-        later.context_before.get(&US) >= first.stamp.seq,
+        later.context_before[US.0 as usize] >= first.stamp.seq,
         "EU had seen the first write"
     );
     drain(&mut rs, 10_200_000);
