@@ -147,7 +147,6 @@ pub enum Message<K, P> {
     },
 }
 
-/// `clock` plus one write's own dot: the causal context a write carries.
 /// A causal context as a dense vector: entry `r` counts the writes of region `r` it
 /// covers, up to the largest region it names (how the history records contexts).
 pub fn dense_context(clock: &SeenClock) -> Vec<u64> {
@@ -174,6 +173,7 @@ pub fn clock_of_dense(dense: &[u64]) -> SeenClock {
     clock
 }
 
+/// `clock` plus one write's own dot: the causal context a write carries.
 pub fn context_with(clock: &SeenClock, region: RegionId, seq: u64) -> SeenClock {
     let mut out = clock.clone();
     out.apply(Dot::new(region, seq));

@@ -580,3 +580,17 @@ fn join_context_copies_only_when_it_adds_a_dot() {
     crdts::CvRDT::merge(&mut merged, newer);
     assert_eq!(*context, merged);
 }
+
+/// The history's dense contexts: one entry per region up to the largest named, zeros
+/// for regions not named, and back to the same clock.
+#[test]
+fn dense_context_round_trips_through_the_clock() {
+    assert_eq!(dense_context(&SeenClock::new()), Vec::<u64>::new());
+    assert_eq!(clock_of_dense(&[]), SeenClock::new());
+    let mut clock = SeenClock::new();
+    clock.apply(Dot::new(AP, 9));
+    clock.apply(Dot::new(US, 4));
+    let dense = dense_context(&clock);
+    assert_eq!(dense, vec![4, 0, 9]);
+    assert_eq!(clock_of_dense(&dense), clock);
+}
