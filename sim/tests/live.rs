@@ -219,32 +219,38 @@ fn a_keyboard_action_is_recorded_and_replays_to_the_same_trace() {
 #[test]
 fn pause_and_step_change_when_ticks_run_not_what_they_do() {
     let headless = run(&scenario(), &options(4_000_000)).expect("run");
-    let watched = run_with_ui(4_000_000, |updates, commands| {
-        let mut paused_at = None;
+    // The run starts paused (the first tick takes the queued commands), so an
+    // unthrottled run cannot finish before a busy machine schedules the UI thread: the UI
+    // steps it through the first simulated second, then resumes it at 50x.
+    let initial = [Command::Pause(true), Command::Speed(Speed::Times(50.0))];
+    let watched = run_file_with_ui(&scenario(), 3, 4_000_000, &initial, |updates, commands| {
+        let mut steps = 0;
+        let mut resumed = false;
         for update in updates {
             let Update::Snapshot(s) = update else {
                 continue;
             };
-            match paused_at {
-                None if s.now_us >= 1_000_000 => {
-                    commands.send(Command::Pause(true)).expect("sim listens");
-                    commands
-                        .send(Command::Speed(Speed::Times(50.0)))
-                        .expect("sim listens");
-                    paused_at = Some(s.now_us);
-                }
-                Some(at) if s.paused && s.now_us < at + 300_000 => {
-                    // Step three times while paused, then resume.
-                    commands
-                        .send(Command::Step(dynasim_tui::app::STEP_US))
-                        .expect("sim listens");
-                }
-                Some(_) if s.paused => {
-                    let _ = commands.send(Command::Pause(false));
-                }
-                _ => {}
+            if !s.paused || resumed {
+                continue;
+            }
+            // A paused run sends one snapshot and waits for a command.
+            if s.now_us < 1_000_000 {
+                commands
+                    .send(Command::Step(dynasim_tui::app::STEP_US))
+                    .expect("a paused run listens");
+                steps += 1;
+            } else {
+                commands
+                    .send(Command::Pause(false))
+                    .expect("a paused run listens");
+                resumed = true;
             }
         }
+        assert!(
+            steps >= 10,
+            "stepped through the first second: {steps} steps"
+        );
+        assert!(resumed, "resumed after stepping");
     });
     assert_eq!(watched.trace_hash, headless.trace_hash);
 }
