@@ -216,38 +216,27 @@ impl ser::SerializeSeq for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeTuple for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        value.serialize(&mut *self.ser)
-    }
-    fn end(self) -> Result<(), Error> {
-        Ok(())
-    }
+/// Tuples and tuple structs and variants: the fields in order, nothing around them.
+macro_rules! fields_in_order {
+    ($($trait:ident :: $method:ident),* $(,)?) => {
+        $(impl ser::$trait for Compound<'_, '_> {
+            type Ok = ();
+            type Error = Error;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+                value.serialize(&mut *self.ser)
+            }
+            fn end(self) -> Result<(), Error> {
+                Ok(())
+            }
+        })*
+    };
 }
 
-impl ser::SerializeTupleStruct for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        value.serialize(&mut *self.ser)
-    }
-    fn end(self) -> Result<(), Error> {
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        value.serialize(&mut *self.ser)
-    }
-    fn end(self) -> Result<(), Error> {
-        Ok(())
-    }
-}
+fields_in_order!(
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field,
+);
 
 impl ser::SerializeMap for Compound<'_, '_> {
     type Ok = ();
@@ -265,45 +254,33 @@ impl ser::SerializeMap for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeStruct for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        _key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        value.serialize(&mut *self.ser)
-    }
-    fn skip_field(&mut self, _key: &'static str) -> Result<(), Error> {
-        // A skipped field still marks its place, so that records differing only in
-        // which optional fields are present encode differently.
-        self.ser.out.push(0xff);
-        Ok(())
-    }
-    fn end(self) -> Result<(), Error> {
-        Ok(())
-    }
+/// Structs and struct variants: the fields in order, without their names.
+macro_rules! named_fields_in_order {
+    ($($trait:ident),* $(,)?) => {
+        $(impl ser::$trait for Compound<'_, '_> {
+            type Ok = ();
+            type Error = Error;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                _key: &'static str,
+                value: &T,
+            ) -> Result<(), Error> {
+                value.serialize(&mut *self.ser)
+            }
+            fn skip_field(&mut self, _key: &'static str) -> Result<(), Error> {
+                // A skipped field still marks its place, so that records differing only
+                // in which optional fields are present encode differently.
+                self.ser.out.push(0xff);
+                Ok(())
+            }
+            fn end(self) -> Result<(), Error> {
+                Ok(())
+            }
+        })*
+    };
 }
 
-impl ser::SerializeStructVariant for Compound<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        _key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        value.serialize(&mut *self.ser)
-    }
-    fn skip_field(&mut self, _key: &'static str) -> Result<(), Error> {
-        self.ser.out.push(0xff);
-        Ok(())
-    }
-    fn end(self) -> Result<(), Error> {
-        Ok(())
-    }
-}
+named_fields_in_order!(SerializeStruct, SerializeStructVariant);
 
 #[cfg(test)]
 mod tests {
