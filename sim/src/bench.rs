@@ -105,6 +105,7 @@ pub fn run_event_loop(scenario: &Scenario, seed: u64) -> u64 {
         clients.run_window(&shared, &faults, now_us, next_us);
         let mut s = shared.borrow_mut();
         s.now_us = next_us;
+        s.release_completed_before(next_us);
         if next_us >= next_poll_us {
             next_poll_us = next_us + interval_us;
             for r in 0..s.regions.len() {
@@ -140,8 +141,9 @@ pub fn run_event_loop(scenario: &Scenario, seed: u64) -> u64 {
         drop(s);
         now_us = next_us;
     }
-    let ops = shared.borrow().output.history.len();
-    ops as u64
+    let mut s = shared.borrow_mut();
+    s.release_all_completed();
+    s.output.history.len() as u64
 }
 
 fn schedule(

@@ -351,7 +351,7 @@ fn push_record(s: &mut Shared, mut record: OpRecord) {
         .as_ref()
         .map_or(record.region_clock_us, |w| w.stamp.hlc_us);
     s.hasher.op(&record);
-    s.output.history.push(record);
+    s.completions.hold(record);
 }
 
 fn retryable(result: &OpResult) -> bool {

@@ -12,6 +12,7 @@ pub mod bench_serve;
 mod capacity;
 pub mod cli;
 mod clients;
+mod completions;
 mod consumers;
 mod faults;
 pub mod live;

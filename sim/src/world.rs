@@ -91,6 +91,9 @@ pub(crate) struct Shared {
     pub batch_interval_us: u64,
     pub output: RunOutput,
     pub hasher: TraceHasher,
+    /// Ops recorded but not yet complete in simulated time: they enter
+    /// `output.history` in history order as the run passes their completion.
+    pub completions: crate::completions::Completions,
     /// Service writes (TTL deletes) recorded so far.
     pub service_ops: u64,
     /// `[scenario table]` -> its name.
@@ -102,6 +105,21 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Move the ops completing before `before_us` into the history, in history order.
+    pub(crate) fn release_completed_before(&mut self, before_us: u64) {
+        self.completions
+            .release_before(before_us, &mut self.output.history);
+    }
+
+    /// Move every held op into the history (no more ops will be served).
+    pub(crate) fn release_all_completed(&mut self) {
+        self.completions.release_all(&mut self.output.history);
+        debug_assert!(
+            self.completions.released_in_order(),
+            "every op completes at or after the start of the window that served it"
+        );
+    }
+
     pub(crate) fn record_apply(
         &mut self,
         region: usize,
@@ -428,6 +446,7 @@ pub(crate) fn build_shared(scenario: &Scenario, options: &RunOptions) -> Shared 
         batch_interval_us: scenario.replication.batch_interval_us.max(tick_us),
         output: crate::trace::new_output(scenario, seed),
         hasher: TraceHasher::default(),
+        completions: Default::default(),
         service_ops: 0,
         table_names: scenario.tables.iter().map(|t| t.name.clone()).collect(),
         capacity_totals: Vec::new(),
@@ -579,7 +598,12 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
             let down = |r| faults.region_down(r, now_us);
             consumers.step(&mut shared.borrow_mut(), down, now_us);
         }
-        shared.borrow_mut().now_us = next_us;
+        {
+            let mut s = shared.borrow_mut();
+            s.now_us = next_us;
+            // Every op served from now on completes at or after `next_us`.
+            s.release_completed_before(next_us);
+        }
         if let Some(progress) = &options.progress
             && next_us % 1_000_000 < tick_us
         {
@@ -596,6 +620,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         now_us = next_us;
     }
     clients.finish(&shared, duration_us);
+    shared.borrow_mut().release_all_completed();
     // Drain: no new client traffic; let replication finish so the final states mean
     // something (bounded; a fault lasting to the end can keep it from draining).
     let drain_end_us = duration_us + drain_budget_us(scenario);
@@ -743,7 +768,7 @@ pub(crate) fn sweep_ttl(s: &mut Shared, faults: &ActiveFaults, now_us: u64) {
             };
             s.service_ops += 1;
             s.hasher.op(&record);
-            s.output.history.push(record);
+            s.completions.hold(record);
         }
     }
 }
