@@ -653,6 +653,11 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         .map_err(|_| "internal: world still shared after the run".to_string())?;
     let mut shared = shared.into_inner();
     consumers.finish(&mut shared);
+    if !shared.completions.released_in_order() {
+        // Not reached while every op completes after the window that served it; if one
+        // ever did not, its record went out late, and the history is put in order here.
+        dynasim_core::history::sort_history(&mut shared.output.history);
+    }
     let hasher = shared.hasher.clone();
     crate::trace::finish(
         &mut shared.output,

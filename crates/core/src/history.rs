@@ -156,6 +156,8 @@ pub struct TxnPart {
 }
 
 /// Sort records into history order ([`OpRecord::history_order`]; its keys are unique).
+/// The simulator appends its history in order and calls this only as a fallback and for
+/// the shards of a spilled history (cheap when they are sorted already).
 ///
 /// A 10-minute history is hundreds of MB of records of some 250 bytes, which a
 /// comparison sort moves about log2(n) times (about 2% of a 60 s simulation's
