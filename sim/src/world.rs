@@ -601,8 +601,10 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         {
             let mut s = shared.borrow_mut();
             s.now_us = next_us;
-            // Every op served from now on completes at or after `next_us`.
-            s.release_completed_before(next_us);
+            // Every op served from now on completes at or after `next_us`, or at the end
+            // of the run (ops still waiting for a retry, recorded as unknown then), which
+            // a last tick can overshoot.
+            s.release_completed_before(next_us.min(duration_us));
         }
         if let Some(progress) = &options.progress
             && next_us % 1_000_000 < tick_us

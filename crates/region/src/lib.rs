@@ -562,11 +562,14 @@ impl Region {
         if !up {
             self.az_down_since_us[i] = now_us;
         } else {
-            // The returning replica catches up from its peers' logs.
+            // The returning replica catches up from its peers' logs. The entries the
+            // outage kept lagging are caught up now: prune them, or a map grown to the
+            // keys written meanwhile would wait for as many new keys to be pruned again.
             for t in &mut self.tables {
                 for l in t.lagging.values_mut() {
                     l.visible_at_us[i] = l.visible_at_us[i].min(now_us);
                 }
+                t.prune_lagging(now_us);
             }
         }
     }
