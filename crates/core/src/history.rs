@@ -156,81 +156,13 @@ pub struct TxnPart {
 }
 
 /// Sort records into history order ([`OpRecord::history_order`]; its keys are unique).
-/// The simulator appends its history in order and calls this only as a fallback and for
-/// the shards of a spilled history (cheap when they are sorted already).
 ///
-/// A 10-minute history is hundreds of MB of records of some 250 bytes, which a
-/// comparison sort moves about log2(n) times (about 2% of a 60 s simulation's
-/// instructions). Instead: radix-sort (completion time, index) pairs, order the rare
-/// runs of equal completion times by the whole key, then swap each record into place
-/// along the cycles of the permutation (at most one swap per record).
+/// The simulator appends its history in order (`sim/src/completions.rs`), so this is a
+/// fallback that should find nothing to do, and the check for the shards of a spilled
+/// history: a sequential scan when the records are already sorted.
 pub fn sort_history(records: &mut [OpRecord]) {
-    if records.is_sorted_by_key(OpRecord::history_order) {
-        return;
-    }
-    let index_end = u32::try_from(records.len()).expect("a history holds under 2^32 records");
-    let mut pairs: Vec<(u64, u32)> = records
-        .iter()
-        .zip(0..index_end)
-        .map(|(r, i)| (r.complete_us, i))
-        .collect();
-    radix_sort_by_time(&mut pairs);
-    for group in pairs.chunk_by_mut(|a, b| a.0 == b.0) {
-        if group.len() > 1 {
-            group.sort_unstable_by_key(|(_, i)| records[*i as usize].history_order());
-        }
-    }
-    let mut source: Vec<u32> = pairs.into_iter().map(|(_, i)| i).collect();
-    apply_permutation(records, &mut source);
-    debug_assert!(
-        records.is_sorted_by_key(OpRecord::history_order),
-        "records end in history order"
-    );
-}
-
-/// Stable LSD radix sort of (time, index) pairs by time, a byte per pass; a pass in
-/// which every time shares its byte is skipped (the high bytes of microsecond times).
-fn radix_sort_by_time(pairs: &mut Vec<(u64, u32)>) {
-    let mut scratch = vec![(0_u64, 0_u32); pairs.len()];
-    for shift in (0..u64::BITS).step_by(8) {
-        let digit = |time: u64| ((time >> shift) & 0xff) as usize;
-        let mut counts = [0_usize; 256];
-        for (time, _) in pairs.iter() {
-            counts[digit(*time)] += 1;
-        }
-        if counts.contains(&pairs.len()) {
-            continue;
-        }
-        let mut next = [0_usize; 256];
-        let mut sum = 0;
-        for (slot, count) in next.iter_mut().zip(counts) {
-            *slot = sum;
-            sum += count;
-        }
-        for pair in pairs.iter() {
-            let d = digit(pair.0);
-            scratch[next[d]] = *pair;
-            next[d] += 1;
-        }
-        std::mem::swap(pairs, &mut scratch);
-    }
-}
-
-/// Rearrange `items` so that position `i` holds what was at `source[i]`, by swaps along
-/// each cycle of the permutation (`source` is left as the identity).
-fn apply_permutation<T>(items: &mut [T], source: &mut [u32]) {
-    assert_eq!(items.len(), source.len(), "one source index per item");
-    for start in 0..items.len() {
-        let mut i = start;
-        loop {
-            let j = source[i] as usize;
-            source[i] = i as u32;
-            if j == start || j == i {
-                break;
-            }
-            items.swap(i, j);
-            i = j;
-        }
+    if !records.is_sorted_by_key(OpRecord::history_order) {
+        records.sort_unstable_by_key(OpRecord::history_order);
     }
 }
 
@@ -529,9 +461,9 @@ mod tests {
         }
     }
 
-    /// Against a comparison sort of the records: near-sorted and shuffled inputs, equal
-    /// completion times (told apart by id, then by key for a transaction's parts), times
-    /// that differ only in high bytes, and the trivial sizes.
+    /// Against a stable sort of the records: near-sorted and shuffled inputs, equal
+    /// completion times (told apart by id, then by key for a transaction's parts), and
+    /// the trivial sizes.
     #[test]
     fn sort_history_orders_as_a_comparison_sort_does() {
         let mut state = 0x9e37_79b9_7f4a_7c15_u64;
@@ -556,15 +488,5 @@ mod tests {
                 assert_eq!(records, expected, "len {len}, spread {spread}");
             }
         }
-    }
-
-    #[test]
-    fn apply_permutation_follows_every_cycle() {
-        let mut items = vec!['a', 'b', 'c', 'd', 'e'];
-        // Two cycles, (0 2 4) and (1 3).
-        let mut source = vec![2, 3, 4, 1, 0];
-        apply_permutation(&mut items, &mut source);
-        assert_eq!(items, vec!['c', 'd', 'e', 'b', 'a']);
-        assert_eq!(source, vec![0, 1, 2, 3, 4]);
     }
 }
