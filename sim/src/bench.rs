@@ -288,6 +288,17 @@ fn commit() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// How this binary was built: `scripts/pgo-build` sets `DYNASIM_BUILD` at compile time
+/// (a profile-guided build is faster than a plain release one, so a report must say
+/// which it measured).
+fn build_kind() -> &'static str {
+    match option_env!("DYNASIM_BUILD") {
+        Some(kind) if !kind.is_empty() => kind,
+        _ if cfg!(debug_assertions) => "debug assertions on (not a release build: not publishable)",
+        _ => "release (cargo build --release)",
+    }
+}
+
 /// Now as `YYYY-MM-DD HH:MM UTC` (the engine's stream-label date, cut to minutes).
 fn utc_now() -> String {
     let unix_ms = std::time::SystemTime::now() // real time: the report's date
@@ -392,12 +403,14 @@ fn header(
          command: `{}`  \n\
          date: {started}  \n\
          commit: {}  \n\
+         build: {}  \n\
          machine: {}  \n\
          load average: {load}  \n\
          runs per figure: {} (median, min..max){}  \n\
          sections: {}\n",
         options.command_line,
         commit(),
+        build_kind(),
         machine(),
         options.runs.max(1),
         if options.quick {
