@@ -581,7 +581,10 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         for effect in faults.due(now_us) {
             apply_fault_effect(&mut sim, &shared, scenario, &faults, &effect, now_us);
         }
-        clients.run_window(&shared, &faults, now_us, next_us);
+        // What happens at the window's start (TTL deletes, scaling and partition
+        // changes, all stamped `now_us`) happens before the window's client ops, which
+        // are served at `now_us` or later: a read served after a TTL delete in simulated
+        // time sees it.
         if ttl_sweeps && now_us % TTL_SWEEP_INTERVAL_US < tick_us {
             sweep_ttl(&mut shared.borrow_mut(), &faults, now_us);
         }
@@ -591,6 +594,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunOutput, Strin
         if now_us % crate::capacity::AUTO_SCALE_INTERVAL_US < tick_us {
             crate::capacity::maintain_partitions(&mut shared.borrow_mut(), &faults, now_us);
         }
+        clients.run_window(&shared, &faults, now_us, next_us);
         if next_us % crate::capacity::SAMPLE_INTERVAL_US < tick_us {
             crate::capacity::sample(&mut shared.borrow_mut(), next_us);
         }

@@ -892,3 +892,103 @@ fn a_run_ending_between_ticks_keeps_its_history_in_order() {
     assert!(pending_at_end > 0, "some ops wait for a retry at the end");
     assert!(run.history.is_sorted_by_key(|op| op.history_order()));
 }
+
+/// TTL-07: a TTL delete is stamped at the sweep's time, so a strongly consistent read the
+/// same region serves later in simulated time must see it (the sweep at a window's start
+/// runs before the window's client ops, which are served at that time or later).
+#[test]
+fn ttl07_a_strong_read_after_a_ttl_delete_in_its_region_sees_the_item_gone() {
+    let text = r#"
+schema = 1
+[meta]
+name        = "ttl-read-after-sweep"
+description = "50 items expire after 1 s and are swept while strong reads hammer them"
+[sim]
+duration = "12s"
+tick     = "1ms"
+epoch    = "2025-01-01T00:00:00Z"
+[[region]]
+name = "us-east-1"
+azs  = ["use1-az1", "use1-az2", "use1-az4"]
+[[region]]
+name = "eu-west-1"
+azs  = ["euw1-az1", "euw1-az2", "euw1-az3"]
+[[region]]
+name = "ap-south-1"
+azs  = ["aps1-az1", "aps1-az2", "aps1-az3"]
+[[table]]
+name              = "sessions"
+partition_key     = { name = "session_id", type = "S" }
+replicas          = ["us-east-1", "eu-west-1", "ap-south-1"]
+capacity          = { mode = "on_demand" }
+ttl               = "expires_at"
+ttl_delete_delay  = "1s"
+ttl_delete_jitter = "3s"
+[[phase]]
+name         = "writes"
+duration     = "2s"
+rate         = { constant = 500 }
+clients      = { us-east-1 = 1 }
+mix          = { put = 100 }
+keys         = { table = "sessions", count = 50, dist = "uniform" }
+item_size    = { dist = "fixed", size = "100B" }
+expire_after = "1s"
+[[phase]]
+name     = "strong-reads"
+duration = "10s"
+rate     = { constant = 6000 }
+clients  = { us-east-1 = 0.5, eu-west-1 = 0.5 }
+mix      = { get = 100 }
+keys     = { table = "sessions", count = 50, dist = "uniform" }
+reads    = "strong"
+[[assert]]
+kind   = "converged"
+within = "10s"
+"#;
+    let scenario = dynasim::Scenario::from_str(text, "ttl-read-after-sweep.toml").expect("valid");
+    let outcome = dynasim::run_scenario(
+        scenario,
+        "ttl-read-after-sweep.toml",
+        &dynasim::RunOptions {
+            seed: 5,
+            ..Default::default()
+        },
+    )
+    .expect("runs");
+    outcome.assert_passed();
+    let history = &outcome.run.history;
+    let deletes: Vec<_> = history
+        .iter()
+        .filter(|op| op.kind == OpKind::TtlDelete)
+        .collect();
+    assert!(
+        deletes.len() >= 50,
+        "every item is swept somewhere: {}",
+        deletes.len()
+    );
+    // After the writes phase nothing writes but the sweepers, so once a region has swept
+    // a key, every strong read of it there finds nothing.
+    let mut reads_after = 0;
+    for delete in &deletes {
+        for read in history.iter().filter(|op| {
+            op.kind == OpKind::Get
+                && op.strong
+                && op.result == OpResult::Ok
+                && op.region == delete.region
+                && op.key == delete.key
+                && op.invoke_us >= delete.invoke_us
+        }) {
+            reads_after += 1;
+            let seen = read.read.as_ref().and_then(|r| r.value);
+            assert_eq!(
+                seen, None,
+                "read {} at {} us in region {} saw the item its TTL delete at {} us removed",
+                read.id, read.invoke_us, delete.region.0, delete.invoke_us
+            );
+        }
+    }
+    assert!(
+        reads_after > 10_000,
+        "the reads overlap the sweeps: {reads_after}"
+    );
+}
