@@ -936,7 +936,7 @@ expire_after = "1s"
 [[phase]]
 name     = "strong-reads"
 duration = "10s"
-rate     = { constant = 6000 }
+rate     = { constant = 10000 }
 clients  = { us-east-1 = 0.5, eu-west-1 = 0.5 }
 mix      = { get = 100 }
 keys     = { table = "sessions", count = 50, dist = "uniform" }
@@ -968,7 +968,7 @@ within = "10s"
     );
     // After the writes phase nothing writes but the sweepers, so once a region has swept
     // a key, every strong read of it there finds nothing.
-    let mut reads_after = 0;
+    let (mut reads_after, mut reads_in_sweep_tick) = (0, 0);
     for delete in &deletes {
         for read in history.iter().filter(|op| {
             op.kind == OpKind::Get
@@ -979,6 +979,10 @@ within = "10s"
                 && op.invoke_us >= delete.invoke_us
         }) {
             reads_after += 1;
+            // The sweep's own tick: the reads the old order served before the sweep.
+            if read.invoke_us < delete.invoke_us + 1_000 {
+                reads_in_sweep_tick += 1;
+            }
             let seen = read.read.as_ref().and_then(|r| r.value);
             assert_eq!(
                 seen, None,
@@ -990,5 +994,9 @@ within = "10s"
     assert!(
         reads_after > 10_000,
         "the reads overlap the sweeps: {reads_after}"
+    );
+    assert!(
+        reads_in_sweep_tick > 0,
+        "some strong reads land in a sweep's own tick, where the bug was"
     );
 }

@@ -137,6 +137,8 @@ fn bench_region_section_runs_with_a_header() {
         "command: `",
         "--only region",
         "commit: ",
+        // Tests build with debug assertions: the header says it is not a release build.
+        "build: debug assertions on",
         "machine: ",
         "load average: ",
         "at end",
