@@ -94,6 +94,39 @@ pub fn thread_cpu_ns() -> Option<u64> {
     text.split_whitespace().next()?.parse().ok()
 }
 
+/// This thread's time in the kernel so far, in seconds, and its minor page faults
+/// (Linux, from /proc/thread-self/stat), if known. A simulation makes no system calls
+/// while it runs, so its kernel time is almost all first-touch page faults: the kernel
+/// zeroing the fresh memory its history and tables grow into.
+pub fn thread_kernel_time() -> Option<KernelTime> {
+    let text = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    parse_thread_stat(&text)
+}
+
+/// Kernel time and minor faults of one thread, as [`thread_kernel_time`] reads them.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct KernelTime {
+    pub kernel_s: f64,
+    pub minor_faults: u64,
+}
+
+/// Clock ticks per second of /proc's time fields (`USER_HZ`): 100 on every Linux
+/// architecture's ABI, whatever the kernel's internal tick rate.
+const PROC_TICKS_PER_S: f64 = 100.0;
+
+/// `proc_pid_stat(5)`: the command name (field 2) is in parentheses and may hold spaces
+/// or parentheses, so the fields are counted from the last `)`. After it come field 3
+/// (state) onwards; minflt is field 10 and stime field 15.
+fn parse_thread_stat(text: &str) -> Option<KernelTime> {
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
+    Some(KernelTime {
+        kernel_s: field(15)? as f64 / PROC_TICKS_PER_S,
+        minor_faults: field(10)?,
+    })
+}
+
 /// GetItem and PutItem on 200-byte items: the engine and a raw ordered map holding the
 /// same items, with the inputs built beforehand.
 pub struct SingleItem {
@@ -382,5 +415,34 @@ impl GsiPuts {
     pub fn put(engine: &mut Engine, inputs: &[PutItemInput], at: usize) {
         let input = inputs[at % inputs.len()].clone();
         drop(black_box(engine.put_item(input, SimTime::ZERO)));
+    }
+}
+
+#[cfg(test)]
+mod stat_tests {
+    use super::{KernelTime, parse_thread_stat};
+
+    /// Fields are counted from the last `)`, so a command name with spaces and
+    /// parentheses does not shift them; stime is in 1/100 s.
+    #[test]
+    fn thread_stat_fields_are_read_after_the_command_name() {
+        let line = "4242 (my (odd) cmd) R 1 2 3 4 5 6 777 8 9 10 11 250 14 15 16 17";
+        assert_eq!(
+            parse_thread_stat(line),
+            Some(KernelTime {
+                kernel_s: 2.5,
+                minor_faults: 777,
+            })
+        );
+        assert_eq!(parse_thread_stat("4242 (cmd) R 1 2"), None);
+        assert_eq!(parse_thread_stat("no parenthesis"), None);
+    }
+
+    #[test]
+    fn this_threads_kernel_time_is_readable_on_linux() {
+        if cfg!(target_os = "linux") {
+            let t = super::thread_kernel_time().expect("/proc/thread-self/stat");
+            assert!(t.kernel_s >= 0.0);
+        }
     }
 }
