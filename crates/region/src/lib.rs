@@ -835,11 +835,8 @@ impl Region {
                 key,
                 image,
                 stamp: local.stamp,
-                context: dynasim_replication::Context::new(dynasim_replication::context_with(
-                    &dynasim_replication::clock_of_dense(&local.context_before),
-                    self.id,
-                    local.stamp.seq,
-                )),
+                context: dynasim_replication::Context::from_dense(&local.context_before)
+                    .with(self.id, local.stamp.seq),
             });
         debug_assert!(mrsc || sync.is_none(), "only MRSC writes are synchronous");
         let written = Written {
@@ -1019,7 +1016,7 @@ impl Region {
             write.key.clone(),
             write.image.clone(),
             write.stamp,
-            write.context.clone(),
+            write.context,
             now_us,
         );
         self.install(table, &apply, now_us, rng);
@@ -1045,7 +1042,7 @@ impl Region {
             },
             image,
             stamp: version.stamp,
-            context: version.context.clone(),
+            context: version.context,
         })
     }
 

@@ -28,25 +28,12 @@ pub use bugs::KnownBug;
 /// What a replica has seen: the highest contiguous sequence applied per origin region.
 pub type SeenClock = VClock<RegionId>;
 
-/// A causal context: a [`SeenClock`] shared by the version that carries it, its log
-/// entry and every batch that ships it. A context is a snapshot of the seen clock, so
-/// sharing it instead of copying saves a B-tree node per copy (several per write); it
-/// is copied only when a shared one must change ([`Arc::make_mut`]). Serialises as the
-/// clock itself.
-pub type Context = std::sync::Arc<SeenClock>;
+mod context;
+pub use context::Context;
 
-/// Join `other` into `context`, copying a shared clock only if `other` adds a dot.
-pub fn join_context(context: &mut Context, other: &SeenClock) {
-    if other
-        .iter()
-        .all(|dot| context.get(dot.actor) >= dot.counter)
-    {
-        return;
-    }
-    let context = std::sync::Arc::make_mut(context);
-    for dot in other.iter() {
-        context.apply(Dot::new(*dot.actor, dot.counter));
-    }
+/// Join `other` into `context` (pointwise maximum).
+pub fn join_context(context: &mut Context, other: &Context) {
+    context.join(other);
 }
 
 /// Replicator settings. Defaults follow the scenario example and reference LT-07.
@@ -359,6 +346,13 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
             "window below one batch"
         );
         assert!(!peers.contains(&local), "a replica is not its own peer");
+        let limit = dynasim_core::limits::REGIONS_MAX;
+        assert!(
+            std::iter::once(&local)
+                .chain(peers)
+                .all(|r| usize::from(r.0) < limit),
+            "region ids are below the {limit}-region limit (a context has one counter per region)"
+        );
         assert!(
             config.partition_streams > 0,
             "at least one partition stream"
@@ -475,24 +469,19 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
         // clock), plus whatever this item's version carries (e.g. MRSC synchronous
         // applies not yet counted in the seen clock). Tombstone collection drops a
         // version's own context, never the seen clock.
-        let merge_seen = |context: &mut SeenClock| {
-            for dot in seen.iter() {
-                context.apply(Dot::new(*dot.actor, dot.counter));
-            }
-        };
+        let merge_seen = |context: &mut Context| context.join_clock(seen);
         // One search of the version map for the read and the update. The stored version
         // is updated in place: its context becomes this write's context (every local
-        // write, winning or superseded, joins the item's context). The only copy made is
-        // `context_before`, plus the version's own clock if its log entry or a receiver
-        // still shares it; the log entry shares the new context.
+        // write, winning or superseded, joins the item's context), and the log entry
+        // carries a copy of it.
         let (context_before, superseded_by, was_deleted, version) =
             match self.versions.entry(key.clone()) {
                 hash_map::Entry::Occupied(o) => {
                     let version = o.into_mut();
                     let was_deleted = version.deleted;
-                    let context = std::sync::Arc::make_mut(&mut version.context);
+                    let context = &mut version.context;
                     merge_seen(context);
-                    let context_before = dense_context(context);
+                    let context_before = context.dense();
                     context.apply(local_dot);
                     let superseded_by = if version.stamp > stamp {
                         Some(version.stamp)
@@ -504,21 +493,20 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
                     (context_before, superseded_by, was_deleted, version)
                 }
                 hash_map::Entry::Vacant(v) => {
-                    let mut context = SeenClock::default();
+                    let mut context = Context::new();
                     merge_seen(&mut context);
-                    let context_before = dense_context(&context);
+                    let context_before = context.dense();
                     context.apply(local_dot);
                     let version = v.insert(Version {
                         stamp,
                         deleted,
-                        context: Context::new(context),
+                        context,
                     });
                     (context_before, None, false, version)
                 }
             };
-        // A single-region table keeps no log (nobody will acknowledge it): the entry
-        // would be dropped at once, so it does not take a share of the context.
-        let context = (!self.peers.is_empty()).then(|| Context::clone(&version.context));
+        // A single-region table keeps no log (nobody will acknowledge it).
+        let context = (!self.peers.is_empty()).then_some(version.context);
         self.seen.apply(Dot::new(self.local, log_seq));
         if superseded_by.is_none() {
             self.track_tombstone(&key, deleted, was_deleted, None, log_seq);
@@ -863,14 +851,12 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
                         (Some(replaced), concurrent, was_deleted)
                     }
                     None => {
-                        // The origin's context, shared (the receiver's own writes to
-                        // this item copy it when they join their seen clock).
                         self.versions.insert(
                             entry.key.clone(),
                             Version {
                                 stamp: entry.stamp,
                                 deleted,
-                                context: entry.context.clone(),
+                                context: entry.context,
                             },
                         );
                         (None, false, false)

@@ -549,36 +549,68 @@ fn gt09_restart_drops_held_entries_and_the_origin_resends_them() {
     assert_eq!(eu.seen().get(&US), 50);
 }
 
-/// A join copies a shared context only when the other clock adds a dot, and then gives
-/// the same clock `VClock::merge` would.
+/// A context joins as `VClock::merge` would, and a join with an older clock changes
+/// nothing.
 #[test]
-fn join_context_copies_only_when_it_adds_a_dot() {
+fn join_context_is_the_vclock_merge() {
     let mut clock = SeenClock::new();
     clock.apply(Dot::new(RegionId(0), 3));
     clock.apply(Dot::new(RegionId(1), 5));
-    let shared = Context::new(clock.clone());
-    let mut context = Context::clone(&shared);
+    let mut context = Context::from(&clock);
 
     let mut older = SeenClock::new();
     older.apply(Dot::new(RegionId(1), 4));
-    join_context(&mut context, &older);
-    assert!(
-        std::sync::Arc::ptr_eq(&context, &shared),
-        "nothing new: still shared"
-    );
+    join_context(&mut context, &Context::from(&older));
+    assert_eq!(context.to_clock(), clock, "nothing new: unchanged");
 
     let mut newer = SeenClock::new();
     newer.apply(Dot::new(RegionId(1), 7));
     newer.apply(Dot::new(RegionId(2), 1));
-    join_context(&mut context, &newer);
-    assert!(
-        !std::sync::Arc::ptr_eq(&context, &shared),
-        "copied on write"
+    join_context(&mut context, &Context::from(&newer));
+    let mut merged = clock.clone();
+    crdts::CvRDT::merge(&mut merged, newer.clone());
+    assert_eq!(context.to_clock(), merged);
+
+    let mut joined_clock = Context::from(&clock);
+    joined_clock.join_clock(&newer);
+    assert_eq!(
+        joined_clock, context,
+        "joining the clock or its context agree"
     );
-    assert_eq!(*shared, clock, "the shared clock is untouched");
-    let mut merged = clock;
-    crdts::CvRDT::merge(&mut merged, newer);
-    assert_eq!(*context, merged);
+    assert_eq!(context.get(&RegionId(1)), 7);
+    assert_eq!(context.get(&RegionId(6)), 0);
+    assert_eq!(
+        context.get(&RegionId(40)),
+        0,
+        "an unknown region counts nothing"
+    );
+}
+
+/// A context serialises as the `VClock` it stands for, and reads back; a serialised
+/// clock naming a region beyond the limit is an error, not a panic.
+#[test]
+fn context_serialises_as_its_vclock() {
+    let mut clock = SeenClock::new();
+    clock.apply(Dot::new(AP, 9));
+    clock.apply(Dot::new(US, 4));
+    let context = Context::from(&clock);
+    let json = serde_json::to_string(&context).expect("serialises");
+    assert_eq!(json, serde_json::to_string(&clock).expect("serialises"));
+    let back: Context = serde_json::from_str(&json).expect("reads back");
+    assert_eq!(back, context);
+    assert_eq!(format!("{context:?}"), "{0: 4, 2: 9}");
+
+    let mut far = SeenClock::new();
+    far.apply(Dot::new(
+        RegionId(dynasim_core::limits::REGIONS_MAX as u16),
+        1,
+    ));
+    let far = serde_json::to_string(&far).expect("serialises");
+    let err = serde_json::from_str::<Context>(&far).expect_err("beyond the limit");
+    assert!(
+        err.to_string().contains("beyond the 7-region limit"),
+        "{err}"
+    );
 }
 
 /// The history's dense contexts: one entry per region up to the largest named, zeros
@@ -593,4 +625,16 @@ fn dense_context_round_trips_through_the_clock() {
     let dense = dense_context(&clock);
     assert_eq!(dense, vec![4, 0, 9]);
     assert_eq!(clock_of_dense(&dense), clock);
+    let context = Context::from(&clock);
+    assert_eq!(
+        context.dense(),
+        dense,
+        "a context's dense form is its clock's"
+    );
+    assert_eq!(Context::from_dense(&dense), context);
+    assert_eq!(Context::new().dense(), Vec::<u64>::new());
+    assert_eq!(
+        Context::from_dense(&[0, 2]).with(AP, 5).dense(),
+        vec![0, 2, 5]
+    );
 }

@@ -160,6 +160,12 @@ impl ServeOptions {
 
     fn check(&self) -> anyhow::Result<()> {
         anyhow::ensure!(!self.regions.is_empty(), "serve needs at least one region");
+        let limit = dynasim_core::limits::REGIONS_MAX;
+        anyhow::ensure!(
+            self.regions.len() <= limit,
+            "serve takes at most {limit} regions (as a scenario does), not {}",
+            self.regions.len()
+        );
         let mut sorted = self.regions.clone();
         sorted.sort();
         sorted.dedup();
@@ -431,6 +437,22 @@ pub fn region_ids(options: &ServeOptions, names: &[&str]) -> Option<Vec<RegionId
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// LT: at most `REGIONS_MAX` regions, as a scenario; more is a clear error before
+    /// anything listens (a causal context holds one counter per region).
+    #[test]
+    fn more_regions_than_the_limit_are_refused_by_name() {
+        let names: Vec<String> = (0..8).map(|i| format!("region-{i}")).collect();
+        let eight: Vec<&str> = names.iter().map(String::as_str).collect();
+        let err = ServeOptions::for_regions(&eight)
+            .check()
+            .expect_err("eight regions");
+        assert_eq!(
+            err.to_string(),
+            "serve takes at most 7 regions (as a scenario does), not 8"
+        );
+        assert!(ServeOptions::for_regions(&eight[..7]).check().is_ok());
+    }
 
     #[test]
     fn default_threads_is_one_per_region_within_half_the_cores() {

@@ -239,7 +239,7 @@ impl ServeRegion {
             key,
             image,
             version.stamp,
-            version.context.clone(),
+            version.context,
             now_us,
         );
         if let Apply::Applied { key, image, .. } = apply {

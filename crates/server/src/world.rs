@@ -331,7 +331,7 @@ impl World {
                 key: Item::clone(&e.key.attrs),
                 image: e.image.as_ref().map(|i| Item::clone(i)),
                 stamp: e.stamp,
-                context: crate::wal::clock_to_pairs(&e.context),
+                context: crate::wal::clock_to_pairs(&e.context.to_clock()),
                 written_at_us: e.written_at_us,
             })
             .collect();
