@@ -192,6 +192,7 @@ impl Measured {
         spread(&self.cpu_s).0
     }
     /// Median on-CPU seconds outside the kernel, if the platform reports kernel time.
+    /// `None` too when a run's kernel ticks (1/100 s) round to all of its CPU time.
     fn user_cpu_median(&self) -> Option<f64> {
         if self.kernel_s.len() != self.cpu_s.len() || self.kernel_s.is_empty() {
             return None;
@@ -200,9 +201,9 @@ impl Measured {
             .cpu_s
             .iter()
             .zip(&self.kernel_s)
-            .map(|(c, k)| (c - k).max(f64::MIN_POSITIVE))
+            .map(|(c, k)| c - k)
             .collect();
-        Some(spread(&user).0)
+        user.iter().all(|u| *u > 0.0).then(|| spread(&user).0)
     }
     /// Median share of on-CPU time spent in the kernel, and median minor page faults
     /// per run, if the platform reports them.
@@ -238,11 +239,14 @@ fn measure(runs: usize, mut f: impl FnMut() -> u64, simulated_s: f64) -> Measure
         ops = f();
         let wall = started.elapsed().as_secs_f64(); // real time: measuring wall-clock speed
         wall_s.push(wall);
-        cpu_s.push(match (cpu, thread_cpu_ns()) {
-            (Some(a), Some(b)) if b > a => (b - a) as f64 / 1e9,
-            _ => wall,
-        });
-        if let (Some(a), Some(b)) = (kernel, thread_kernel_time()) {
+        let cpu = match (cpu, thread_cpu_ns()) {
+            (Some(a), Some(b)) if b > a => Some((b - a) as f64 / 1e9),
+            _ => None,
+        };
+        cpu_s.push(cpu.unwrap_or(wall));
+        // Kernel figures only beside a measured CPU time (a share of wall time would
+        // mislead).
+        if let (Some(_), Some(a), Some(b)) = (cpu, kernel, thread_kernel_time()) {
             kernel_s.push((b.kernel_s - a.kernel_s).max(0.0));
             minor_faults.push(b.minor_faults.saturating_sub(a.minor_faults));
         }
@@ -579,7 +583,7 @@ fn simulation_speed(runs: usize, quick: bool, progress: &mut dyn FnMut(&str)) ->
     }
     out.push_str(
         "\nKernel share: the part of the turmoil runs' CPU time spent in the kernel, which for a \
-         simulation (no system calls while it runs) is first-touch page faults: zeroing the fresh \
+         simulation (no I/O while it runs) is mostly first-touch page faults: zeroing the fresh \
          memory the history and the tables grow into. It counts in the CPU time above; on a \
          virtual machine whose memory the host backs lazily it is large and varies between runs \
          of one binary, so compare builds on the user-time part as well (see BENCHMARKS.md).\n",
@@ -866,6 +870,13 @@ mod tests {
         assert_eq!(faults, 30);
         assert_eq!(m.user_cpu_median(), Some(3.0));
         assert_eq!(kernel_cell(&m), "10% (30)");
+    }
+
+    #[test]
+    fn a_run_all_in_the_kernel_by_its_ticks_has_no_user_figure() {
+        let m = measured(&[0.01, 2.0], &[0.01, 0.5], &[1, 2]);
+        assert_eq!(m.user_cpu_median(), None);
+        assert!(m.kernel().is_some());
     }
 
     #[test]

@@ -95,9 +95,10 @@ pub fn thread_cpu_ns() -> Option<u64> {
 }
 
 /// This thread's time in the kernel so far, in seconds, and its minor page faults
-/// (Linux, from /proc/thread-self/stat), if known. A simulation makes no system calls
-/// while it runs, so its kernel time is almost all first-touch page faults: the kernel
-/// zeroing the fresh memory its history and tables grow into.
+/// (Linux, from /proc/thread-self/stat), if known. A simulation makes no I/O while it
+/// runs (the allocator's occasional `mmap`/`madvise` aside), so its kernel time is
+/// mostly first-touch page faults: the kernel zeroing the fresh memory its history and
+/// tables grow into. The figure counts whole 1/100 s ticks: read it for runs of seconds.
 pub fn thread_kernel_time() -> Option<KernelTime> {
     let text = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
     parse_thread_stat(&text)
@@ -110,8 +111,9 @@ pub struct KernelTime {
     pub minor_faults: u64,
 }
 
-/// Clock ticks per second of /proc's time fields (`USER_HZ`): 100 on every Linux
-/// architecture's ABI, whatever the kernel's internal tick rate.
+/// Clock ticks per second of /proc's time fields (`USER_HZ`): 100 on x86, Arm and the
+/// other architectures this runs on (Alpha's 1024 aside), whatever the kernel's
+/// internal tick rate.
 const PROC_TICKS_PER_S: f64 = 100.0;
 
 /// `proc_pid_stat(5)`: the command name (field 2) is in parentheses and may hold spaces

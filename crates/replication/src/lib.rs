@@ -160,13 +160,6 @@ pub fn clock_of_dense(dense: &[u64]) -> SeenClock {
     clock
 }
 
-/// `clock` plus one write's own dot: the causal context a write carries.
-pub fn context_with(clock: &SeenClock, region: RegionId, seq: u64) -> SeenClock {
-    let mut out = clock.clone();
-    out.apply(Dot::new(region, seq));
-    out
-}
-
 /// What handling one message produced: writes to apply to the table, and an ack to send.
 pub type Handled<K, P> = (Vec<Apply<K, P>>, Option<Message<K, P>>);
 
@@ -184,8 +177,7 @@ pub struct Version {
 pub struct LocalWrite {
     pub stamp: Stamp,
     /// The writes to this item this region had seen before this one (causal context),
-    /// as a [`dense_context`] vector: what the history records, built without copying
-    /// the clock.
+    /// as a [`Context::dense`] vector: what the history records.
     pub context_before: Vec<u64>,
     /// `Some(winner)` when the stored version already carries a larger stamp: the
     /// write is acknowledged but loses at once (LWW by timestamp; a skew inversion when
@@ -1029,6 +1021,11 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
     /// entry of this log: its stream starts at the current head.
     pub fn add_peer(&mut self, peer: RegionId, now_us: u64) {
         assert_ne!(peer, self.local, "a replica is not its own peer");
+        let limit = dynasim_core::limits::REGIONS_MAX;
+        assert!(
+            usize::from(peer.0) < limit,
+            "region ids are below the {limit}-region limit (a context has one counter per region)"
+        );
         let stream = PeerStream {
             acked_seq: self.head_seq,
             sent_seq: self.head_seq,

@@ -638,3 +638,18 @@ fn dense_context_round_trips_through_the_clock() {
         vec![0, 2, 5]
     );
 }
+
+/// Region ids index a context's counters: one at or beyond the limit is refused where a
+/// replicator is configured, not deep inside a later write.
+#[test]
+#[should_panic(expected = "below the 7-region limit")]
+fn a_peer_beyond_the_region_limit_is_refused_at_construction() {
+    let _ = R::new(US, &[RegionId(7)], ReplicatorConfig::default());
+}
+
+#[test]
+#[should_panic(expected = "below the 7-region limit")]
+fn a_peer_added_beyond_the_region_limit_is_refused() {
+    let mut us = R::new(US, &[EU], ReplicatorConfig::default());
+    us.add_peer(RegionId(9), 0);
+}

@@ -15,7 +15,7 @@
 use crdts::CmRDT;
 use dynasim_core::Stamp;
 use dynasim_engine::Item;
-use dynasim_replication::SeenClock;
+use dynasim_replication::{Context, SeenClock};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -71,6 +71,18 @@ pub(crate) struct WalEntry {
 
 pub(crate) fn clock_to_pairs(clock: &SeenClock) -> Vec<(u16, u64)> {
     clock.iter().map(|d| (d.actor.0, d.counter)).collect()
+}
+
+/// A logged causal context, read back; a region id beyond the region limit (a corrupt
+/// or hand-edited log) is an error, not a panic.
+pub(crate) fn pairs_to_context(pairs: &[(u16, u64)]) -> anyhow::Result<Context> {
+    let limit = dynasim_core::limits::REGIONS_MAX;
+    if let Some((region, _)) = pairs.iter().find(|(r, _)| usize::from(*r) >= limit) {
+        anyhow::bail!(
+            "a logged causal context names region id {region}, beyond the {limit}-region limit"
+        );
+    }
+    Ok(Context::from(pairs_to_clock(pairs)))
 }
 
 pub(crate) fn pairs_to_clock(pairs: &[(u16, u64)]) -> SeenClock {
@@ -171,6 +183,20 @@ impl Wal {
 
 #[cfg(test)]
 mod tests {
+
+    /// A logged context naming a region beyond the limit is an error on replay, not a
+    /// panic; one within it reads back as the context it was.
+    #[test]
+    fn a_logged_context_beyond_the_region_limit_is_an_error() {
+        let err = pairs_to_context(&[(0, 3), (7, 1)]).expect_err("region 7");
+        assert_eq!(
+            err.to_string(),
+            "a logged causal context names region id 7, beyond the 7-region limit"
+        );
+        let context = pairs_to_context(&[(0, 3), (6, 1)]).expect("within the limit");
+        assert_eq!(context.dense(), vec![3, 0, 0, 0, 0, 0, 1]);
+    }
+
     use super::*;
 
     #[test]

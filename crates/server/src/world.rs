@@ -268,7 +268,7 @@ impl World {
                         },
                         image: e.image.map(std::sync::Arc::new),
                         stamp: e.stamp,
-                        context: crate::wal::pairs_to_clock(&e.context).into(),
+                        context: crate::wal::pairs_to_context(&e.context)?,
                         written_at_us: e.written_at_us,
                     });
                 }
