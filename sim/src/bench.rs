@@ -191,31 +191,27 @@ impl Measured {
     fn cpu_median(&self) -> f64 {
         spread(&self.cpu_s).0
     }
+    /// Each run's (on-CPU, kernel) seconds, when every run has both.
+    fn cpu_and_kernel(&self) -> Option<impl Iterator<Item = (f64, f64)> + '_> {
+        (self.kernel_s.len() == self.cpu_s.len() && !self.kernel_s.is_empty()).then(|| {
+            self.cpu_s
+                .iter()
+                .copied()
+                .zip(self.kernel_s.iter().copied())
+        })
+    }
     /// Median on-CPU seconds outside the kernel, if the platform reports kernel time.
     /// `None` too when a run's kernel ticks (1/100 s) round to all of its CPU time.
     fn user_cpu_median(&self) -> Option<f64> {
-        if self.kernel_s.len() != self.cpu_s.len() || self.kernel_s.is_empty() {
-            return None;
-        }
-        let user: Vec<f64> = self
-            .cpu_s
-            .iter()
-            .zip(&self.kernel_s)
-            .map(|(c, k)| c - k)
-            .collect();
+        let user: Vec<f64> = self.cpu_and_kernel()?.map(|(c, k)| c - k).collect();
         user.iter().all(|u| *u > 0.0).then(|| spread(&user).0)
     }
     /// Median share of on-CPU time spent in the kernel, and median minor page faults
     /// per run, if the platform reports them.
     fn kernel(&self) -> Option<(f64, u64)> {
-        if self.kernel_s.len() != self.cpu_s.len() || self.kernel_s.is_empty() {
-            return None;
-        }
         let shares: Vec<f64> = self
-            .kernel_s
-            .iter()
-            .zip(&self.cpu_s)
-            .map(|(k, c)| if *c > 0.0 { (k / c).min(1.0) } else { 0.0 })
+            .cpu_and_kernel()?
+            .map(|(c, k)| if c > 0.0 { (k / c).min(1.0) } else { 0.0 })
             .collect();
         let mut faults = self.minor_faults.clone();
         faults.sort_unstable();
