@@ -99,8 +99,7 @@ impl Context {
     }
 
     /// As a dense vector: entry `r` counts region `r`'s covered writes, up to the
-    /// largest region it names (how the history records contexts; see
-    /// [`crate::dense_context`]).
+    /// largest region it names (how the history records contexts: `Written::context`).
     pub fn dense(&self) -> Vec<u64> {
         let len = self
             .counters

@@ -134,32 +134,6 @@ pub enum Message<K, P> {
     },
 }
 
-/// A causal context as a dense vector: entry `r` counts the writes of region `r` it
-/// covers, up to the largest region it names (how the history records contexts).
-pub fn dense_context(clock: &SeenClock) -> Vec<u64> {
-    // Actors iterate in ascending region order: the last one gives the length.
-    let len = clock
-        .iter()
-        .last()
-        .map_or(0, |dot| dot.actor.0 as usize + 1);
-    let mut out = vec![0; len];
-    for dot in clock.iter() {
-        out[dot.actor.0 as usize] = dot.counter;
-    }
-    out
-}
-
-/// The clock a [`dense_context`] vector stands for.
-pub fn clock_of_dense(dense: &[u64]) -> SeenClock {
-    let mut clock = SeenClock::default();
-    for (region, counter) in dense.iter().enumerate() {
-        if *counter > 0 {
-            clock.apply(Dot::new(RegionId(region as u16), *counter));
-        }
-    }
-    clock
-}
-
 /// What handling one message produced: writes to apply to the table, and an ack to send.
 pub type Handled<K, P> = (Vec<Apply<K, P>>, Option<Message<K, P>>);
 
