@@ -37,7 +37,7 @@ use dynasim_engine::{
     AttributeDefinition, AttributeValue, Engine, EngineConfig, EngineError, ErrorKind, Item,
     ItemChange, ItemKey, KeySchema, KeySchemaElement, KeyType, ScalarAttributeType,
 };
-use dynasim_replication::{Apply, Message, Replicator, ReplicatorConfig, Version};
+use dynasim_replication::{Apply, Message, Replicator, ReplicatorConfig};
 use gsi::{GsiCapacityUse, GsiRuntime, GsiSpec};
 use latency::LatencyModel;
 use rand::Rng;
@@ -1316,51 +1316,39 @@ impl Region {
     /// Every version this replica holds, tombstones included, sorted by workload key.
     pub fn final_versions(&self, table: usize, table_ref: u16) -> Vec<FinalVersion> {
         let t = &self.tables[table];
-        // Copy out the versions' keys (inline, so the sort compares local memory, not
-        // hash map slots) and sort them; then walk the stored items alongside, in the
-        // same encoded key order, instead of searching the table once per version.
-        let mut versions: Vec<(ItemKey, u64, &Version)> = t
+        // One point lookup per version (the engine finds an item by its key in a hash
+        // map or a partition's run), then one sort by workload key: cheaper than
+        // ordering the encoded keys, and it never asks the engine for its key order.
+        let items = self.engine.table(&t.spec.name);
+        let mut out: Vec<(FinalVersion, &ItemKey)> = t
             .replicator
             .versions_unordered()
             .filter_map(|(key, version)| {
                 let workload =
                     workload_key_of_key(&t.spec.partition_key, t.spec.partition_key_type, key)?;
-                Some((key.encoded.clone(), workload, version))
-            })
-            .collect();
-        versions.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let mut items = self
-            .engine
-            .iter_items(&t.spec.name)
-            .into_iter()
-            .flatten()
-            .peekable();
-        let mut stored = |key: &ItemKey| {
-            while items.next_if(|(k, _)| *k < key).is_some() {}
-            items.next_if(|(k, _)| *k == key).map(|(_, item)| item)
-        };
-        let mut out: Vec<FinalVersion> = versions
-            .iter()
-            .map(|(encoded, workload, version)| {
                 let value = if version.deleted {
                     None
                 } else {
-                    stored(encoded).and_then(value_id)
+                    items
+                        .and_then(|items| items.get(&key.encoded))
+                        .and_then(value_id)
                 };
-                FinalVersion {
+                let version = FinalVersion {
                     key: KeyRef {
                         table: table_ref,
-                        key: *workload,
+                        key: workload,
                     },
                     stamp: version.stamp,
                     value,
                     deleted: version.deleted,
-                }
+                };
+                Some((version, &key.encoded))
             })
             .collect();
-        // Workload keys encode in numeric order, so this finds one sorted run.
-        out.sort_by_key(|v| v.key);
-        out
+        // Two encoded keys can name one workload key (`k7` and `k07`): their encodings
+        // order them, as they did when the versions were walked in key order.
+        out.sort_unstable_by(|a, b| a.0.key.cmp(&b.0.key).then_with(|| a.1.cmp(b.1)));
+        out.into_iter().map(|(version, _)| version).collect()
     }
 
     /// The workload key of a replicated key in `table` (see [`workload_key`]).
