@@ -303,7 +303,50 @@ impl FromStr for Number {
 
 impl From<i64> for Number {
     fn from(value: i64) -> Number {
-        Number::parse(&value.to_string()).expect("every i64 fits in 38 digits")
+        let mut digits = DecimalDigits::new(value.unsigned_abs());
+        if value < 0 {
+            digits.push_front(b'-');
+        }
+        Number::parse(digits.as_str()).expect("every i64 fits in 38 digits")
+    }
+}
+
+impl From<u64> for Number {
+    fn from(value: u64) -> Number {
+        Number::parse(DecimalDigits::new(value).as_str()).expect("every u64 fits in 38 digits")
+    }
+}
+
+/// An integer's decimal text on the stack: numbers made from integers (value ids, TTL
+/// expiries, counters) on every simulated write need no `String`.
+struct DecimalDigits {
+    /// u64::MAX has 20 digits, and a sign makes 21.
+    bytes: [u8; 21],
+    start: usize,
+}
+
+impl DecimalDigits {
+    fn new(mut value: u64) -> DecimalDigits {
+        let mut out = DecimalDigits {
+            bytes: [0; 21],
+            start: 21,
+        };
+        loop {
+            out.push_front(b'0' + (value % 10) as u8);
+            value /= 10;
+            if value == 0 {
+                return out;
+            }
+        }
+    }
+
+    fn push_front(&mut self, byte: u8) {
+        self.start -= 1;
+        self.bytes[self.start] = byte;
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[self.start..]).expect("ASCII digits and a sign")
     }
 }
 
@@ -369,6 +412,41 @@ mod tests {
     }
     fn err(s: &str) -> String {
         Number::parse(s).unwrap_err().message
+    }
+
+    /// An integer converts to the number its decimal text parses to, at both ends of
+    /// each type's range and around powers of ten.
+    #[test]
+    fn integers_convert_as_their_text_parses() {
+        for v in [
+            0u64,
+            1,
+            9,
+            10,
+            99,
+            100,
+            1_000_000,
+            123_456_789,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            assert_eq!(Number::from(v), n(&v.to_string()), "{v}");
+            assert_eq!(Number::from(v).to_string(), v.to_string());
+        }
+        for v in [
+            0i64,
+            1,
+            -1,
+            -10,
+            42,
+            -123_456_789,
+            i64::MIN,
+            i64::MIN + 1,
+            i64::MAX,
+        ] {
+            assert_eq!(Number::from(v), n(&v.to_string()), "{v}");
+            assert_eq!(Number::from(v).to_string(), v.to_string());
+        }
     }
 
     /// Zeros around the significant digits never count towards the 38 (DM-09), however

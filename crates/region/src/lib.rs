@@ -1320,7 +1320,7 @@ impl Region {
         // map or a partition's run), then one sort by workload key: cheaper than
         // ordering the encoded keys, and it never asks the engine for its key order.
         let items = self.engine.table(&t.spec.name);
-        let mut out: Vec<(FinalVersion, &ItemKey)> = t
+        let versions: Vec<(FinalVersion, &ItemKey)> = t
             .replicator
             .versions_unordered()
             .filter_map(|(key, version)| {
@@ -1345,10 +1345,23 @@ impl Region {
                 Some((version, &key.encoded))
             })
             .collect();
-        // Two encoded keys can name one workload key (`k7` and `k07`): their encodings
-        // order them, as they did when the versions were walked in key order.
-        out.sort_unstable_by(|a, b| a.0.key.cmp(&b.0.key).then_with(|| a.1.cmp(b.1)));
-        out.into_iter().map(|(version, _)| version).collect()
+        // Sort 16-byte (workload key, index) pairs rather than the versions themselves
+        // (every version has `table_ref` for its table). Two encoded keys can name one
+        // workload key (`k7` and `k07`): their encodings order them, as they did when
+        // the versions were walked in key order.
+        let mut order: Vec<(u64, usize)> = versions
+            .iter()
+            .enumerate()
+            .map(|(i, (version, _))| (version.key.key, i))
+            .collect();
+        order.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| versions[a.1].1.cmp(versions[b.1].1))
+        });
+        order
+            .into_iter()
+            .map(|(_, i)| versions[i].0.clone())
+            .collect()
     }
 
     /// The workload key of a replicated key in `table` (see [`workload_key`]).
@@ -1494,7 +1507,7 @@ fn create_table_input(spec: &TableSpec) -> CreateTableInput {
 fn key_value(t: KeyTypeSpec, key: u64) -> AttributeValue {
     match t {
         KeyTypeSpec::S => AttributeValue::S(workload_key_string(key)),
-        KeyTypeSpec::N => AttributeValue::n(&key.to_string()),
+        KeyTypeSpec::N => AttributeValue::N(key.into()),
         KeyTypeSpec::B => AttributeValue::B(key.to_be_bytes().to_vec()),
     }
 }
@@ -1688,7 +1701,8 @@ impl TableRuntime {
 
     fn key_item(&self, key: u64) -> Item {
         // Names go in as `&str`: they are stored inline, with no `String` to build and drop.
-        let mut item = Item::new();
+        // Room for what a put adds (value, padding, one more), so it does not regrow.
+        let mut item = Item::with_capacity(5);
         item.insert(
             self.spec.partition_key.as_str(),
             key_value(self.spec.partition_key_type, key),
@@ -1971,16 +1985,16 @@ impl TableRuntime {
     fn put_image(&self, op: &ClientOp, key_item: Item, wall_us: u64) -> Item {
         let pad_bytes = op.item_bytes.saturating_sub(40).min(300_000) as usize;
         let mut item = key_item;
-        item.insert(VALUE_ATTRIBUTE, AttributeValue::n(&op.value.to_string()));
+        item.insert(VALUE_ATTRIBUTE, AttributeValue::N(op.value.into()));
         item.insert(PAD_ATTRIBUTE, AttributeValue::S("x".repeat(pad_bytes)));
         // TTL-03: expiry in epoch seconds, from the writing region's clock.
         if let (Some(ttl), Some(after_us)) = (&self.spec.ttl, op.expire_after_us) {
             let secs = (wall_us + after_us) / 1_000_000;
-            item.insert(ttl.attribute.as_str(), AttributeValue::n(&secs.to_string()));
+            item.insert(ttl.attribute.as_str(), AttributeValue::N(secs.into()));
         }
         if self.spec.origin_attribute {
             let id = self.replicator.local().0;
-            item.insert(ORIGIN_ATTRIBUTE, AttributeValue::n(&id.to_string()));
+            item.insert(ORIGIN_ATTRIBUTE, AttributeValue::N(u64::from(id).into()));
         }
         item.extend(self.gsi_attributes(op));
         item
@@ -2016,7 +2030,7 @@ impl TableRuntime {
                 engine.put_item(input, now).map(|o| o.change)
             }
             OpKind::Update => {
-                let value = AttributeValue::n(&op.value.to_string());
+                let value = AttributeValue::N(op.value.into());
                 let pad_bytes = op.item_bytes.saturating_sub(40).min(300_000) as usize;
                 let pad = AttributeValue::S("x".repeat(pad_bytes));
                 // TTL-03: expiry in epoch seconds, from the writing region's clock.
@@ -2027,13 +2041,13 @@ impl TableRuntime {
                         .zip(op.expire_after_us)
                         .map(|(ttl, after_us)| {
                             let secs = (wall_us + after_us) / 1_000_000;
-                            (ttl.attribute.clone(), AttributeValue::n(&secs.to_string()))
+                            (ttl.attribute.clone(), AttributeValue::N(secs.into()))
                         });
                 let origin = self.spec.origin_attribute.then(|| {
                     let id = self.replicator.local().0;
                     (
                         ORIGIN_ATTRIBUTE.to_string(),
-                        AttributeValue::n(&id.to_string()),
+                        AttributeValue::N(u64::from(id).into()),
                     )
                 });
                 let index_keys = self.gsi_attributes(op);
