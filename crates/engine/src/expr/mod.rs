@@ -353,8 +353,13 @@ fn check_defined(
 
 /// EX-04: every supplied placeholder must be used by some expression of the request.
 fn check_unused(prepared: &Prepared, bindings: &Bindings<'_>) -> Result<(), EngineError> {
-    let mut names: BTreeSet<String> = BTreeSet::new();
-    let mut values: BTreeSet<String> = BTreeSet::new();
+    if bindings.names.is_none() && bindings.values.is_none() {
+        return Ok(());
+    }
+    // The map's own keys that some expression uses (a placeholder with no entry is
+    // `check_defined`'s error, not this one's): borrowed, so nothing is copied.
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    let mut values: BTreeSet<&str> = BTreeSet::new();
     let exprs: [Option<&dyn Placeholders>; 5] = [
         prepared
             .key_condition
@@ -374,17 +379,21 @@ fn check_unused(prepared: &Prepared, bindings: &Bindings<'_>) -> Result<(), Engi
     for expr in exprs.into_iter().flatten() {
         expr.visit_placeholders(
             &mut |n| {
-                names.insert(n.to_string());
+                if let Some((key, _)) = bindings.names.and_then(|m| m.get_key_value(n)) {
+                    names.insert(key.as_str());
+                }
             },
             &mut |v| {
-                values.insert(v.to_string());
+                if let Some((key, _)) = bindings.values.and_then(|m| m.get_key_value(v)) {
+                    values.insert(key.as_str());
+                }
             },
         );
     }
     if let Some(map) = bindings.names {
         let unused: Vec<&str> = map
             .keys()
-            .filter(|k| !names.contains(*k))
+            .filter(|k| !names.contains(k.as_str()))
             .map(String::as_str)
             .collect();
         if !unused.is_empty() {
@@ -397,7 +406,7 @@ fn check_unused(prepared: &Prepared, bindings: &Bindings<'_>) -> Result<(), Engi
     if let Some(map) = bindings.values {
         let unused: Vec<&str> = map
             .keys()
-            .filter(|k| !values.contains(*k))
+            .filter(|k| !values.contains(k.as_str()))
             .map(String::as_str)
             .collect();
         if !unused.is_empty() {
