@@ -46,6 +46,8 @@ pub(crate) struct Clients {
     /// This window's arrivals, sorted by (arrival time, op id): every arrival is due in
     /// the window it arrives in, so first attempts need no trip through `queue`.
     arrived: Vec<Pending>,
+    /// Arrival times of one region's clients in the window being drawn (kept to reuse).
+    arrival_times_us: Vec<u64>,
     next_op_id: u64,
     mrsc: crate::mrsc::Mrsc,
 }
@@ -68,6 +70,7 @@ impl Clients {
             retry_rng: rng_for(seed, "client-retries"),
             queue: BTreeMap::new(),
             arrived: Vec::new(),
+            arrival_times_us: Vec::new(),
             next_op_id: 1,
             mrsc: crate::mrsc::Mrsc::default(),
         }
@@ -112,7 +115,7 @@ impl Clients {
     }
 
     fn arrive(&mut self, faults: &ActiveFaults, from_us: u64, to_us: u64) {
-        let mut times = Vec::new();
+        let mut times = std::mem::take(&mut self.arrival_times_us);
         for (pi, phase) in self.phases.iter().enumerate() {
             if from_us < phase.start_us || from_us >= phase.start_us + phase.duration_us {
                 continue;
@@ -168,6 +171,7 @@ impl Clients {
                 }
             }
         }
+        self.arrival_times_us = times;
         // Each region's arrivals come in time order; the regions' interleave.
         self.arrived
             .sort_unstable_by_key(|p| (p.invoke_us, p.op.value));

@@ -1320,31 +1320,35 @@ impl Region {
         // map or a partition's run), then one sort by workload key: cheaper than
         // ordering the encoded keys, and it never asks the engine for its key order.
         let items = self.engine.table(&t.spec.name);
-        let versions: Vec<(FinalVersion, &ItemKey)> = t
-            .replicator
-            .versions_unordered()
-            .filter_map(|(key, version)| {
-                let workload =
-                    workload_key_of_key(&t.spec.partition_key, t.spec.partition_key_type, key)?;
-                let value = if version.deleted {
-                    None
-                } else {
-                    items
-                        .and_then(|items| items.get(&key.encoded))
-                        .and_then(value_id)
-                };
-                let version = FinalVersion {
-                    key: KeyRef {
-                        table: table_ref,
-                        key: workload,
-                    },
-                    stamp: version.stamp,
-                    value,
-                    deleted: version.deleted,
-                };
-                Some((version, &key.encoded))
-            })
-            .collect();
+        // Sized up front: a filtered iterator would grow it by doubling, copying each
+        // version about twice.
+        let mut versions: Vec<(FinalVersion, &ItemKey)> =
+            Vec::with_capacity(t.replicator.versions_unordered().len());
+        versions.extend(
+            t.replicator
+                .versions_unordered()
+                .filter_map(|(key, version)| {
+                    let workload =
+                        workload_key_of_key(&t.spec.partition_key, t.spec.partition_key_type, key)?;
+                    let value = if version.deleted {
+                        None
+                    } else {
+                        items
+                            .and_then(|items| items.get(&key.encoded))
+                            .and_then(value_id)
+                    };
+                    let version = FinalVersion {
+                        key: KeyRef {
+                            table: table_ref,
+                            key: workload,
+                        },
+                        stamp: version.stamp,
+                        value,
+                        deleted: version.deleted,
+                    };
+                    Some((version, &key.encoded))
+                }),
+        );
         // Sort 16-byte (workload key, index) pairs rather than the versions themselves
         // (every version has `table_ref` for its table). Two encoded keys can name one
         // workload key (`k7` and `k07`): their encodings order them, as they did when

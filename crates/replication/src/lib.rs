@@ -383,7 +383,7 @@ impl<K: Ord + Hash + Clone, P: Clone> Replicator<K, P> {
 
     /// Every version, in an order fixed by the run but meaningless: for callers that
     /// sort what they build from it, or only count.
-    pub fn versions_unordered(&self) -> impl Iterator<Item = (&K, &Version)> {
+    pub fn versions_unordered(&self) -> impl ExactSizeIterator<Item = (&K, &Version)> {
         self.versions.iter()
     }
 
