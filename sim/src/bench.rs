@@ -6,19 +6,16 @@
 use crate::bench_engine::spread;
 use crate::clients::Clients;
 use crate::faults::ActiveFaults;
-use crate::world::{RunOptions, Shared, build_shared};
+use crate::world::{RunOptions, build_shared};
 use dynasim_checker::CheckConfig;
 use dynasim_core::RegionId;
 use dynasim_engine::bench::{thread_cpu_ns, thread_kernel_time};
-use dynasim_region::TableKey;
-use dynasim_replication::Message;
 use dynasim_scenario::Scenario;
 use rand::Rng;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::time::Instant; // real time: this module measures wall-clock speed
 
 const REGIONS: [(&str, [&str; 3]); 7] = [
@@ -64,13 +61,6 @@ pub fn workload(regions: usize, rate: u64, duration_s: u64, keys: u64) -> Scenar
     Scenario::from_str(&toml, "<bench>").expect("the bench workload is a valid scenario")
 }
 
-/// A message in flight: (sender, receiver's table, message).
-type Mail = (
-    RegionId,
-    usize,
-    Message<TableKey, Arc<dynasim_engine::Item>>,
-);
-
 /// Run a scenario through the plain event loop: same clients and regions, messages
 /// delivered from a time-ordered queue with the scenario's link delays. Returns the
 /// number of client operations completed.
@@ -85,12 +75,9 @@ pub fn run_event_loop(scenario: &Scenario, seed: u64) -> u64 {
     let mut net = dynasim_workload::rng_for(seed, "baseline-network");
     let tick_us = scenario.sim.tick_us.max(1_000);
     let interval_us = shared.borrow().batch_interval_us;
-    type Mail = (
-        RegionId,
-        usize,
-        Message<TableKey, Arc<dynasim_engine::Item>>,
-    );
-    let mut queue: BTreeMap<(u64, u64), (usize, Mail)> = BTreeMap::new();
+    // A datagram in flight: (receiver, sender, [(receiver's table, message)]), packed
+    // as the turmoil driver packs it (`world::parcels`).
+    let mut queue: BTreeMap<(u64, u64), (usize, RegionId, crate::world::Letters)> = BTreeMap::new();
     let mut seq = 0u64;
     let mut next_poll_us = 0u64;
     let mut now_us = 0u64;
@@ -110,9 +97,11 @@ pub fn run_event_loop(scenario: &Scenario, seed: u64) -> u64 {
             next_poll_us = next_us + interval_us;
             for r in 0..s.regions.len() {
                 crate::world::release_held(&mut s, r, next_us);
-                for out in s.regions[r].poll_replication(next_us) {
-                    let at = next_us + delay(&mut net, r, out.to.0 as usize);
-                    schedule(&mut s, &mut queue, &mut seq, r, out, at);
+                let outgoing = s.regions[r].poll_replication(next_us);
+                for (to, messages) in crate::world::parcels(&mut s, r, outgoing) {
+                    let at = next_us + delay(&mut net, r, to.0 as usize);
+                    seq += 1;
+                    queue.insert((at, seq), (to.0 as usize, RegionId(r as u16), messages));
                 }
             }
         }
@@ -120,22 +109,18 @@ pub fn run_event_loop(scenario: &Scenario, seed: u64) -> u64 {
             .first_key_value()
             .is_some_and(|((at, _), _)| *at <= next_us)
         {
-            let (_, (to, (from, table, message))) = queue.pop_first().expect("checked non-empty");
+            let (_, (to, from, messages)) = queue.pop_first().expect("checked non-empty");
             let s = &mut *s;
-            let (applies, ack) =
-                s.regions[to].on_replication(table, message, next_us, &mut s.region_rngs[to]);
-            let global = s.global_table[to][table];
-            for apply in &applies {
-                s.record_apply(to, global, apply);
-            }
-            if let Some(message) = ack {
-                let out = dynasim_region::Outgoing {
-                    to: from,
-                    table,
-                    message,
-                };
-                let at = next_us + delay(&mut net, to, from.0 as usize);
-                schedule(s, &mut queue, &mut seq, to, out, at);
+            for (table, message) in messages {
+                let (applies, ack) =
+                    s.regions[to].on_replication(table, message, next_us, &mut s.region_rngs[to]);
+                let global = s.global_table[to][table];
+                for apply in &applies {
+                    s.record_apply(to, global, apply);
+                }
+                if let Some(ack) = ack {
+                    s.acks_owed[to].insert((from, table), ack);
+                }
             }
         }
         drop(s);
@@ -144,26 +129,6 @@ pub fn run_event_loop(scenario: &Scenario, seed: u64) -> u64 {
     let mut s = shared.borrow_mut();
     s.release_all_completed();
     s.output.history.len() as u64
-}
-
-fn schedule(
-    s: &mut Shared,
-    queue: &mut BTreeMap<(u64, u64), (usize, Mail)>,
-    seq: &mut u64,
-    from: usize,
-    out: dynasim_region::Outgoing,
-    at_us: u64,
-) {
-    let to = out.to.0 as usize;
-    let global = s.global_table[from][out.table];
-    let Some(their_table) = s.local_table[to][global] else {
-        return;
-    };
-    *seq += 1;
-    queue.insert(
-        (at_us, *seq),
-        (to, (RegionId(from as u16), their_table, out.message)),
-    );
 }
 
 /// One measured configuration: wall and on-CPU seconds of each of `runs` runs.

@@ -66,8 +66,17 @@ impl std::fmt::Debug for RunOptions {
     }
 }
 
-/// A message parked in the mailbox: (sender, receiver's table, message, sent at).
-pub(crate) type Parcel = (RegionId, usize, Message<TableKey, Arc<Item>>, u64);
+/// A replication message as a region's host sends and receives it.
+pub(crate) type Mail = Message<TableKey, Arc<Item>>;
+
+/// The messages one datagram carries: (receiver's table, message), in order.
+pub(crate) type Letters = Vec<(usize, Mail)>;
+
+/// One datagram's mail: (sender, its messages, sent at).
+pub(crate) type Parcel = (RegionId, Letters, u64);
+
+/// The acks one region owes its peers, by (peer, the region's local table).
+pub(crate) type AcksOwed = BTreeMap<(RegionId, usize), Mail>;
 
 /// State shared by the driver and the region hosts (single-threaded).
 pub(crate) struct Shared {
@@ -79,10 +88,17 @@ pub(crate) struct Shared {
     pub local_table: Vec<Vec<Option<usize>>>,
     /// `[region][local table]` -> scenario table index.
     pub global_table: Vec<Vec<usize>>,
-    /// Mail id -> (sender, receiver's table, message, sent at).
     /// `[scenario table]` -> whether it is an MRSC table.
     pub mrsc_tables: Vec<bool>,
+    /// Mail id -> what one datagram carries.
     pub mailbox: BTreeMap<u64, Parcel>,
+    /// `[region]` -> the acks it owes. A region acks a batch at its next replication
+    /// poll, in the same datagram as its own batches to that peer, rather than in a
+    /// datagram of its own at once: acks are cumulative (a vector clock and a log
+    /// head), so the latest replaces the ones before it, and the ack waits at most one
+    /// batch interval, far below any resend timeout. Lost with the region's host when
+    /// it crashes (in-flight work).
+    pub acks_owed: Vec<AcksOwed>,
     /// Mail older than this was lost in the network (a datagram dropped by a partition
     /// or loss never arrives): it is discarded so lost mail cannot pile up.
     pub mail_ttl_us: u64,
@@ -440,6 +456,7 @@ pub(crate) fn build_shared(scenario: &Scenario, options: &RunOptions) -> Shared 
             .map(|t| t.consistency == dynasim_scenario::Consistency::Mrsc)
             .collect(),
         mailbox: BTreeMap::new(),
+        acks_owed: vec![AcksOwed::new(); scenario.regions.len()],
         next_mail: 0,
         mail_ttl_us: mail_ttl_us(scenario),
         now_us: 0,
@@ -933,7 +950,11 @@ fn apply_fault_effect(
             );
             sim.set_link_fail_rate(a.as_str(), b.as_str(), *loss);
         }
-        FaultEffect::RegionDown { region } => sim.crash(name(*region).as_str()),
+        FaultEffect::RegionDown { region } => {
+            // The host's unsent acks are in-flight work, lost with it.
+            shared.borrow_mut().acks_owed[region.0 as usize].clear();
+            sim.crash(name(*region).as_str());
+        }
         FaultEffect::RegionUp { region } => {
             sim.bounce(name(*region).as_str());
             shared.borrow_mut().regions[region.0 as usize].restart(now_us);
@@ -1194,18 +1215,18 @@ async fn region_host(shared: Rc<RefCell<Shared>>, index: usize) -> turmoil::Resu
             received = socket.recv_from(&mut buf) => {
                 let (len, _from) = received?;
                 if len == 8 {
-                    let replies = receive(&shared, index, u64::from_le_bytes(buf));
-                    send_all(&shared, &socket, index, replies).await?;
+                    receive(&mut shared.borrow_mut(), index, u64::from_le_bytes(buf));
                 }
             }
             _ = ticker.tick() => {
-                let outgoing = {
+                let parcels = {
                     let mut s = shared.borrow_mut();
                     let now = s.now_us;
                     release_held(&mut s, index, now);
-                    s.regions[index].poll_replication(now)
+                    let outgoing = s.regions[index].poll_replication(now);
+                    parcels(&mut s, index, outgoing)
                 };
-                send_all(&shared, &socket, index, outgoing).await?;
+                send_all(&shared, &socket, index, parcels).await?;
             }
         }
     }
@@ -1220,62 +1241,124 @@ pub(crate) fn release_held(s: &mut Shared, index: usize, now_us: u64) {
     }
 }
 
-fn receive(shared: &Rc<RefCell<Shared>>, index: usize, mail_id: u64) -> Vec<Outgoing> {
-    let mut s = shared.borrow_mut();
-    let Some((from, local_table, message, _sent_us)) = s.mailbox.remove(&mail_id) else {
-        return Vec::new();
+/// Handle the mail of one datagram at region `index`, in the order it was packed; the
+/// acks it calls for are owed until the region's next poll (see [`Shared::acks_owed`]).
+fn receive(s: &mut Shared, index: usize, mail_id: u64) {
+    let Some((from, messages, _sent_us)) = s.mailbox.remove(&mail_id) else {
+        return;
     };
     let now = s.now_us;
-    let s = &mut *s;
-    let (applies, ack) =
-        s.regions[index].on_replication(local_table, message, now, &mut s.region_rngs[index]);
-    let table = s.global_table[index][local_table];
-    for apply in &applies {
-        s.record_apply(index, table, apply);
+    for (local_table, message) in messages {
+        let (applies, ack) =
+            s.regions[index].on_replication(local_table, message, now, &mut s.region_rngs[index]);
+        let table = s.global_table[index][local_table];
+        for apply in &applies {
+            s.record_apply(index, table, apply);
+        }
+        if let Some(ack) = ack {
+            s.acks_owed[index].insert((from, local_table), ack);
+        }
     }
-    ack.map(|message| Outgoing {
-        to: from,
-        table: local_table,
-        message,
-    })
-    .into_iter()
-    .collect()
 }
 
-/// Send messages: park each in the mailbox and send its handle as a datagram.
-/// `table` in an `Outgoing` is the sender's local index; it is mapped to the receiver's.
+/// What region `index` sends at a poll, one parcel per peer: the acks it owes that
+/// peer first (as if they had left when their batches arrived), then its messages to
+/// it in the order the replicators made them. Each message's table is the receiver's.
+pub(crate) fn parcels(
+    s: &mut Shared,
+    index: usize,
+    outgoing: Vec<Outgoing>,
+) -> BTreeMap<RegionId, Letters> {
+    let mut parcels: BTreeMap<RegionId, Letters> = BTreeMap::new();
+    let owed = std::mem::take(&mut s.acks_owed[index]);
+    let messages = owed
+        .into_iter()
+        .map(|((to, table), message)| (to, table, message))
+        .chain(outgoing.into_iter().map(|o| (o.to, o.table, o.message)));
+    for (to, table, message) in messages {
+        let global = s.global_table[index][table];
+        let Some(their_table) = s.local_table[to.0 as usize][global] else {
+            continue;
+        };
+        parcels.entry(to).or_default().push((their_table, message));
+    }
+    parcels
+}
+
+/// Send parcels: park each in the mailbox and send its handle as one datagram.
 async fn send_all(
     shared: &Rc<RefCell<Shared>>,
     socket: &turmoil::net::UdpSocket,
     index: usize,
-    outgoing: Vec<Outgoing>,
+    parcels: BTreeMap<RegionId, Letters>,
 ) -> turmoil::Result {
-    for out in outgoing {
+    for (to, messages) in parcels {
         let (id, addr) = {
             let mut s = shared.borrow_mut();
-            let table = s.global_table[index][out.table];
-            let to = out.to.0 as usize;
-            let Some(their_table) = s.local_table[to][table] else {
-                continue;
-            };
             let id = s.next_mail;
             s.next_mail += 1;
             let now_us = s.now_us;
-            s.mailbox.insert(
-                id,
-                (RegionId(index as u16), their_table, out.message, now_us),
-            );
+            s.mailbox
+                .insert(id, (RegionId(index as u16), messages, now_us));
             // Ids grow with time, so the oldest mail is first.
             while s
                 .mailbox
                 .first_key_value()
-                .is_some_and(|(_, m)| m.3 + s.mail_ttl_us < now_us)
+                .is_some_and(|(_, m)| m.2 + s.mail_ttl_us < now_us)
             {
                 s.mailbox.pop_first();
             }
-            (id, s.region_addrs[to].clone())
+            (id, s.region_addrs[to.0 as usize].clone())
         };
         socket.send_to(&id.to_le_bytes(), addr.as_str()).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch_from(origin: u16) -> Mail {
+        Message::Batch {
+            origin: RegionId(origin),
+            entries: Vec::new(),
+        }
+    }
+
+    fn is_ack(mail: &Mail) -> bool {
+        matches!(mail, Message::Ack { .. })
+    }
+
+    /// A received batch leaves an ack owed to its sender (not a datagram of its own);
+    /// the next poll sends one parcel per peer, the owed ack first, and owes nothing after.
+    #[test]
+    fn acks_leave_with_the_next_poll_one_parcel_per_peer() {
+        let scenario = crate::bench::workload(3, 100, 1, 100);
+        let mut s = build_shared(&scenario, &RunOptions::default());
+        s.mailbox
+            .insert(7, (RegionId(1), vec![(0, batch_from(1))], 0));
+        receive(&mut s, 0, 7);
+        assert!(s.mailbox.is_empty());
+        assert_eq!(s.acks_owed[0].len(), 1);
+        assert!(is_ack(&s.acks_owed[0][&(RegionId(1), 0)]));
+
+        let outgoing = [1u16, 2].map(|to| Outgoing {
+            to: RegionId(to),
+            table: 0,
+            message: batch_from(0),
+        });
+        let parcels = parcels(&mut s, 0, outgoing.into());
+        assert!(s.acks_owed[0].is_empty(), "owed acks are sent once");
+        assert_eq!(parcels.len(), 2, "one datagram per peer");
+        let to_1 = &parcels[&RegionId(1)];
+        assert_eq!(to_1.len(), 2);
+        assert!(
+            is_ack(&to_1[0].1),
+            "the ack goes first, as if it had left on receipt"
+        );
+        assert!(!is_ack(&to_1[1].1));
+        assert_eq!(parcels[&RegionId(2)].len(), 1);
+        assert!(!is_ack(&parcels[&RegionId(2)][0].1));
+    }
 }
