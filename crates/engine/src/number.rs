@@ -41,16 +41,23 @@ impl Number {
     /// Parses DynamoDB's number syntax (`-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?`), with
     /// DynamoDB's messages for bad syntax, overflow, underflow and precision (DM-09).
     pub fn parse(text: &str) -> Result<Number, EngineError> {
+        Number::parse_bytes(text.as_bytes())
+    }
+
+    /// [`Number::parse`] of text given as bytes (the errors quote it as UTF-8 text, so
+    /// for a `&str` they are the same): integers formatted on the stack need no UTF-8
+    /// check first.
+    fn parse_bytes(bytes: &[u8]) -> Result<Number, EngineError> {
         let bad = || {
-            if text.is_empty() {
+            if bytes.is_empty() {
                 EngineError::validation("The parameter cannot be converted to a numeric value")
             } else {
                 EngineError::validation(format!(
-                    "The parameter cannot be converted to a numeric value: {text}"
+                    "The parameter cannot be converted to a numeric value: {}",
+                    String::from_utf8_lossy(bytes)
                 ))
             }
         };
-        let bytes = text.as_bytes();
         let mut i = 0;
         let negative = bytes.first() == Some(&b'-');
         if negative {
@@ -307,13 +314,14 @@ impl From<i64> for Number {
         if value < 0 {
             digits.push_front(b'-');
         }
-        Number::parse(digits.as_str()).expect("every i64 fits in 38 digits")
+        Number::parse_bytes(digits.as_bytes()).expect("every i64 fits in 38 digits")
     }
 }
 
 impl From<u64> for Number {
     fn from(value: u64) -> Number {
-        Number::parse(DecimalDigits::new(value).as_str()).expect("every u64 fits in 38 digits")
+        Number::parse_bytes(DecimalDigits::new(value).as_bytes())
+            .expect("every u64 fits in 38 digits")
     }
 }
 
@@ -345,8 +353,8 @@ impl DecimalDigits {
         self.bytes[self.start] = byte;
     }
 
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.bytes[self.start..]).expect("ASCII digits and a sign")
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[self.start..]
     }
 }
 
