@@ -2227,12 +2227,21 @@ fn workload_key_of_encoded_string(encoded: &[u8]) -> Option<u64> {
 /// only, none too many. Bytes that pass are ASCII, so no UTF-8 check is needed first.
 fn parse_u64(text: &[u8]) -> Option<u64> {
     let digits = text.strip_prefix(b"+").unwrap_or(text);
-    if digits.is_empty() {
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
+    let digit = |byte: &u8| u64::from(byte - b'0');
+    // Nineteen digits cannot overflow (10^19 - 1 < 2^64): every replication apply
+    // reads its key this way, so the common case skips the checked arithmetic.
+    if digits.len() <= 19 {
+        return Some(
+            digits
+                .iter()
+                .fold(0, |value, byte| value * 10 + digit(byte)),
+        );
+    }
     digits.iter().try_fold(0u64, |value, byte| {
-        let digit = byte.checked_sub(b'0').filter(|d| *d < 10)?;
-        value.checked_mul(10)?.checked_add(u64::from(digit))
+        value.checked_mul(10)?.checked_add(digit(byte))
     })
 }
 
@@ -2321,6 +2330,8 @@ mod tests {
             "42a",
             "a42",
             "++1",
+            "9999999999999999999",
+            "+9999999999999999999",
             "18446744073709551615",
             "18446744073709551616",
             "99999999999999999999",
