@@ -96,8 +96,8 @@ pub(crate) struct Shared {
     /// poll, in the same datagram as its own batches to that peer, rather than in a
     /// datagram of its own at once: acks are cumulative (a vector clock and a log
     /// head), so the latest replaces the ones before it, and the ack waits at most one
-    /// batch interval, far below any resend timeout. Lost with the region's host when
-    /// it crashes (in-flight work).
+    /// batch interval, which the resend timeout allows for (`build_shared`). Lost with
+    /// the region's host when it crashes (in-flight work).
     pub acks_owed: Vec<AcksOwed>,
     /// Mail older than this was lost in the network (a datagram dropped by a partition
     /// or loss never arrives): it is discarded so lost mail cannot pile up.
@@ -419,14 +419,19 @@ pub(crate) fn build_shared(scenario: &Scenario, options: &RunOptions) -> Shared 
         queue_items_max: scenario.replication.queue_items_max,
         batch_items_max: scenario.replication.batch_items_max,
         window_items_max: scenario.replication.batch_items_max * 20,
-        // Resend only after a round trip on the slowest link, and the slowest partition
-        // stream's hold before the ack, have had time to answer.
+        // Resend only after a round trip on the slowest link, the slowest partition
+        // stream's hold before the ack, and the receiver's wait for its next poll to
+        // send the ack (see `Shared::acks_owed`) have had time to answer.
         resend_after_us: scenario
             .replication
             .retry_backoff
             .initial_us
             .max(tick_us)
-            .max(slowest_round_trip_us(scenario) * 2 + scenario.replication.stream_skew_us),
+            .max(
+                slowest_round_trip_us(scenario) * 2
+                    + scenario.replication.stream_skew_us
+                    + scenario.replication.batch_interval_us.max(tick_us),
+            ),
         ack_interval_us: scenario.replication.batch_interval_us.max(tick_us) * 10,
         partition_streams: scenario.replication.partition_streams,
         stream_skew_us_max: scenario.replication.stream_skew_us,
