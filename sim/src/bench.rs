@@ -110,18 +110,8 @@ pub fn run_event_loop(scenario: &Scenario, seed: u64) -> u64 {
             .is_some_and(|((at, _), _)| *at <= next_us)
         {
             let (_, (to, from, messages)) = queue.pop_first().expect("checked non-empty");
-            let s = &mut *s;
-            for (table, message) in messages {
-                let (applies, ack) =
-                    s.regions[to].on_replication(table, message, next_us, &mut s.region_rngs[to]);
-                let global = s.global_table[to][table];
-                for apply in &applies {
-                    s.record_apply(to, global, apply);
-                }
-                if let Some(ack) = ack {
-                    s.acks_owed[to].insert((from, table), ack);
-                }
-            }
+            debug_assert_eq!(s.now_us, next_us, "mail is handled at the window's end");
+            crate::world::deliver(&mut s, to, from, messages);
         }
         drop(s);
         now_us = next_us;

@@ -1252,6 +1252,12 @@ fn receive(s: &mut Shared, index: usize, mail_id: u64) {
     let Some((from, messages, _sent_us)) = s.mailbox.remove(&mail_id) else {
         return;
     };
+    deliver(s, index, from, messages);
+}
+
+/// Handle, at region `index` and `s.now_us`, the messages of one datagram from `from`:
+/// apply and record what they carry, and owe the acks they call for.
+pub(crate) fn deliver(s: &mut Shared, index: usize, from: RegionId, messages: Letters) {
     let now = s.now_us;
     for (local_table, message) in messages {
         let (applies, ack) =
