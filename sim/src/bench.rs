@@ -541,7 +541,63 @@ fn simulation_speed(runs: usize, quick: bool, progress: &mut dyn FnMut(&str)) ->
     );
     let _ = writeln!(out, "\nTargets: {}.", verdicts.join("; "));
     out.push_str(&turmoil_floor(runs, quick));
+    out.push_str(&tick_resolution(runs, quick));
     out
+}
+
+/// What a coarser tick buys and costs at 3 regions x 1,000 ops/s: speed against the
+/// replication lag it adds. Client ops run at their exact times whatever the tick; what
+/// crosses the network (batches, acks, MRSC round trips) and faults move on tick edges.
+fn tick_resolution(runs: usize, quick: bool) -> String {
+    let duration_s = if quick { 60 } else { 600 };
+    let mut out = format!(
+        "\nTick (`[sim] tick`, 1 ms by default) against speed, 3 regions x 1,000 ops/s, {duration_s} s: \
+         a message is delivered on the first tick edge after its arrival, so a coarser tick adds up \
+         to one tick to every hop.\n\n\
+         | tick | x real time per CPU-s | replication lag p50 / p99 (ms) |\n|---|---|---|\n"
+    );
+    for tick_ms in [1u64, 2, 5, 10] {
+        let mut scenario = workload(3, 1_000, duration_s, 100_000);
+        scenario.sim.tick_us = tick_ms * 1_000;
+        let mut last = None;
+        let m = measure(
+            runs,
+            || {
+                let options = RunOptions {
+                    seed: 1,
+                    ..Default::default()
+                };
+                let run = crate::world::run(&scenario, &options).expect("bench runs");
+                let ops = run.history.len() as u64;
+                last = Some(run);
+                ops
+            },
+            duration_s as f64,
+        );
+        let (p50_ms, p99_ms) = last.map_or((0.0, 0.0), |run| replication_lag_ms(&run.applies));
+        let _ = writeln!(
+            out,
+            "| {tick_ms} ms | {:.0}x | {p50_ms:.1} / {p99_ms:.1} |",
+            m.simulated_s / m.cpu_median()
+        );
+    }
+    out
+}
+
+/// Median and 99th percentile of apply time minus write time over the applied writes.
+fn replication_lag_ms(applies: &[dynasim_core::history::ApplyRecord]) -> (f64, f64) {
+    let mut lag_us = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3)
+        .expect("an hour in microseconds at 3 significant digits is a valid range");
+    for apply in applies.iter().filter(|a| a.lost_to.is_none()) {
+        lag_us.saturating_record(apply.at_us.saturating_sub(apply.written_at_us));
+    }
+    if lag_us.is_empty() {
+        return (0.0, 0.0);
+    }
+    (
+        lag_us.value_at_quantile(0.5) as f64 / 1_000.0,
+        lag_us.value_at_quantile(0.99) as f64 / 1_000.0,
+    )
 }
 
 /// "12% (8,133)": the median kernel share of CPU and minor faults per run, or "n/a".
@@ -798,7 +854,9 @@ fn region_vs_engine(runs: usize, quick: bool) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Measured, kernel_cell};
+    use super::{Measured, kernel_cell, replication_lag_ms};
+    use dynasim_core::history::{ApplyRecord, KeyRef};
+    use dynasim_core::{RegionId, Stamp};
 
     fn measured(cpu_s: &[f64], kernel_s: &[f64], minor_faults: &[u64]) -> Measured {
         Measured {
@@ -836,5 +894,36 @@ mod tests {
         assert_eq!(m.kernel(), None);
         assert_eq!(m.user_cpu_median(), None);
         assert_eq!(kernel_cell(&m), "n/a");
+    }
+
+    fn apply(written_at_us: u64, at_us: u64, lost: bool) -> ApplyRecord {
+        let stamp = Stamp {
+            hlc_us: written_at_us,
+            region: RegionId(0),
+            seq: 1,
+        };
+        ApplyRecord {
+            at_us,
+            region: RegionId(1),
+            key: KeyRef { table: 0, key: 7 },
+            stamp,
+            written_at_us,
+            lost_to: lost.then_some(stamp),
+            overwrote_concurrent: None,
+        }
+    }
+
+    /// Lag is apply time less write time over the writes applied; a discarded write
+    /// (LWW loser) is not a replication delay and stays out.
+    #[test]
+    fn replication_lag_counts_applied_writes_only() {
+        let mut applies: Vec<ApplyRecord> = (1..=100u64)
+            .map(|i| apply(1_000_000, 1_000_000 + i * 1_000, false))
+            .collect();
+        applies.push(apply(0, 900_000_000, true));
+        let (p50_ms, p99_ms) = replication_lag_ms(&applies);
+        assert!((p50_ms - 50.0).abs() < 0.1, "p50 {p50_ms}");
+        assert!((p99_ms - 99.0).abs() < 0.1, "p99 {p99_ms}");
+        assert_eq!(replication_lag_ms(&[]), (0.0, 0.0));
     }
 }
