@@ -546,8 +546,9 @@ fn simulation_speed(runs: usize, quick: bool, progress: &mut dyn FnMut(&str)) ->
 }
 
 /// What a coarser tick buys and costs at 3 regions x 1,000 ops/s: speed against the
-/// replication lag it adds. Client ops run at their exact times whatever the tick; what
-/// crosses the network (batches, acks, MRSC round trips) and faults move on tick edges.
+/// replication lag it adds. Client ops (and MRSC's synchronous round trips, timed from
+/// the link delays) are exact whatever the tick; what crosses the simulated network
+/// (replication batches and acks) and faults move on tick edges.
 fn tick_resolution(runs: usize, quick: bool) -> String {
     let duration_s = if quick { 60 } else { 600 };
     let mut out = format!(
