@@ -213,6 +213,11 @@ fn measure(runs: usize, mut f: impl FnMut() -> u64, simulated_s: f64) -> Measure
 }
 
 fn turmoil_run(scenario: &Scenario, seed: u64) -> u64 {
+    turmoil_output(scenario, seed).history.len() as u64
+}
+
+/// One run of `scenario` on the turmoil driver, its output kept.
+fn turmoil_output(scenario: &Scenario, seed: u64) -> dynasim_core::history::RunOutput {
     crate::world::run(
         scenario,
         &RunOptions {
@@ -221,8 +226,6 @@ fn turmoil_run(scenario: &Scenario, seed: u64) -> u64 {
         },
     )
     .expect("bench runs")
-    .history
-    .len() as u64
 }
 
 fn first_line(path: &str, prefix: &str) -> Option<String> {
@@ -566,11 +569,7 @@ fn tick_resolution(runs: usize, quick: bool) -> String {
         let m = measure(
             runs,
             || {
-                let options = RunOptions {
-                    seed: 1,
-                    ..Default::default()
-                };
-                let run = crate::world::run(&scenario, &options).expect("bench runs");
+                let run = turmoil_output(&scenario, 1);
                 lag_ms = replication_lag_ms(&run.applies);
                 run.history.len() as u64
             },
