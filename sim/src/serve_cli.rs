@@ -40,6 +40,24 @@ pub struct ServeArgs {
     /// Worker threads serving requests (default: one per region, at most half the cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Make GSIs eventually consistent: each GSI receives a base write this long after
+    /// it (RC-08), e.g. "200ms"; at most 60s. Default 0: synchronous, as DynamoDB Local.
+    #[arg(long, value_parser = parse_gsi_lag)]
+    gsi_lag: Option<u64>,
+}
+
+/// `--gsi-lag`: a duration such as "200ms", in microseconds.
+fn parse_gsi_lag(text: &str) -> Result<u64, String> {
+    let us = dynasim_scenario::units::parse_duration_us(text).ok_or_else(|| {
+        format!(
+            "expected {}, got {text:?}",
+            dynasim_scenario::units::DURATION_EXPECTED
+        )
+    })?;
+    if us > dynasim_server::GSI_PROPAGATION_US_MAX {
+        return Err(format!("at most 60s, got {text:?}"));
+    }
+    Ok(us)
 }
 
 /// Runs until Ctrl-C or SIGTERM.
@@ -63,6 +81,7 @@ pub fn serve(args: ServeArgs, say: &dyn Fn(&str)) -> anyhow::Result<()> {
     options.allow_unauthenticated = args.no_auth;
     options.data_dir = args.data_dir;
     options.threads = args.threads;
+    options.gsi_propagation_us = args.gsi_lag.unwrap_or(0);
     if let Some(max) = args.body_bytes_max {
         options.limits.body_bytes_max = max;
     }

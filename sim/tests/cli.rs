@@ -51,6 +51,19 @@ fn invalid_scenario_exits_2_naming_file_line_and_field() {
     assert!(stderr.contains("spilt"), "{stderr}");
 }
 
+/// `serve --gsi-lag` takes a duration of at most 60 s; anything else is refused before
+/// any port is bound, naming the flag and what it expected.
+#[test]
+fn serve_refuses_a_bad_gsi_lag_naming_the_flag() {
+    for (lag, expected) in [("2m", "at most 60s"), ("soon", "a duration with units")] {
+        let out = dynasim(&["serve", "--port", "0", "--gsi-lag", lag]);
+        assert_eq!(out.status.code(), Some(2), "{lag}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--gsi-lag"), "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+}
+
 #[test]
 fn run_prints_seed_banner_first_and_json_summary() {
     let dir = tempdir();

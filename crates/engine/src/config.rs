@@ -26,6 +26,12 @@
 ///   **unconfirmed**), `stream_iterator_ttl_us` 15 min (ST-08).
 /// - `transaction_token_ttl_us`: 10 min of ClientRequestToken idempotency (TX-04).
 /// - `region_name` "us-east-1" and `account_id` "000000000000", for ARNs.
+/// - `gsi_propagation_us` 0: GSIs are updated with the base write, as DynamoDB Local
+///   does. Above 0, each GSI receives a base change that long after it (RC-08:
+///   asynchronous, "a fraction of a second"; the figure is **unconfirmed**), so a Query
+///   or Scan of a GSI can miss a write the table already shows; LSIs stay synchronous.
+///   `gsi_backlog_max` (2^20 changes per table) bounds what is held back: past it the
+///   oldest changes reach the GSIs early.
 ///
 /// DM-15 ("1" and "1.0" in one NS are duplicates) is not an option: numbers are kept
 /// normalised, so the other reading cannot be represented in a set.
@@ -53,6 +59,8 @@ pub struct EngineConfig {
     pub transaction_token_ttl_us: u64,
     pub region_name: String,
     pub account_id: String,
+    pub gsi_propagation_us: u64,
+    pub gsi_backlog_max: usize,
 }
 
 impl Default for EngineConfig {
@@ -80,6 +88,8 @@ impl Default for EngineConfig {
             transaction_token_ttl_us: 10 * 60 * 1_000_000,
             region_name: "us-east-1".to_string(),
             account_id: "000000000000".to_string(),
+            gsi_propagation_us: 0,
+            gsi_backlog_max: 1 << 20,
         }
     }
 }

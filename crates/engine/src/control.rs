@@ -338,6 +338,7 @@ impl Engine {
             collection_bytes: BTreeMap::new(),
             decreases: BTreeMap::new(),
             size_bytes: 0,
+            gsi_backlog: Default::default(),
         };
         self.tables.insert(input.table_name.clone(), table);
         if let Some(view_type) = view_type {
@@ -526,6 +527,14 @@ impl Engine {
             return Err(EngineError::validation(
                 "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
             ));
+        }
+        if !updates.is_empty() {
+            // The index changes below work on the indexes as they stand: hand the GSIs
+            // what they are still owed first (RC-08; early, which propagation may be).
+            let config = &self.config;
+            if let Some(table) = self.tables.get_mut(&input.table_name) {
+                table.propagate_to_gsis(u64::MAX, config);
+            }
         }
         let table = self
             .tables

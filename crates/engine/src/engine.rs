@@ -15,7 +15,7 @@ use crate::size::{ITEM_BYTES_MAX, item_size};
 use crate::stored::{SharedItem, StoredItem};
 use crate::value::{Item, validate_item};
 use dynasim_core::SimTime;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 /// One table: its key schema and its items in key order.
@@ -40,6 +40,19 @@ pub struct Table {
     pub(crate) decreases: BTreeMap<String, crate::decrease::DecreaseBudget>,
     /// Sum of item sizes.
     pub(crate) size_bytes: u64,
+    /// Base changes the GSIs have not received yet, oldest first, when GSI propagation
+    /// is asynchronous ([`EngineConfig::gsi_propagation_us`], RC-08).
+    pub(crate) gsi_backlog: VecDeque<PendingIndexUpdate>,
+}
+
+/// A base-table change on its way to the table's GSIs (RC-08): applied to every GSI
+/// once the table is read at or after `due_us`, in write order.
+#[derive(Clone, Debug)]
+pub(crate) struct PendingIndexUpdate {
+    due_us: u64,
+    key: ItemKey,
+    old: Option<StoredItem>,
+    new: Option<StoredItem>,
 }
 
 /// Billing mode (CP-04).
@@ -183,12 +196,15 @@ impl Table {
     }
 
     /// The one place items change: keeps indexes, sizes and collections in step.
-    /// Returns the item it replaced or removed.
+    /// Returns the item it replaced or removed. `now_us` is the write's time: with
+    /// asynchronous GSI propagation the GSIs receive the change
+    /// `config.gsi_propagation_us` after it (LSIs and the table at once).
     pub(crate) fn store(
         &mut self,
         key: &ItemKey,
         new_image: Option<StoredItem>,
         config: &EngineConfig,
+        now_us: u64,
     ) -> Option<StoredItem> {
         // A clone of the new item (an `Arc`) for the indexes, rather than a second
         // search of the table for the one just inserted.
@@ -198,8 +214,23 @@ impl Table {
         };
         let new_image = new_image.as_ref();
         let schema = &self.schema;
+        let lag_us = config.gsi_propagation_us;
+        let mut held = false;
         for index in self.indexes.values_mut() {
+            if lag_us > 0 && index.kind == IndexKind::Global {
+                held = true;
+                continue;
+            }
             index.update(schema, key, old.as_ref(), new_image, config);
+        }
+        if held {
+            self.hold_for_gsis(
+                key,
+                old.clone(),
+                new_image.cloned(),
+                now_us + lag_us,
+                config,
+            );
         }
         let old_size = old.as_ref().map_or(0, |o| o.size_bytes as u64);
         let new_size = new_image.map_or(0, |n| n.size_bytes as u64);
@@ -217,6 +248,72 @@ impl Table {
             }
         }
         old
+    }
+
+    /// Queue a change for the GSIs, due at `due_us` but never before the changes queued
+    /// ahead of it (each item's index entries change in write order).
+    fn hold_for_gsis(
+        &mut self,
+        key: &ItemKey,
+        old: Option<StoredItem>,
+        new: Option<StoredItem>,
+        due_us: u64,
+        config: &EngineConfig,
+    ) {
+        let due_us = self
+            .gsi_backlog
+            .back()
+            .map_or(due_us, |last| last.due_us.max(due_us));
+        self.gsi_backlog.push_back(PendingIndexUpdate {
+            due_us,
+            key: key.clone(),
+            old,
+            new,
+        });
+        // Past the bound the oldest changes reach the GSIs early, so a write burst
+        // longer than the delay cannot grow memory without bound: propagation then runs
+        // ahead of its delay, never behind it.
+        while self.gsi_backlog.len() > config.gsi_backlog_max.max(1) {
+            self.apply_oldest_to_gsis(config);
+        }
+    }
+
+    /// Apply to the GSIs every held change due by `now_us` (RC-08); `u64::MAX` applies
+    /// them all.
+    pub(crate) fn propagate_to_gsis(&mut self, now_us: u64, config: &EngineConfig) {
+        while self
+            .gsi_backlog
+            .front()
+            .is_some_and(|pending| pending.due_us <= now_us)
+        {
+            self.apply_oldest_to_gsis(config);
+        }
+    }
+
+    /// Apply the oldest held change (if any) to every GSI.
+    fn apply_oldest_to_gsis(&mut self, config: &EngineConfig) {
+        let Some(pending) = self.gsi_backlog.pop_front() else {
+            return;
+        };
+        let schema = &self.schema;
+        for index in self
+            .indexes
+            .values_mut()
+            .filter(|i| i.kind == IndexKind::Global)
+        {
+            index.update(
+                schema,
+                &pending.key,
+                pending.old.as_ref(),
+                pending.new.as_ref(),
+                config,
+            );
+        }
+    }
+
+    /// Base changes not yet applied to the GSIs (RC-08).
+    pub fn gsi_backlog_len(&self) -> usize {
+        self.gsi_backlog.len()
     }
 }
 
@@ -467,7 +564,7 @@ impl Engine {
             .get_mut(&planned.table)
             .expect("a planned write names an existing table");
         let new_image = planned.new_image.as_ref().map(|n| Arc::clone(&n.item));
-        let old_image = table.store(&planned.key, planned.new_image, config);
+        let old_image = table.store(&planned.key, planned.new_image, config, now.0);
         let change = ItemChange {
             table: planned.table,
             key: planned.key,
@@ -770,7 +867,7 @@ impl Engine {
             Some(image) => Some(table_ref.check_replicated(&key, image, config)?),
             None => None,
         };
-        let old_image = table_ref.store(&key, stored, config);
+        let old_image = table_ref.store(&key, stored, config, now.0);
         let change = ItemChange {
             table: table.to_string(),
             key,
@@ -853,7 +950,7 @@ impl Engine {
             .tables
             .get_mut(table)
             .ok_or_else(EngineError::resource_not_found)?;
-        let old_image = table_ref.store(&key, stored, config).map(|o| o.item);
+        let old_image = table_ref.store(&key, stored, config, now.0).map(|o| o.item);
         if table_ref.stream_arn.is_none() {
             return Ok(old_image);
         }

@@ -744,6 +744,13 @@ impl Engine {
     ) -> Result<QueryOutput, EngineError> {
         self.observe(now);
         crate::engine::validate_table_name(table_name)?;
+        if index_name.is_some() {
+            // RC-08: a GSI read sees the base changes whose propagation is done.
+            let config = &self.config;
+            if let Some(table) = self.tables.get_mut(table_name) {
+                table.propagate_to_gsis(now.0, config);
+            }
+        }
         let select = parse_select(common.select)?;
         let limit = parse_limit(common.limit)?;
         let capacity_mode = CapacityMode::parse(common.return_consumed_capacity)?;

@@ -115,7 +115,7 @@ impl Engine {
             let table = self.tables.get_mut(&name).expect("table seen above");
             let key_attrs =
                 key_attributes(&table.schema, table.get(&key).expect("item seen above"));
-            let old_image = table.store(&key, None, &config);
+            let old_image = table.store(&key, None, &config, now.0);
             let change = ItemChange {
                 table: name,
                 key,

@@ -11,7 +11,11 @@ const NOW: SimTime = SimTime::ZERO;
 const T: &str = "tab";
 
 fn engine() -> Engine {
-    let mut engine = Engine::default();
+    engine_with(EngineConfig::default())
+}
+
+fn engine_with(config: EngineConfig) -> Engine {
+    let mut engine = Engine::new(config);
     let input: CreateTableInput = serde_json::from_value(json!({
         "TableName": T,
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
@@ -458,11 +462,17 @@ proptest! {
     }
 
     /// Every index always equals a recomputation from the table, across puts,
-    /// updates, deletes and replicated writes (including rejected type mismatches).
+    /// updates, deletes and replicated writes (including rejected type mismatches);
+    /// with asynchronous GSIs (RC-08, any backlog bound), once their delay has passed.
     #[test]
-    fn indexes_match_recomputation(ops in proptest::collection::vec((0u8..5, 0u8..4, 0u8..5, 0u8..8), 1..80)) {
-        let mut engine = engine();
-        for (op, pk, sk, v) in ops {
+    fn indexes_match_recomputation(
+        ops in proptest::collection::vec((0u8..5, 0u8..4, 0u8..5, 0u8..8), 1..80),
+        lag_us in prop_oneof![Just(0u64), Just(250u64)],
+        backlog_max in 1usize..6,
+    ) {
+        let mut engine = engine_with(EngineConfig { gsi_propagation_us: lag_us, gsi_backlog_max: backlog_max, ..Default::default() });
+        for (i, (op, pk, sk, v)) in ops.into_iter().enumerate() {
+            let now = SimTime(i as u64 * 100);
             let key: Item = serde_json::from_value(json!({"pk": {"S": format!("p{pk}")}, "sk": {"N": sk.to_string()}})).unwrap();
             let mut item = key.clone();
             if v % 2 == 0 { item.insert("g", AttributeValue::s(format!("g{}", v % 3))); }
@@ -471,13 +481,17 @@ proptest! {
             if v % 4 == 1 { item.insert("l", AttributeValue::s(format!("l{v}"))); }
             item.insert("x", AttributeValue::n(&v.to_string()));
             let _ = match op {
-                0 => engine.put_item(PutItemInput { table_name: T.into(), item, ..Default::default() }, NOW).map(|_| ()),
-                1 => engine.delete_item(DeleteItemInput { table_name: T.into(), key, ..Default::default() }, NOW).map(|_| ()),
-                2 => engine.update_item(UpdateItemInput { table_name: T.into(), key, update_expression: Some("SET h = :v REMOVE l".into()), expression_attribute_values: Some([(":v".to_string(), AttributeValue::n(&v.to_string()))].into_iter().collect()), ..Default::default() }, NOW).map(|_| ()),
-                3 => engine.apply_replicated(T, &key, Some(item.into())).map(|_| ()),
-                _ => engine.apply_replicated(T, &key, None).map(|_| ()),
+                0 => engine.put_item(PutItemInput { table_name: T.into(), item, ..Default::default() }, now).map(|_| ()),
+                1 => engine.delete_item(DeleteItemInput { table_name: T.into(), key, ..Default::default() }, now).map(|_| ()),
+                2 => engine.update_item(UpdateItemInput { table_name: T.into(), key, update_expression: Some("SET h = :v REMOVE l".into()), expression_attribute_values: Some([(":v".to_string(), AttributeValue::n(&v.to_string()))].into_iter().collect()), ..Default::default() }, now).map(|_| ()),
+                3 => engine.apply_replicated_at(T, &key, Some(item.into()), now).map(|_| ()),
+                _ => engine.apply_replicated_at(T, &key, None, now).map(|_| ()),
             };
         }
+        // A read of a GSI after every delay has passed.
+        let settled: ScanInput = serde_json::from_value(json!({"TableName": T, "IndexName": "gall"})).unwrap();
+        engine.scan(&settled, SimTime(1_000_000)).unwrap();
+        prop_assert_eq!(engine.table(T).unwrap().gsi_backlog_len(), 0);
         let table = engine.table(T).unwrap();
         for index in table.indexes().values() {
             let mut expected: Vec<(ItemKey, Item)> = table
@@ -628,4 +642,157 @@ fn partition_layout_keeps_key_order() {
             }
         }
     }
+}
+
+/// An engine whose GSIs receive base changes `lag_us` after them (RC-08), holding at
+/// most `backlog_max` of them back.
+fn lagged(lag_us: u64, backlog_max: usize) -> Engine {
+    engine_with(EngineConfig {
+        gsi_propagation_us: lag_us,
+        gsi_backlog_max: backlog_max,
+        ..Default::default()
+    })
+}
+
+fn write_at(engine: &mut Engine, item: serde_json::Value, at_us: u64) {
+    let item: Item = serde_json::from_value(item).unwrap();
+    let input = PutItemInput {
+        table_name: T.into(),
+        item,
+        ..Default::default()
+    };
+    engine.put_item(input, SimTime(at_us)).unwrap();
+}
+
+/// The sort keys a Query of GSI `gall` for `g` returns at `at_us`.
+fn gall_at(engine: &mut Engine, g: &str, at_us: u64) -> Vec<i64> {
+    let input: QueryInput = serde_json::from_value(json!({"TableName": T, "IndexName": "gall", "KeyConditionExpression": "g = :g", "ExpressionAttributeValues": {":g": {"S": g}}})).unwrap();
+    sks(&engine.query(&input, SimTime(at_us)).unwrap())
+}
+
+fn lsi_count_at(engine: &mut Engine, at_us: u64) -> u64 {
+    let input: QueryInput = serde_json::from_value(json!({"TableName": T, "IndexName": "byl", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "a"}}})).unwrap();
+    engine.query(&input, SimTime(at_us)).unwrap().count
+}
+
+/// RC-08 with `gsi_propagation_us`: a GSI receives each base change (put, index key
+/// moved, delete) that long after the write, in write order; the table and its LSI
+/// have it at once.
+#[test]
+fn rc08_gsis_receive_base_changes_after_the_propagation_delay() {
+    const LAG_US: u64 = 100_000;
+    let mut engine = lagged(LAG_US, 1 << 20);
+    let item = |g: &str| json!({"pk": {"S": "a"}, "sk": {"N": "1"}, "l": {"S": "l1"}, "g": {"S": g}, "h": {"N": "7"}});
+    write_at(&mut engine, item("G"), 1_000);
+    assert_eq!(lsi_count_at(&mut engine, 1_000), 1, "an LSI is synchronous");
+    let key: Item = serde_json::from_value(json!({"pk": {"S": "a"}, "sk": {"N": "1"}})).unwrap();
+    assert!(
+        engine
+            .get_raw(
+                T,
+                &ItemKey::from_key(engine.table(T).unwrap().schema(), &key).unwrap()
+            )
+            .is_some()
+    );
+    assert_eq!(
+        gall_at(&mut engine, "G", 1_000 + LAG_US - 1),
+        Vec::<i64>::new()
+    );
+    assert_eq!(engine.table(T).unwrap().gsi_backlog_len(), 1);
+    assert_eq!(gall_at(&mut engine, "G", 1_000 + LAG_US), vec![1]);
+    assert_eq!(engine.table(T).unwrap().gsi_backlog_len(), 0);
+
+    // The index key moves: the entry stays under "G" until the change arrives.
+    write_at(&mut engine, item("H"), 200_000);
+    assert_eq!(gall_at(&mut engine, "G", 250_000), vec![1]);
+    assert_eq!(gall_at(&mut engine, "H", 250_000), Vec::<i64>::new());
+    assert_eq!(gall_at(&mut engine, "G", 300_000), Vec::<i64>::new());
+    assert_eq!(gall_at(&mut engine, "H", 300_000), vec![1]);
+
+    // A delete, and a Scan of the index, follow the same delay.
+    let input: DeleteItemInput = serde_json::from_value(
+        json!({"TableName": T, "Key": {"pk": {"S": "a"}, "sk": {"N": "1"}}}),
+    )
+    .unwrap();
+    engine.delete_item(input, SimTime(400_000)).unwrap();
+    assert_eq!(lsi_count_at(&mut engine, 400_000), 0);
+    let scan_at = |engine: &mut Engine, at_us| {
+        let input: ScanInput =
+            serde_json::from_value(json!({"TableName": T, "IndexName": "gall"})).unwrap();
+        engine.scan(&input, SimTime(at_us)).unwrap().count
+    };
+    assert_eq!(scan_at(&mut engine, 450_000), 1);
+    assert_eq!(scan_at(&mut engine, 500_000), 0);
+}
+
+/// RC-08: the default keeps GSIs synchronous, as DynamoDB Local does.
+#[test]
+fn rc08_gsis_are_synchronous_by_default() {
+    let mut engine = engine();
+    write_at(
+        &mut engine,
+        json!({"pk": {"S": "a"}, "sk": {"N": "1"}, "g": {"S": "G"}}),
+        1_000,
+    );
+    assert_eq!(gall_at(&mut engine, "G", 1_000), vec![1]);
+    assert_eq!(engine.table(T).unwrap().gsi_backlog_len(), 0);
+}
+
+/// Changes held back stay in write order even when a later write's delay would end
+/// first (the clock a caller passes may step back), and past `gsi_backlog_max` the
+/// oldest reach the GSIs early rather than pile up.
+#[test]
+fn rc08_gsi_backlog_keeps_write_order_and_its_bound() {
+    let mut engine = lagged(100_000, 3);
+    let item =
+        |sk: u32, g: &str| json!({"pk": {"S": "a"}, "sk": {"N": sk.to_string()}, "g": {"S": g}});
+    write_at(&mut engine, item(1, "G"), 50_000);
+    // Written "earlier" by a caller's clock: still applied after the first.
+    write_at(&mut engine, item(1, "H"), 10_000);
+    assert_eq!(
+        gall_at(&mut engine, "H", 110_000),
+        Vec::<i64>::new(),
+        "not before the write ahead of it"
+    );
+    assert_eq!(gall_at(&mut engine, "G", 150_000), Vec::<i64>::new());
+    assert_eq!(gall_at(&mut engine, "H", 150_000), vec![1]);
+
+    for sk in 2..=6 {
+        write_at(&mut engine, item(sk, "G"), 200_000);
+    }
+    assert_eq!(
+        engine.table(T).unwrap().gsi_backlog_len(),
+        3,
+        "the bound holds"
+    );
+    assert_eq!(
+        gall_at(&mut engine, "G", 200_000),
+        vec![2, 3],
+        "the oldest two went early"
+    );
+    assert_eq!(gall_at(&mut engine, "G", 300_000), vec![2, 3, 4, 5, 6]);
+}
+
+/// A GSI created or deleted by UpdateTable works on the indexes as they stand: what
+/// the GSIs were still owed is handed over first, and the new index is backfilled from
+/// the table with no entry twice.
+#[test]
+fn rc08_update_table_hands_the_backlog_over_before_changing_indexes() {
+    let mut engine = lagged(100_000, 1 << 20);
+    write_at(
+        &mut engine,
+        json!({"pk": {"S": "a"}, "sk": {"N": "1"}, "g": {"S": "G"}, "h": {"N": "3"}}),
+        1_000,
+    );
+    let input: UpdateTableInput = serde_json::from_value(json!({
+        "TableName": T,
+        "AttributeDefinitions": [{"AttributeName": "h", "AttributeType": "N"}],
+        "GlobalSecondaryIndexUpdates": [{"Create": {"IndexName": "byh", "KeySchema": [{"AttributeName": "h", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}}]
+    }))
+    .unwrap();
+    engine.update_table(input, SimTime(2_000)).unwrap();
+    assert_eq!(engine.table(T).unwrap().gsi_backlog_len(), 0);
+    assert_eq!(gall_at(&mut engine, "G", 2_000), vec![1]);
+    let input: QueryInput = serde_json::from_value(json!({"TableName": T, "IndexName": "byh", "KeyConditionExpression": "h = :h", "ExpressionAttributeValues": {":h": {"N": "3"}}})).unwrap();
+    assert_eq!(sks(&engine.query(&input, SimTime(2_000)).unwrap()), vec![1]);
 }

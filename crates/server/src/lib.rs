@@ -80,7 +80,14 @@ pub struct ServeOptions {
     /// `--threads`: tokio worker threads of [`run_blocking`]; `None` is
     /// [`ServeOptions::default_threads`].
     pub threads: Option<usize>,
+    /// `--gsi-lag`: GSIs receive base writes this long after them (RC-08); 0 keeps them
+    /// synchronous, as DynamoDB Local does.
+    pub gsi_propagation_us: u64,
 }
+
+/// Longest `--gsi-lag` accepted: far beyond DynamoDB's "fraction of a second" (RC-08),
+/// and it bounds how long GSIs hold changes back.
+pub const GSI_PROPAGATION_US_MAX: u64 = 60_000_000;
 
 impl ServeOptions {
     /// Regions by name; links from the reference's inter-region RTT table (LT-06).
@@ -119,6 +126,7 @@ impl ServeOptions {
             },
             data_dir: None,
             threads: None,
+            gsi_propagation_us: 0,
         }
     }
 
@@ -160,6 +168,11 @@ impl ServeOptions {
 
     fn check(&self) -> anyhow::Result<()> {
         anyhow::ensure!(!self.regions.is_empty(), "serve needs at least one region");
+        anyhow::ensure!(
+            self.gsi_propagation_us <= GSI_PROPAGATION_US_MAX,
+            "--gsi-lag must be at most 60s, not {} ms",
+            self.gsi_propagation_us / 1_000
+        );
         let limit = dynasim_core::limits::REGIONS_MAX;
         anyhow::ensure!(
             self.regions.len() <= limit,
@@ -294,6 +307,7 @@ impl Server {
             options.replication.clone(),
             &options.tables,
             options.data_dir.as_deref(),
+            options.gsi_propagation_us,
         )?);
         let mut listeners = Vec::new();
         for (i, name) in options.regions.iter().enumerate() {

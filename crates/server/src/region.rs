@@ -63,10 +63,12 @@ impl ServeRegion {
         name: &str,
         epoch_unix_secs: u64,
         replication: ReplicatorConfig,
+        gsi_propagation_us: u64,
     ) -> ServeRegion {
         let config = EngineConfig {
             region_name: name.to_string(),
             epoch_unix_secs,
+            gsi_propagation_us,
             ..EngineConfig::default()
         };
         ServeRegion {
@@ -264,7 +266,7 @@ mod tests {
     use serde_json::json;
 
     fn region(id: u16, name: &str, config: &ReplicatorConfig) -> ServeRegion {
-        let mut r = ServeRegion::new(RegionId(id), name, 0, config.clone());
+        let mut r = ServeRegion::new(RegionId(id), name, 0, config.clone(), 0);
         let input: CreateTableInput = serde_json::from_value(json!({
             "TableName": "items",
             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],

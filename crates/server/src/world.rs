@@ -169,6 +169,7 @@ impl World {
         replication: ReplicatorConfig,
         seeds: &[TableSeed],
         data_dir: Option<&Path>,
+        gsi_propagation_us: u64,
     ) -> anyhow::Result<World> {
         let (wal, replay, epoch) = match data_dir {
             Some(dir) => {
@@ -188,6 +189,7 @@ impl World {
                     n,
                     clock.start_unix_secs,
                     replication.clone(),
+                    gsi_propagation_us,
                 ))
             })
             .collect();

@@ -12,10 +12,10 @@ use aws_sdk_dynamodb::error::{BoxError, ProvideErrorMetadata};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck,
-    CreateReplicationGroupMemberAction, Get, KeySchemaElement, KeyType, KeysAndAttributes, Put,
-    PutRequest, ReplicationGroupUpdate, ReturnValue, ScalarAttributeType, StreamSpecification,
-    StreamViewType, TimeToLiveSpecification, TimeToLiveStatus, TransactGetItem, TransactWriteItem,
-    WriteRequest,
+    CreateReplicationGroupMemberAction, Get, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    KeysAndAttributes, Projection, ProjectionType, Put, PutRequest, ReplicationGroupUpdate,
+    ReturnValue, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    TimeToLiveStatus, TransactGetItem, TransactWriteItem, WriteRequest,
 };
 use aws_sdk_dynamodbstreams as streams;
 use dynasim_server::{Auth, Credentials as ServerCredentials, Policy, ServeOptions, Server};
@@ -915,4 +915,103 @@ async fn sigv4_and_policy_rejections() {
         .expect_err("signed for another region");
     assert_eq!(wrong_scope.code(), Some("InvalidSignatureException"));
     server.shutdown().await;
+}
+
+/// A table `indexed` with a GSI `byg` on the string attribute `g` (ALL projection).
+async fn create_indexed_table(c: &ddb::Client) {
+    let element = |name: &str, key_type| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(key_type)
+            .build()
+            .unwrap()
+    };
+    let definition = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    c.create_table()
+        .table_name("indexed")
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(element("pk", KeyType::Hash))
+        .attribute_definitions(definition("pk"))
+        .attribute_definitions(definition("g"))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("byg")
+                .key_schema(element("g", KeyType::Hash))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("CreateTable with a GSI");
+}
+
+/// Items a Query of GSI `byg` for g = "G" returns.
+async fn byg_count(c: &ddb::Client) -> i32 {
+    c.query()
+        .table_name("indexed")
+        .index_name("byg")
+        .key_condition_expression("g = :g")
+        .expression_attribute_values(":g", s("G"))
+        .send()
+        .await
+        .expect("Query on the GSI")
+        .count()
+}
+
+/// RC-08 through `--gsi-lag` (`ServeOptions::gsi_propagation_us`): with a lag, a GSI
+/// Query misses a write that GetItem already returns, and shows it once the lag has
+/// passed; without one (the default) the GSI has it at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gsi_lag_makes_index_reads_eventually_consistent() {
+    for lag_us in [dynasim_server::GSI_PROPAGATION_US_MAX, 150_000, 0] {
+        let mut options = ServeOptions::for_regions(&["us-east-1"]);
+        options.gsi_propagation_us = lag_us;
+        let server = Server::start(options).await.expect("server starts");
+        let c = region_client(&server, 0);
+        create_indexed_table(&c).await;
+        c.put_item()
+            .table_name("indexed")
+            .item("pk", s("a"))
+            .item("g", s("G"))
+            .send()
+            .await
+            .expect("PutItem");
+        let read = c
+            .get_item()
+            .table_name("indexed")
+            .set_key(Some(key("a")))
+            .send()
+            .await
+            .expect("GetItem");
+        assert!(read.item().is_some(), "the table has the write at once");
+        match lag_us {
+            0 => assert_eq!(byg_count(&c).await, 1, "synchronous by default"),
+            dynasim_server::GSI_PROPAGATION_US_MAX => {
+                assert_eq!(byg_count(&c).await, 0, "a minute's lag: not there yet")
+            }
+            _ => {
+                wait_for(
+                    "the GSI to receive the write",
+                    Duration::from_secs(10),
+                    || {
+                        let c = c.clone();
+                        async move { byg_count(&c).await == 1 }
+                    },
+                )
+                .await
+            }
+        }
+        server.shutdown().await;
+    }
 }
