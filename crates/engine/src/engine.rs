@@ -228,7 +228,7 @@ impl Table {
                 key,
                 old.clone(),
                 new_image.cloned(),
-                now_us + lag_us,
+                now_us.saturating_add(lag_us),
                 config,
             );
         }
