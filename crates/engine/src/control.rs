@@ -528,7 +528,7 @@ impl Engine {
                 "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
             ));
         }
-        if !updates.is_empty() {
+        if !updates.is_empty() && self.config.gsi_propagation_us > 0 {
             // The index changes below work on the indexes as they stand: hand the GSIs
             // what they are still owed first (RC-08; early, which propagation may be).
             let config = &self.config;

@@ -744,7 +744,7 @@ impl Engine {
     ) -> Result<QueryOutput, EngineError> {
         self.observe(now);
         crate::engine::validate_table_name(table_name)?;
-        if index_name.is_some() {
+        if index_name.is_some() && self.config.gsi_propagation_us > 0 {
             // RC-08: a GSI read sees the base changes whose propagation is done.
             let config = &self.config;
             if let Some(table) = self.tables.get_mut(table_name) {
